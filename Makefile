@@ -1,0 +1,72 @@
+# genxfer build. `make` builds libgenxfer.a and the genxfer tool; `make test` runs the tests, then
+# runs them again under AddressSanitizer + UndefinedBehaviorSanitizer. See README.md.
+
+CC      ?= cc
+BUILD   ?= build
+PKGS    := openblas hdf5 libcjson cairo zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CPPFLAGS_ALL := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc -Iinclude $(PKG_CFLAGS)
+ALL_CFLAGS = $(CPPFLAGS_ALL) $(WARN) -fopenmp -fPIC $(CFLAGS) $(SANFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -fopenmp -lm $(SANFLAGS)
+
+ifeq ($(SAN),1)
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+BUILD    := build/san
+endif
+
+LIB_SRCS  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
+CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
+TEST_SRCS := $(sort $(wildcard tests/test_*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+
+LIB := $(BUILD)/libgenxfer.a
+BIN := $(BUILD)/genxfer
+
+.PHONY: all deps test test-plain test-san demo clean bench
+all: $(LIB) $(BIN) genxfer
+
+# The tool at the project root, for the commands in the README.
+genxfer: $(BUILD)/genxfer
+	@if [ "$(BUILD)" = "build" ]; then ln -sf build/genxfer genxfer; fi
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BIN): $(CLI_OBJS) $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS_ALL)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/%: tests/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LIB) $(LDLIBS_ALL) -lcmocka
+
+deps:
+	@scripts/install-deps.sh
+
+# Plain build and tests, then the sanitizer build and the same tests; one summary line at the end.
+test: deps
+	@$(MAKE) --no-print-directory test-plain
+	@$(MAKE) --no-print-directory SAN=1 test-san
+	@scripts/run-tests.sh --summary build/test-results.txt build/san/test-results.txt
+
+test-plain: $(TEST_BINS) $(BIN)
+	@scripts/run-tests.sh $(BUILD)
+
+test-san: $(TEST_BINS) $(BIN)
+	@scripts/run-tests.sh $(BUILD)
+
+clean:
+	rm -rf build genxfer
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

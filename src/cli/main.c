@@ -1,0 +1,44 @@
+/* genxfer: the command-line tool. Dispatches to one function per subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"data", cmd_data, "describe a dataset spec: size, value range, classes, missing values"},
+    {"info", cmd_info, "list the tensors and metadata of a .safetensors file"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: genxfer <command> [options]\n"
+            "       genxfer --help | --version\n\n"
+            "Transfer learning with deep generative models (M2, DVT, PP, P-SSL).\n\n"
+            "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n`genxfer <command> --help` shows a command's options and defaults.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("genxfer %s\n", GX_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "genxfer: error: unknown command '%s' (see genxfer --help)\n", argv[1]);
+    return 2;
+}

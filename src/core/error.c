@@ -1,0 +1,63 @@
+#include "core/error.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int gx_fail(gx_error *err, const char *fmt, ...) {
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+int gx_fail_prefix(gx_error *err, const char *fmt, ...) {
+    if (err) {
+        char prefix[512], old[sizeof err->msg];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(prefix, sizeof prefix, fmt, ap);
+        va_end(ap);
+        memcpy(old, err->msg, sizeof old);
+        old[sizeof old - 1] = '\0';
+        snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    }
+    return -1;
+}
+
+int gx_mul_size(size_t count, size_t size, size_t *out, const char *what, gx_error *err) {
+    if (size != 0 && count > SIZE_MAX / size)
+        return gx_fail(err, "size of %s overflows (%zu x %zu bytes)", what, count, size);
+    *out = count * size;
+    return 0;
+}
+
+void *gx_malloc(size_t n, const char *what, gx_error *err) {
+    void *p = malloc(n ? n : 1);
+    if (!p) gx_fail(err, "out of memory allocating %zu bytes for %s", n, what);
+    return p;
+}
+
+void *gx_calloc(size_t count, size_t size, const char *what, gx_error *err) {
+    size_t n;
+    if (gx_mul_size(count, size, &n, what, err) != 0) return NULL;
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) gx_fail(err, "out of memory allocating %zu bytes for %s", n, what);
+    return p;
+}
+
+void *gx_malloc_aligned(size_t n, const char *what, gx_error *err) {
+    size_t rounded = (n + 63) & ~(size_t)63;
+    if (rounded < n) {
+        gx_fail(err, "size of %s overflows", what);
+        return NULL;
+    }
+    void *p = aligned_alloc(64, rounded ? rounded : 64);
+    if (!p) gx_fail(err, "out of memory allocating %zu bytes for %s", n, what);
+    return p;
+}
