@@ -1,0 +1,140 @@
+/* The semi-supervised deep generative model of DESIGN.md, with two presets:
+ *   m2  - one domain, p(z) = N(0, I), decoder p(x | z, y)                (Kingma et al. 2014)
+ *   dvt - any number of domains, learned Gaussian mixture p(z | y) shared by all domains,
+ *         decoder p(x | z) with a domain-specific output head             (Belhaj et al. 2018)
+ * Inference: h = E_shared(E_d(x)); q(y|x) = softmax(C(h)); q(z|x,y) = N(mu(h,y), sigma^2(h,y)).
+ * Labelled bound  L_d(x,y) = E_q[log p_d(x|z,y)] - beta KL(q(z|x,y) || p(z|y)) + log pi_{d,y}
+ * Unlabelled      U_d(x)   = sum_k q(k|x) L_d(x,k) + H(q(.|x))
+ * Loss per step   sum_d [ mean_labelled w_y (-L_d(x,y) - alpha log q(y|x)) + mean_unlabelled -U_d(x) ]
+ * (beta = 1 but for an optional KL warm-up.) */
+#ifndef GX_SSDGM_H
+#define GX_SSDGM_H
+
+#include <stdint.h>
+
+#include "core/error.h"
+#include "core/params.h"
+#include "core/rng.h"
+#include "models/dense.h"
+
+#define GX_MAX_CLASSES 64
+#define GX_MAX_HIDDEN 4
+#define GX_NAME_MAX 64
+
+typedef enum { GX_PRESET_M2, GX_PRESET_DVT } gx_preset;
+typedef enum { GX_LIK_BERNOULLI, GX_LIK_GAUSSIAN } gx_likelihood;
+
+typedef struct gx_domain_config {
+    char name[GX_NAME_MAX];
+    int n_in;                 /* input features */
+    gx_likelihood lik;        /* Bernoulli for values in [0,1]; Gaussian (learned variance) otherwise */
+    int height, width, channels; /* image shape, or 0 */
+} gx_domain_config;
+
+typedef struct gx_ssdgm_config {
+    gx_preset preset;
+    int n_domains;
+    gx_domain_config dom[GX_MAX_DOMAINS];
+    int n_classes;
+    int z_dim;                        /* 50 */
+    int n_enc, enc[GX_MAX_HIDDEN];    /* encoder widths: enc[0] the domain input block, the rest
+                                         the shared trunk (n_enc >= 2); default 500 500 */
+    int n_dec, dec[GX_MAX_HIDDEN];    /* decoder trunk widths (shared); default 500 500 */
+    int lat_hidden;                   /* hidden layer of q(z|h,y) (0: linear head) */
+    int cls_hidden;                   /* hidden layer of q(y|h) (0: linear head) */
+    gx_act act;                       /* softplus */
+    int batchnorm;                    /* batch norm in the encoder, statistics per domain */
+    float prior_scale;                /* DVT: mixture means drawn N(0, prior_scale^2) */
+} gx_ssdgm_config;
+
+/* The B1 defaults for an image domain of n_in inputs and the given preset. */
+void gx_ssdgm_config_default(gx_ssdgm_config *c, gx_preset preset, int n_classes);
+int gx_preset_parse(const char *s, gx_preset *out);
+const char *gx_preset_name(gx_preset p);
+
+typedef struct gx_ssdgm {
+    gx_ssdgm_config cfg;
+    gx_params params;
+    int group_shared, group_stats, group_dom[GX_MAX_DOMAINS];
+    gx_dense_block enc_in[GX_MAX_DOMAINS]; /* x_d -> enc[0] */
+    gx_dense_block enc_trunk;              /* enc[0] -> ... -> enc[n-1] = h */
+    gx_dense_block cls;                    /* h -> K logits */
+    gx_dense_block lat;                    /* [h ; y] -> 2 z (mu, logvar) */
+    gx_dense_block dec_trunk;              /* z (m2: [z ; y]) -> dec[...] */
+    gx_dense_block dec_out[GX_MAX_DOMAINS];/* -> n_d (logits or Gaussian means) */
+    int out_logvar[GX_MAX_DOMAINS];        /* Gaussian domains: learned log-variance [n_d] */
+    int prior_mu, prior_logvar;            /* dvt: [K, z] */
+    int log_pi[GX_MAX_DOMAINS];            /* class log-priors per domain [K] (stats group) */
+} gx_ssdgm;
+
+/* Declares, allocates and initialises the parameters (init stream of rng seeded by the caller). */
+int gx_ssdgm_create(gx_ssdgm *m, const gx_ssdgm_config *cfg, gx_rng *init_rng, gx_error *err);
+void gx_ssdgm_free(gx_ssdgm *m);
+
+/* Activations for batches of up to max_l labelled and max_u unlabelled rows per domain. */
+typedef struct gx_ssdgm_ws {
+    int max_l, max_u;
+    gx_dense_ws enc_in[GX_MAX_DOMAINS], enc_trunk, cls, lat, dec_trunk, dec_out[GX_MAX_DOMAINS];
+    float *xin;            /* [N, n_max] labelled then unlabelled inputs, N = max_l + max_u */
+    float *xrep;           /* [R, n_max] the input of each branch row, R = max_l + K max_u */
+    int32_t *src, *ybr;    /* [R] branch row -> input row, label */
+    float *lp, *p;         /* [N, K] log q(y|x), q(y|x) */
+    float *dlogits;        /* [N, K] */
+    float *mu, *lv, *eps, *z, *dmu, *dlv, *dz; /* [R, z] */
+    float *kl, *rec, *elbo, *g, *tmp;          /* [R] */
+    float *dstat;          /* [max(n_max, K, R)] scratch */
+} gx_ssdgm_ws;
+
+int gx_ssdgm_ws_alloc(gx_ssdgm_ws *ws, const gx_ssdgm *m, int max_l, int max_u, gx_error *err);
+void gx_ssdgm_ws_free(gx_ssdgm_ws *ws);
+
+/* One domain's part of a training step. */
+typedef struct gx_ssdgm_batch {
+    const float *xl;       /* [nl, n_d] labelled inputs */
+    const int32_t *yl;     /* [nl] labels */
+    int nl;
+    const float *xu;       /* [nu, n_d] unlabelled inputs */
+    int nu;
+} gx_ssdgm_batch;
+
+typedef struct gx_ssdgm_hyper {
+    float alpha;           /* classification weight on the mean labelled cross-entropy */
+    float beta;            /* KL weight (warm-up), 1 normally */
+    const float *class_weight[GX_MAX_DOMAINS]; /* [K] w_y per domain, or NULL for 1 */
+    float bn_momentum;     /* 0.1 */
+} gx_ssdgm_hyper;
+
+typedef struct gx_ssdgm_stats {
+    double loss;           /* the objective */
+    double elbo_l;         /* mean labelled bound (over domains' labelled rows) */
+    double elbo_u;         /* mean unlabelled bound */
+    double ce;             /* mean labelled cross-entropy */
+    double kl;             /* mean KL of the labelled rows */
+    int64_t n_l, n_u, correct_l;
+} gx_ssdgm_stats;
+
+/* Computes the loss of one step and ADDS its gradient into m->params.grad (zero it first).
+ * batches[d] for every domain (nl or nu may be 0). Draws the reparameterisation noise from rng.
+ * Returns -1 with a message naming the domain if the loss is not finite. */
+int gx_ssdgm_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, const gx_ssdgm_batch *batches,
+                           const gx_ssdgm_hyper *h, gx_rng *rng, gx_ssdgm_stats *st, gx_error *err);
+
+/* q(y|x) for n rows of domain d (evaluation mode), in chunks of the workspace's size: P [n, K].
+ * H (may be NULL) receives the encoder output... not needed: latent means go to MU (may be NULL)
+ * [n, z] as the mean of q(z|x, argmax y). */
+void gx_ssdgm_predict(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const float *X, int64_t n, float *P,
+                      float *MU);
+
+/* Generates n examples in domain d: y ~ label (hard, label >= 0) or ~ soft [n, K] (label < 0),
+ * z ~ p(z | y) (dvt) or N(0, I) (m2). OUT [n, n_d] receives the likelihood mean (Bernoulli:
+ * sigmoid of the logits). n <= ws rows. */
+void gx_ssdgm_generate(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int n, int label, const float *soft,
+                       gx_rng *rng, float *OUT);
+
+/* Log class priors of domain d (the stats group): from counts (+1 smoothing), or set directly. */
+void gx_ssdgm_set_class_prior(gx_ssdgm *m, int d, const double *prob);
+
+/* Forward multiply-adds of one step (forward only; a training step is about 3x). */
+double gx_ssdgm_step_flops(const gx_ssdgm *m, int d, int nl, int nu);
+
+#endif

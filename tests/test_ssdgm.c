@@ -1,0 +1,209 @@
+/* The M2/DVT model: finite-difference check of the whole loss for both presets, one domain and two
+ * domains of different sizes and likelihoods; generation and prediction shapes; determinism. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <string.h>
+
+#include "core/gradcheck.h"
+#include "models/ssdgm.h"
+#include "test_util.h"
+
+typedef struct {
+    gx_ssdgm m;
+    gx_ssdgm_ws ws;
+    gx_ssdgm_batch b[GX_MAX_DOMAINS];
+    gx_ssdgm_hyper h;
+    gx_rng noise; /* the same noise for every evaluation */
+    float x[GX_MAX_DOMAINS][2][8 * 8];
+    int32_t y[GX_MAX_DOMAINS][8];
+    float cw[3];
+} fixture;
+
+static double eval_loss(void *ctx) {
+    fixture *f = ctx;
+    gx_rng r = f->noise;
+    gx_ssdgm_stats st;
+    gx_error err;
+    gx_params_zero_grad(&f->m.params);
+    assert_int_equal(gx_ssdgm_loss_and_grad(&f->m, &f->ws, f->b, &f->h, &r, &st, &err), 0);
+    return st.loss;
+}
+
+/* Builds a small model; two domains: 6 Bernoulli inputs and 4 Gaussian inputs. */
+static void setup_model(fixture *f, gx_preset preset, int n_domains, int bn, int hidden) {
+    memset(f, 0, sizeof *f);
+    gx_ssdgm_config c;
+    gx_ssdgm_config_default(&c, preset, 3);
+    c.z_dim = 2;
+    c.n_enc = 2, c.enc[0] = 5, c.enc[1] = 4;
+    c.n_dec = 1, c.dec[0] = 4;
+    c.lat_hidden = hidden ? 3 : 0;
+    c.cls_hidden = hidden ? 3 : 0;
+    c.batchnorm = bn;
+    c.n_domains = n_domains;
+    strcpy(c.dom[0].name, "a");
+    c.dom[0].n_in = 6, c.dom[0].lik = GX_LIK_BERNOULLI;
+    strcpy(c.dom[1].name, "b");
+    c.dom[1].n_in = 4, c.dom[1].lik = GX_LIK_GAUSSIAN;
+    gx_rng init;
+    gx_rng_init(&init, 7, GX_STREAM_INIT);
+    gx_error err;
+    assert_int_equal(gx_ssdgm_create(&f->m, &c, &init, &err), 0);
+    assert_int_equal(gx_ssdgm_ws_alloc(&f->ws, &f->m, 4, 5, &err), 0);
+    /* parameters that start at zero get random values so that no gradient is trivially zero */
+    if (n_domains > 1)
+        gx_rng_normal_fill(&init, gx_params_value(&f->m.params, f->m.out_logvar[1]), 4, 0.0f, 0.3f);
+    if (preset == GX_PRESET_DVT) {
+        float *pv = gx_params_value(&f->m.params, f->m.prior_logvar);
+        gx_rng_normal_fill(&init, pv, 3 * 2, 0.0f, 0.3f);
+    }
+    gx_rng data;
+    gx_rng_init(&data, 11, GX_STREAM_DATA);
+    int nl[2] = {3, 2}, nu[2] = {4, 5};
+    for (int d = 0; d < n_domains; d++) {
+        int n = c.dom[d].n_in;
+        for (int i = 0; i < nl[d] * n; i++)
+            f->x[d][0][i] = d == 0 ? gx_rng_uniform(&data) : gx_rng_normal(&data);
+        for (int i = 0; i < nu[d] * n; i++)
+            f->x[d][1][i] = d == 0 ? (float)gx_rng_bernoulli(&data, 0.4f) : gx_rng_normal(&data);
+        for (int i = 0; i < nl[d]; i++) f->y[d][i] = (int32_t)gx_rng_below(&data, 3);
+        f->b[d] = (gx_ssdgm_batch){f->x[d][0], f->y[d], nl[d], f->x[d][1], nu[d]};
+    }
+    f->cw[0] = 0.5f, f->cw[1] = 1.5f, f->cw[2] = 1.0f;
+    f->h = (gx_ssdgm_hyper){.alpha = 2.0f, .beta = 0.7f, .bn_momentum = 0.1f};
+    f->h.class_weight[0] = f->cw;
+    gx_rng_init(&f->noise, 3, GX_STREAM_NOISE);
+}
+
+static void teardown_model(fixture *f) {
+    gx_ssdgm_ws_free(&f->ws);
+    gx_ssdgm_free(&f->m);
+}
+
+/* Checks d loss / d theta for every trainable tensor. Tolerance: float32 model, central
+ * differences with h = 1e-2 on a loss accumulated in double; smooth (softplus) networks give
+ * relative errors around 1e-3; we require < 2e-2 (a wrong term gives O(1)). */
+static void check_whole_loss(gx_preset preset, int n_domains, int bn, int hidden) {
+    static fixture f;
+    setup_model(&f, preset, n_domains, bn, hidden);
+    gx_params *p = &f.m.params;
+    float *grad = malloc(p->total * sizeof *grad);
+    eval_loss(&f);
+    memcpy(grad, p->grad, p->total * sizeof *grad);
+    gx_rng pick;
+    gx_rng_init(&pick, 5, 99);
+    for (int i = 0; i < p->n; i++) {
+        const gx_param_info *t = &p->info[i];
+        if (p->groups[t->group].frozen) continue;
+        gx_gradcheck_result r = gx_gradcheck(eval_loss, &f, p->data + t->offset, grad + t->offset,
+                                             t->size, 1e-2, 1e-2, 40, &pick);
+        if (r.max_rel_err > 2e-2)
+            fail_msg("%s preset, %d domain(s), bn %d: tensor %s: max relative error %.3g at %zu "
+                     "(abs %.3g)", gx_preset_name(preset), n_domains, bn, t->name, r.max_rel_err,
+                     r.worst_index, r.max_abs_err);
+    }
+    free(grad);
+    teardown_model(&f);
+}
+
+static void test_gradcheck_m2(void **s) { (void)s; check_whole_loss(GX_PRESET_M2, 1, 0, 0); }
+static void test_gradcheck_m2_hidden_bn(void **s) { (void)s; check_whole_loss(GX_PRESET_M2, 1, 1, 1); }
+static void test_gradcheck_dvt_one_domain(void **s) { (void)s; check_whole_loss(GX_PRESET_DVT, 1, 1, 0); }
+static void test_gradcheck_dvt_two_domains(void **s) { (void)s; check_whole_loss(GX_PRESET_DVT, 2, 1, 1); }
+static void test_gradcheck_dvt_two_domains_nobn(void **s) { (void)s; check_whole_loss(GX_PRESET_DVT, 2, 0, 0); }
+
+/* The gradient check must be able to fail: corrupt one gradient and see it caught. */
+static void test_gradcheck_catches_a_wrong_gradient(void **s) {
+    (void)s;
+    static fixture f;
+    setup_model(&f, GX_PRESET_DVT, 1, 1, 0);
+    gx_params *p = &f.m.params;
+    float *grad = malloc(p->total * sizeof *grad);
+    eval_loss(&f);
+    memcpy(grad, p->grad, p->total * sizeof *grad);
+    int i = gx_params_find(p, "prior.mu");
+    assert_true(i >= 0);
+    const gx_param_info *t = &p->info[i];
+    for (size_t j = 0; j < t->size; j++) grad[t->offset + j] *= 1.5f;
+    gx_rng pick;
+    gx_rng_init(&pick, 5, 99);
+    gx_gradcheck_result r = gx_gradcheck(eval_loss, &f, p->data + t->offset, grad + t->offset,
+                                         t->size, 1e-2, 1e-2, 40, &pick);
+    assert_true(r.max_rel_err > 0.1);
+    free(grad);
+    teardown_model(&f);
+}
+
+static void test_bad_label_is_an_error(void **s) {
+    (void)s;
+    static fixture f;
+    setup_model(&f, GX_PRESET_M2, 1, 0, 0);
+    f.y[0][1] = 7;
+    gx_ssdgm_stats st;
+    gx_error err;
+    gx_rng r = f.noise;
+    assert_int_equal(gx_ssdgm_loss_and_grad(&f.m, &f.ws, f.b, &f.h, &r, &st, &err), -1);
+    assert_non_null(strstr(err.msg, "label 7"));
+    teardown_model(&f);
+}
+
+static void test_predict_and_generate(void **s) {
+    (void)s;
+    static fixture f;
+    setup_model(&f, GX_PRESET_DVT, 2, 1, 0);
+    float P[5 * 3], MU[5 * 2], OUT[6 * 6];
+    gx_ssdgm_predict(&f.m, &f.ws, 0, f.x[0][1], 5, P, MU);
+    for (int r = 0; r < 5; r++) {
+        double sum = 0;
+        for (int k = 0; k < 3; k++) sum += P[r * 3 + k];
+        assert_true(fabs(sum - 1) < 1e-5);
+    }
+    gx_rng g;
+    gx_rng_init(&g, 1, GX_STREAM_NOISE);
+    gx_ssdgm_generate(&f.m, &f.ws, 0, 6, 2, NULL, &g, OUT);
+    for (int i = 0; i < 36; i++) assert_true(OUT[i] >= 0 && OUT[i] <= 1);
+    float soft[6 * 3] = {0};
+    for (int r = 0; r < 6; r++) soft[r * 3 + 1] = 1;
+    gx_ssdgm_generate(&f.m, &f.ws, 0, 6, -1, soft, &g, OUT);
+    assert_int_equal(f.ws.ybr[0], 1);
+    teardown_model(&f);
+}
+
+static void test_config_errors(void **s) {
+    (void)s;
+    gx_ssdgm_config c;
+    gx_ssdgm_config_default(&c, GX_PRESET_M2, 10);
+    c.n_domains = 2;
+    c.dom[0].n_in = c.dom[1].n_in = 4;
+    strcpy(c.dom[0].name, "a");
+    strcpy(c.dom[1].name, "b");
+    gx_ssdgm m;
+    gx_error err;
+    gx_rng r;
+    gx_rng_init(&r, 1, 1);
+    assert_int_equal(gx_ssdgm_create(&m, &c, &r, &err), -1);
+    assert_non_null(strstr(err.msg, "m2"));
+    c.preset = GX_PRESET_DVT;
+    strcpy(c.dom[1].name, "a");
+    assert_int_equal(gx_ssdgm_create(&m, &c, &r, &err), -1);
+    assert_non_null(strstr(err.msg, "two domains named"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gradcheck_m2),
+        cmocka_unit_test(test_gradcheck_m2_hidden_bn),
+        cmocka_unit_test(test_gradcheck_dvt_one_domain),
+        cmocka_unit_test(test_gradcheck_dvt_two_domains),
+        cmocka_unit_test(test_gradcheck_dvt_two_domains_nobn),
+        cmocka_unit_test(test_gradcheck_catches_a_wrong_gradient),
+        cmocka_unit_test(test_bad_label_is_an_error),
+        cmocka_unit_test(test_predict_and_generate),
+        cmocka_unit_test(test_config_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
