@@ -84,9 +84,10 @@ static void teardown_model(fixture *f) {
     gx_ssdgm_free(&f->m);
 }
 
-/* Checks d loss / d theta for every trainable tensor. Tolerance: float32 model, central
- * differences with h = 1e-2 on a loss accumulated in double; smooth (softplus) networks give
- * relative errors around 1e-3; we require < 2e-2 (a wrong term gives O(1)). */
+/* Checks d loss / d theta for every trainable tensor. Tolerance: the model computes in float32, so
+ * a central difference with h = 1e-2 carries both rounding noise (~1e-4 absolute) and truncation
+ * error (batch norm over 7 rows is strongly curved); measured worst case 1.5e-2 relative (floor
+ * 1e-2). We require < 5e-2; a wrong term gives 0.2 or more (see the test that corrupts one). */
 static void check_whole_loss(gx_preset preset, int n_domains, int bn, int hidden) {
     static fixture f;
     setup_model(&f, preset, n_domains, bn, hidden);
@@ -101,7 +102,7 @@ static void check_whole_loss(gx_preset preset, int n_domains, int bn, int hidden
         if (p->groups[t->group].frozen) continue;
         gx_gradcheck_result r = gx_gradcheck(eval_loss, &f, p->data + t->offset, grad + t->offset,
                                              t->size, 1e-2, 1e-2, 40, &pick);
-        if (r.max_rel_err > 2e-2)
+        if (r.max_rel_err > 5e-2)
             fail_msg("%s preset, %d domain(s), bn %d: tensor %s: max relative error %.3g at %zu "
                      "(abs %.3g)", gx_preset_name(preset), n_domains, bn, t->name, r.max_rel_err,
                      r.worst_index, r.max_abs_err);

@@ -49,7 +49,12 @@ void gx_params_free(gx_params *p);
 /* Returns the group id, creating the group with lr_scale 1 if it does not exist; -1 on error. */
 int gx_params_group(gx_params *p, const char *name, gx_error *err);
 
-/* Declares a tensor; returns its index, or -1 (duplicate name, bad shape, after finalize). */
+/* Id of the named group, or -1 (creates nothing). */
+int gx_params_group_find(const gx_params *p, const char *name);
+
+/* Declares a tensor; returns its index, or -1 (duplicate name, ndim outside 1..GX_PARAM_MAX_DIMS,
+ * a dimension <= 0, a group id not returned by gx_params_group, after finalize). The offset is
+ * assigned here. gx_params_init creates no group: create one before adding tensors. */
 int gx_params_add(gx_params *p, const char *name, int ndim, const int64_t *shape, int group,
                   gx_error *err);
 
@@ -64,10 +69,14 @@ static inline float *gx_params_gradient(const gx_params *p, int idx) { return p-
 
 void gx_params_zero_grad(gx_params *p);
 
+/* Number of parameters (padding excluded); only the non-frozen groups' when trainable_only. */
+size_t gx_params_count(const gx_params *p, bool trainable_only);
+
 /* Copies the values of every tensor of src into the tensor of the same name and shape in dst
- * (e.g. to start a target network from a pre-trained one). Names in `skip_prefix` (may be NULL)
- * are left alone. A name present in both with different shapes is an error naming it. Returns the
- * number of tensors copied, or -1. */
+ * (e.g. to start a target network from a pre-trained one). Names starting with `skip_prefix` (NULL
+ * or "" skips nothing) are left alone; names only in one store are ignored. Both stores must be
+ * finalized. A name present in both with different shapes is an error naming it and both shapes,
+ * and then nothing is copied. Returns the number of tensors copied, or -1. */
 int gx_params_copy_matching(gx_params *dst, const gx_params *src, const char *skip_prefix,
                             gx_error *err);
 

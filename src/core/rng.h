@@ -34,15 +34,18 @@ uint64_t gx_rng_u64(gx_rng *r);
 float gx_rng_uniform(gx_rng *r);
 /* Uniform in (0, 1) with 53 random bits; never 0, so log() is safe. */
 double gx_rng_uniform_open(gx_rng *r);
-/* Unbiased integer in [0, n), n > 0. */
+/* Unbiased integer in [0, n), n > 0 (0 for n <= 1). */
 uint32_t gx_rng_below(gx_rng *r, uint32_t n);
 /* Standard normal. */
 float gx_rng_normal(gx_rng *r);
 void gx_rng_normal_fill(gx_rng *r, float *x, size_t n, float mean, float std);
+/* Uniform in [lo, hi). */
 void gx_rng_uniform_fill(gx_rng *r, float *x, size_t n, float lo, float hi);
-/* Index drawn from the probabilities p[0..k-1] (need not sum exactly to 1; non-negative). */
+/* Index drawn from the probabilities p[0..k-1] (need not sum exactly to 1; non-negative). Negative
+ * and NaN weights count as zero; if no weight is positive (or the sum is infinite) the index is
+ * uniform. Returns -1 when k <= 0. */
 int gx_rng_categorical(gx_rng *r, const float *p, int k);
-/* 1 with probability p. */
+/* 1 with probability p (uniform < p: never for p <= 0, always for p >= 1). */
 int gx_rng_bernoulli(gx_rng *r, float p);
 /* Fisher-Yates shuffle of idx[0..n-1]. */
 void gx_rng_shuffle(gx_rng *r, int32_t *idx, size_t n);
