@@ -47,14 +47,18 @@ typedef enum {
 
 /* Y[n] = f(X[n]); Y may equal X (in place). */
 void gx_act_forward(gx_act a, float *Y, const float *X, size_t n);
-/* dX[n] += dY * f'(x). Needs the input X (X may be NULL for relu/tanh/sigmoid, which use Y).
- * With an in-place forward pass X is gone, so pass Y and X = NULL for those three. */
+/* dX[n] += dY * f'(x). relu/tanh/sigmoid use Y (X if Y is NULL); leaky relu uses X (or Y, which
+ * has the sign of x); softplus uses X, or with X = NULL recovers f'(x) = sigmoid(x) from Y as
+ * 1 - exp(-y) (computed as -expm1(-y)). So after an in-place forward pass (X gone) every
+ * activation can be differentiated from Y with X = NULL. */
 void gx_act_backward(gx_act a, float *dX, const float *dY, const float *X, const float *Y, size_t n);
 /* "relu", "leaky_relu", "softplus", "tanh", "sigmoid", "identity"; -1 if unknown. */
 int gx_act_parse(const char *s, gx_act *out);
 const char *gx_act_name(gx_act a);
 
-/* ---- dropout (inverted: kept units are scaled by 1/(1-p), so inference is the identity) ---- */
+/* ---- dropout (inverted: kept units are scaled by 1/(1-p), so inference is the identity) ----
+ * Unit i is dropped when the i-th gx_rng_uniform draw is < p (n draws, in order); mask[i] = 1 for
+ * kept units. p <= 0 copies X and draws nothing; p >= 1 zeroes Y. Y may equal X. */
 void gx_dropout_forward(float *Y, uint8_t *mask, const float *X, size_t n, float p, gx_rng *rng);
 void gx_dropout_backward(float *dX, const float *dY, const uint8_t *mask, size_t n, float p);
 

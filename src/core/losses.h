@@ -36,8 +36,10 @@ void gx_gaussian_loglik_backward(float *dMU, float *dLV, const float *g, const f
 /* KL(N(mu1, e^lv1) || N(mu2, e^lv2)) summed over D dims, per row:
  *   0.5 sum_j (lv2 - lv1 + (e^lv1 + (mu1 - mu2)^2) e^-lv2 - 1).
  * MU1, LV1 [B,D]; MU2, LV2 rows with stride ld2 (0: one [D] row for all, e.g. N(0,I) or one
- * mixture component); MU2 = LV2 = NULL means the standard normal. With ld2 = 0 the gradients of
- * the shared row are summed over the batch. */
+ * mixture component); MU2 = LV2 = NULL means the standard normal (either alone: mean 0 or
+ * log-variance 0, and the matching dMU2/dLV2 is ignored). With ld2 = 0 the gradients of the
+ * shared row are summed over the batch. Per-element terms are computed in double, so a collapsed
+ * variance (lv2 down to ~ -700) with mu1 = mu2 gives 0, not 0 * inf. */
 void gx_kl_diag_forward(float *out, const float *MU1, const float *LV1, const float *MU2,
                         const float *LV2, int ld2, int B, int D);
 void gx_kl_diag_backward(float *dMU1, float *dLV1, float *dMU2, float *dLV2, const float *g,
@@ -58,14 +60,16 @@ void gx_cross_entropy_backward(float *dL, const float *g, const float *P, const 
                                int K);
 
 /* Cross-entropy with soft targets T[B,K] (rows need not sum to 1):
- * out[b] = -sum_k T[b,k] log_softmax(L)[b,k]. */
+ * out[b] = -sum_k T[b,k] log_softmax(L)[b,k]. P receives softmax(L) (may be NULL if there is no
+ * backward pass). */
 void gx_soft_cross_entropy_forward(float *out, float *P, const float *L, const float *T, int B,
                                    int K);
 /* dL += g[b] * (P sum_k T[b,k] - T);  dT (may be NULL) += -g[b] * log_softmax(L) */
 void gx_soft_cross_entropy_backward(float *dL, float *dT, const float *g, const float *P,
                                     const float *L, const float *T, int B, int K);
 
-/* Entropy of softmax(L): out[b] = -sum_k p log p. */
+/* Entropy of softmax(L): out[b] = -sum_k p log p. P receives softmax(L) (may be NULL if no
+ * backward). */
 void gx_entropy_forward(float *out, float *P, const float *L, int B, int K);
 /* dL[b,j] += g[b] * (-p_j (log p_j + H_b)) */
 void gx_entropy_backward(float *dL, const float *g, const float *P, const float *L, int B, int K);
