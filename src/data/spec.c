@@ -1,0 +1,673 @@
+#include "data/spec.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "data/readers.h"
+#include "data/splits.h"
+#include "data/transforms.h"
+
+/* ---- the grammar -------------------------------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    gx_spec_kind kind;
+    const char *usage;
+} kinds[] = {
+    {"mnist", GX_SPEC_MNIST, "mnist:train|test            MNIST digits, 28x28, scaled to [0,1]"},
+    {"fashion-mnist", GX_SPEC_FASHION_MNIST,
+     "fashion-mnist:train|test    Fashion-MNIST, 28x28, scaled to [0,1], clothing class names"},
+    {"usps", GX_SPEC_USPS, "usps:train|test             USPS digits, 16x16, already in [0,1]"},
+    {"idx", GX_SPEC_IDX, "idx:IMAGES[,labels=LABELS]  IDX files, plain or gzip'd (values as stored)"},
+    {"npy", GX_SPEC_NPY, "npy:X.npy[,labels=Y.npy]    NumPy arrays: n x d (or n x h x w) and n labels"},
+    {"hdf5", GX_SPEC_HDF5, "hdf5:FILE,data=/DSET[,labels=/DSET]  HDF5 datasets inside FILE"},
+    {"csv", GX_SPEC_CSV, "csv:FILE[,label=COL]...     a CSV table, one row per example"},
+};
+#define N_KINDS ((int)(sizeof kinds / sizeof kinds[0]))
+
+#define K(x) (1u << (x))
+#define K_FILES (K(GX_SPEC_IDX) | K(GX_SPEC_NPY) | K(GX_SPEC_HDF5))
+#define K_ALL 0x7fu
+
+enum {
+    O_LABELS, O_DATA, O_LABEL, O_ID, O_KEEP, O_DROP, O_MISSING, O_HEADER, O_SEP, O_CLASSES,
+    O_SELECT, O_LIMIT, O_IMAGE, O_LOG10, O_SCALE, O_RESIZE, O_PAD, N_OPTS
+};
+
+static const struct {
+    const char *key;
+    unsigned kinds;
+    const char *usage;
+} opts[N_OPTS] = {
+    [O_LABELS] = {"labels", K_FILES, "labels=PATH       idx, npy: label file; hdf5: label dataset (e.g. /train/target)"},
+    [O_DATA] = {"data", K(GX_SPEC_HDF5), "data=/DSET        hdf5: the data set to read (required)"},
+    [O_LABEL] = {"label", K(GX_SPEC_CSV), "label=COL         csv: label column (name, or number from 0)"},
+    [O_ID] = {"id", K(GX_SPEC_CSV), "id=COL            csv: column of example ids"},
+    [O_KEEP] = {"keep", K(GX_SPEC_CSV), "keep=A+B+...      csv: feature columns to keep (default: all others)"},
+    [O_DROP] = {"drop", K(GX_SPEC_CSV), "drop=A+B+...      csv: columns to leave out"},
+    [O_MISSING] = {"missing", K(GX_SPEC_CSV), "missing=error|drop  csv: rows with missing values are an error (default) or dropped"},
+    [O_HEADER] = {"header", K(GX_SPEC_CSV), "header=yes|no     csv: first line names the columns (default yes; no: c0, c1, ...)"},
+    [O_SEP] = {"sep", K(GX_SPEC_CSV), "sep=C             csv: delimiter, one character or tab|space|comma|semicolon"},
+    [O_CLASSES] = {"classes", K_FILES | K(GX_SPEC_CSV), "classes=A+B+...   class names in index order (csv: the label values, in class order)"},
+    [O_SELECT] = {"select", K_ALL, "select=A+B+...    keep these classes (names, else indices), renumbered in the order given"},
+    [O_LIMIT] = {"limit", K_ALL, "limit=N           keep the first N rows (after select)"},
+    [O_IMAGE] = {"image", K_ALL, "image=HxW         the rows are H x W single-channel images"},
+    [O_LOG10] = {"log10", K_ALL, "log10=A+B+...     replace these columns by their log10 (values must be > 0)"},
+    [O_SCALE] = {"scale", K_ALL, "scale=F           multiply every value by F (a number or A/B, e.g. 1/255)"},
+    [O_RESIZE] = {"resize", K_ALL, "resize=HxW        bilinear image resize (align_corners=False)"},
+    [O_PAD] = {"pad", K_ALL, "pad=P             zero-pad images by P pixels on each side"},
+};
+
+void gx_spec_print_help(FILE *f) {
+    fprintf(f, "Dataset specs: KIND:PATH[,KEY=VALUE]...  (a list value joins items with '+')\n");
+    fprintf(f, "kinds:\n");
+    for (int i = 0; i < N_KINDS; i++) fprintf(f, "  %s\n", kinds[i].usage);
+    fprintf(f, "options:\n");
+    for (int o = 0; o < N_OPTS; o++) fprintf(f, "  %s\n", opts[o].usage);
+    fprintf(f,
+            "Options are applied after loading in the order select, limit, image, log10, scale,\n"
+            "resize, pad. Short names are read from $GENXFER_DATA (default ../shared/data).\n"
+            "A bare path ending in .csv, .npy, .h5/.hdf5 or -ubyte[.gz] needs no KIND.\n"
+            "Examples: mnist:train,limit=1000   usps:test,resize=20x20,pad=4\n"
+            "          csv:train.csv,label=type,drop=id+ra+dec,log10=period\n");
+}
+
+/* ---- parsing helpers ---------------------------------------------------------------------- */
+
+static char *trim(char *s) {
+    while (isspace((unsigned char)*s)) s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1])) s[--n] = '\0';
+    return s;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
+static int edit_distance(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 31 || lb > 31) return 99;
+    int d[32][32];
+    for (size_t i = 0; i <= la; i++) d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++) d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[la][lb];
+}
+
+/* "label, id, keep, ..." for the options a kind accepts. */
+static void kind_keys(gx_spec_kind kind, char *buf, size_t n) {
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int o = 0; o < N_OPTS; o++)
+        if (opts[o].kinds & K(kind)) {
+            int w = snprintf(buf + len, n - len, "%s%s", len ? ", " : "", opts[o].key);
+            if (w < 0 || (size_t)w >= n - len) break;
+            len += (size_t)w;
+        }
+}
+
+static const char *kind_name(gx_spec_kind kind) {
+    for (int i = 0; i < N_KINDS; i++)
+        if (kinds[i].kind == kind) return kinds[i].name;
+    return "?";
+}
+
+static void kind_list(char *buf, size_t n) {
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < N_KINDS; i++) {
+        int w = snprintf(buf + len, n - len, "%s%s", i ? ", " : "", kinds[i].name);
+        if (w < 0 || (size_t)w >= n - len) break;
+        len += (size_t)w;
+    }
+}
+
+/* Splits a '+' list in place into a NULL-terminated array. */
+static int parse_list(char *val, const char ***out, const char *spec, const char *key, gx_error *err) {
+    size_t count = 1;
+    for (const char *p = val; *p; p++) count += *p == '+';
+    const char **items = gx_calloc(count + 1, sizeof *items, "spec list", err);
+    if (!items) return -1;
+    size_t k = 0;
+    char *p = val;
+    for (;;) {
+        char *plus = strchr(p, '+');
+        if (plus) *plus = '\0';
+        char *item = trim(p);
+        if (!*item) {
+            free(items);
+            return gx_fail(err, "spec '%s': option '%s': empty item in the list (items are joined with '+')",
+                           spec, key);
+        }
+        items[k++] = item;
+        if (!plus) break;
+        p = plus + 1;
+    }
+    items[k] = NULL;
+    *out = items;
+    return 0;
+}
+
+static int parse_int(const char *val, long long lo, long long hi, long long *out) {
+    if (!*val) return -1;
+    for (const char *p = val; *p; p++)
+        if (!isdigit((unsigned char)*p)) return -1;
+    errno = 0;
+    long long v = strtoll(val, NULL, 10);
+    if (errno || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_size(char *val, int *h, int *w) {
+    char *x = strpbrk(val, "xX");
+    if (!x) return -1;
+    *x = '\0';
+    long long a, b;
+    int rc = parse_int(trim(val), 1, 65536, &a) == 0 && parse_int(trim(x + 1), 1, 65536, &b) == 0;
+    *x = 'x';
+    if (!rc) return -1;
+    *h = (int)a;
+    *w = (int)b;
+    return 0;
+}
+
+static int parse_double(const char *s, double *out) {
+    if (!*s || isspace((unsigned char)*s)) return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || !isfinite(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_scale(char *val, float *out) {
+    char *slash = strchr(val, '/');
+    double a, b = 1.0;
+    if (slash) {
+        *slash = '\0';
+        int ok = parse_double(trim(val), &a) == 0 && parse_double(trim(slash + 1), &b) == 0 && b != 0.0;
+        *slash = '/';
+        if (!ok) return -1;
+    } else if (parse_double(val, &a) != 0) {
+        return -1;
+    }
+    double v = a / b;
+    if (!isfinite(v) || fabs(v) > 3.4e38) return -1;
+    *out = (float)v;
+    return 0;
+}
+
+static int parse_bool(const char *val, int *out) {
+    static const char *yes[] = {"yes", "true", "1", "on"}, *no[] = {"no", "false", "0", "off"};
+    for (int i = 0; i < 4; i++) {
+        if (!strcmp(val, yes[i])) { *out = 1; return 0; }
+        if (!strcmp(val, no[i])) { *out = 0; return 0; }
+    }
+    return -1;
+}
+
+static int parse_sep(const char *val, char *out) {
+    static const struct { const char *name; char c; } names[] = {
+        {"tab", '\t'}, {"\\t", '\t'}, {"space", ' '}, {"comma", ','}, {"semicolon", ';'}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(val, names[i].name)) { *out = names[i].c; return 0; }
+    if (strlen(val) == 1 && val[0] != '"' && val[0] != '\n') { *out = val[0]; return 0; }
+    return -1;
+}
+
+/* The kind of a bare path, from its name; -1 when it cannot be told. */
+static int infer_kind(const char *path) {
+    if (ends_with(path, ".csv") || ends_with(path, ".CSV")) return GX_SPEC_CSV;
+    if (ends_with(path, ".npy")) return GX_SPEC_NPY;
+    if (ends_with(path, ".h5") || ends_with(path, ".hdf5")) return GX_SPEC_HDF5;
+    if (ends_with(path, "-ubyte") || ends_with(path, "-ubyte.gz")) return GX_SPEC_IDX;
+    return -1;
+}
+
+void gx_spec_free(gx_spec *s) {
+    free(s->keep);
+    free(s->drop);
+    free(s->classes);
+    free(s->select);
+    free(s->log10);
+    free(s->buf_);
+    memset(s, 0, sizeof *s);
+    s->pad = -1;
+}
+
+static int bad_value(const char *spec, const char *key, const char *val, const char *expected,
+                     gx_error *err) {
+    return gx_fail(err, "spec '%s': option '%s': bad value '%s' (expected %s)", spec, key, val, expected);
+}
+
+int gx_spec_parse(const char *spec, gx_spec *out, gx_error *err) {
+    memset(out, 0, sizeof *out);
+    out->pad = -1;
+    out->header = 1;
+    out->sep = ',';
+    const char *q = spec;
+    while (q && isspace((unsigned char)*q)) q++;
+    if (!q || !*q)
+        return gx_fail(err, "empty dataset spec (expected KIND:PATH[,KEY=VALUE]..., see --help)");
+    size_t len = strlen(spec);
+    char *buf = gx_malloc(len + 1, "spec", err);
+    if (!buf) return -1;
+    memcpy(buf, spec, len + 1);
+    out->buf_ = buf;
+
+    char *comma = strchr(buf, ',');
+    if (comma) *comma = '\0';
+    char *head = trim(buf);
+    char *colon = strchr(head, ':');
+    int kind = -1;
+    if (colon) {
+        *colon = '\0';
+        char *name = trim(head);
+        for (int i = 0; i < N_KINDS; i++)
+            if (!strcmp(name, kinds[i].name)) kind = (int)kinds[i].kind;
+        if (kind >= 0) {
+            out->path = trim(colon + 1);
+        } else {
+            *colon = ':';
+        }
+    }
+    /* A prefix that looks like a kind name (letters, digits, '-', '_') but is none is an error;
+     * otherwise the whole head may be a bare path whose kind shows in its name. */
+    int looks_like_kind = 0;
+    if (kind < 0 && colon) {
+        looks_like_kind = colon > head;
+        for (const char *p = head; p < colon; p++)
+            if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_') looks_like_kind = 0;
+    }
+    if (kind < 0 && !looks_like_kind) {
+        kind = infer_kind(head);
+        out->path = head;
+    }
+    if (kind < 0) {
+        char list[200], hint[80] = "";
+        kind_list(list, sizeof list);
+        if (looks_like_kind) {
+            *colon = '\0';
+            int best = 3;
+            for (int i = 0; i < N_KINDS; i++) {
+                int dist = edit_distance(head, kinds[i].name);
+                if (dist < best) {
+                    best = dist;
+                    snprintf(hint, sizeof hint, "did you mean '%s'? ", kinds[i].name);
+                }
+            }
+            char name[64];
+            snprintf(name, sizeof name, "%s", head);
+            gx_spec_free(out);
+            return gx_fail(err, "spec '%s': unknown kind '%s' (%sexpected one of: %s)", spec, name,
+                           hint, list);
+        }
+        gx_spec_free(out);
+        return gx_fail(err, "spec '%s': no kind given (write KIND:PATH, KIND one of: %s)", spec, list);
+    }
+    out->kind = (gx_spec_kind)kind;
+    const char *kname = kind_name(out->kind);
+    if (!*out->path) {
+        gx_spec_free(out);
+        return gx_fail(err, "spec '%s': no path after '%s:'", spec, kname);
+    }
+    int short_name = kind == GX_SPEC_MNIST || kind == GX_SPEC_FASHION_MNIST || kind == GX_SPEC_USPS;
+    if (short_name && strcmp(out->path, "train") && strcmp(out->path, "test")) {
+        char path[64];
+        snprintf(path, sizeof path, "%s", out->path);
+        gx_spec_free(out);
+        return gx_fail(err, "spec '%s': unknown part '%s' (expected %s:train or %s:test)", spec, path,
+                       kname, kname);
+    }
+
+    char *raw[N_OPTS] = {0};
+    char keys[300];
+    kind_keys(out->kind, keys, sizeof keys);
+    while (comma) {
+        char *tok = comma + 1;
+        comma = strchr(tok, ',');
+        if (comma) *comma = '\0';
+        tok = trim(tok);
+        if (!*tok) {
+            gx_spec_free(out);
+            return gx_fail(err, "spec '%s': empty option (two commas in a row or a trailing comma)", spec);
+        }
+        char *eq = strchr(tok, '=');
+        if (eq) *eq = '\0';
+        char *key = trim(tok);
+        int o = -1;
+        for (int i = 0; i < N_OPTS; i++)
+            if (!strcmp(key, opts[i].key)) o = i;
+        if (o < 0 || !(opts[o].kinds & K(out->kind))) {
+            char msg[400], hint[80] = "";
+            int best = 3;
+            for (int i = 0; i < N_OPTS; i++) {
+                int dist = edit_distance(key, opts[i].key);
+                if ((opts[i].kinds & K(out->kind)) && dist < best) {
+                    best = dist;
+                    snprintf(hint, sizeof hint, "did you mean '%s'? ", opts[i].key);
+                }
+            }
+            if (o < 0)
+                snprintf(msg, sizeof msg, "spec '%s': unknown option '%s' (%sexpected one of: %s)", spec,
+                         key, hint, keys);
+            else
+                snprintf(msg, sizeof msg, "spec '%s': option '%s' does not apply to %s (%sexpected one of: %s)",
+                         spec, key, kname, hint, keys);
+            gx_spec_free(out);
+            return gx_fail(err, "%s", msg);
+        }
+        if (raw[o]) {
+            gx_spec_free(out);
+            return gx_fail(err, "spec '%s': option '%s' given twice", spec, opts[o].key);
+        }
+        char *val = eq ? trim(eq + 1) : NULL;
+        if (!val || !*val) {
+            gx_spec_free(out);
+            return gx_fail(err, "spec '%s': option '%s' needs a value (%s=...)", spec, opts[o].key,
+                           opts[o].key);
+        }
+        raw[o] = val;
+    }
+
+    /* Values. */
+    const char *key = NULL;
+    char *val = NULL;
+#define BAD(expected)                                                                              \
+    do {                                                                                           \
+        bad_value(spec, key, val, expected, err);                                                  \
+        goto fail;                                                                                 \
+    } while (0)
+#define LIST(o, field)                                                                             \
+    if (raw[o] && parse_list(raw[o], &out->field, spec, opts[o].key, err) != 0) goto fail
+    out->labels = raw[O_LABELS];
+    out->data = raw[O_DATA];
+    out->label = raw[O_LABEL];
+    out->id = raw[O_ID];
+    if ((val = raw[O_MISSING])) {
+        key = "missing";
+        if (!strcmp(val, "drop")) out->missing_drop = 1;
+        else if (strcmp(val, "error")) BAD("error or drop");
+    }
+    if ((val = raw[O_HEADER])) {
+        key = "header";
+        if (parse_bool(val, &out->header) != 0) BAD("yes or no");
+    }
+    if ((val = raw[O_SEP])) {
+        key = "sep";
+        if (parse_sep(val, &out->sep) != 0) BAD("one character, or tab, space, comma, semicolon");
+    }
+    if ((val = raw[O_LIMIT])) {
+        key = "limit";
+        long long v;
+        if (parse_int(val, 1, INT64_MAX, &v) != 0) BAD("a whole number >= 1");
+        out->limit = v;
+    }
+    if ((val = raw[O_IMAGE])) {
+        key = "image";
+        if (parse_size(val, &out->image_h, &out->image_w) != 0) BAD("HxW, e.g. 28x28");
+    }
+    if ((val = raw[O_RESIZE])) {
+        key = "resize";
+        if (parse_size(val, &out->resize_h, &out->resize_w) != 0) BAD("HxW, e.g. 20x20");
+    }
+    if ((val = raw[O_PAD])) {
+        key = "pad";
+        long long v;
+        if (parse_int(val, 0, 65536, &v) != 0) BAD("a whole number of pixels >= 0");
+        out->pad = (int)v;
+    }
+    if ((val = raw[O_SCALE])) {
+        key = "scale";
+        if (parse_scale(val, &out->scale) != 0) BAD("a finite number or A/B, e.g. 1/255");
+        out->has_scale = 1;
+    }
+    LIST(O_KEEP, keep);
+    LIST(O_DROP, drop);
+    LIST(O_CLASSES, classes);
+    LIST(O_SELECT, select);
+    LIST(O_LOG10, log10);
+#undef BAD
+#undef LIST
+
+    if (out->kind == GX_SPEC_HDF5 && !out->data) {
+        gx_fail(err, "spec '%s': hdf5 needs the data set to read: add data=/NAME (e.g. data=/train/data)", spec);
+        goto fail;
+    }
+    if (out->classes && out->kind != GX_SPEC_CSV && !out->labels) {
+        gx_fail(err, "spec '%s': option 'classes' names the classes of labels: give labels= too", spec);
+        goto fail;
+    }
+    if (out->classes && out->kind == GX_SPEC_CSV && !out->label) {
+        gx_fail(err, "spec '%s': option 'classes' lists the values of the label column: give label= too", spec);
+        goto fail;
+    }
+    if (out->keep && out->drop) {
+        gx_fail(err, "spec '%s': give keep= or drop=, not both", spec);
+        goto fail;
+    }
+    return 0;
+fail:
+    gx_spec_free(out);
+    return -1;
+}
+
+/* ---- loading ------------------------------------------------------------------------------ */
+
+int gx_spec_data_dir(char *buf, size_t n, gx_error *err) {
+    struct stat st;
+    const char *env = getenv("GENXFER_DATA");
+    if (env && *env) {
+        if (stat(env, &st) != 0 || !S_ISDIR(st.st_mode))
+            return gx_fail(err, "GENXFER_DATA=%s is not a folder (it should hold mnist/, fashion-mnist/, usps/)", env);
+        snprintf(buf, n, "%s", env);
+        return 0;
+    }
+    if (stat("../shared/data", &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(buf, n, "../shared/data");
+        return 0;
+    }
+    return gx_fail(err, "the shared datasets were not found: set GENXFER_DATA to the folder holding "
+                        "mnist/, fashion-mnist/ and usps/ (../shared/data does not exist here)");
+}
+
+static const char *const digit_names[] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+static const char *const fashion_names[] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+
+static int list_len(const char **l) {
+    int k = 0;
+    while (l && l[k]) k++;
+    return k;
+}
+
+static int load_short(const gx_spec *s, gx_dataset *ds, gx_error *err) {
+    char dir[4096], a[4200], b[4200];
+    if (gx_spec_data_dir(dir, sizeof dir, err) != 0) return -1;
+    int train = !strcmp(s->path, "train");
+    if (s->kind == GX_SPEC_USPS) {
+        snprintf(a, sizeof a, "%s/usps/usps.h5", dir);
+        if (gx_read_hdf5(a, train ? "/train/data" : "/test/data", train ? "/train/target" : "/test/target",
+                         10, ds, err) != 0)
+            return -1;
+        if (gx_dataset_set_image_shape(ds, 16, 16, 1, err) != 0) return -1;
+        return gx_dataset_set_classes(ds, 10, digit_names, err);
+    }
+    const char *sub = s->kind == GX_SPEC_MNIST ? "mnist" : "fashion-mnist";
+    const char *pre = train ? "train" : "t10k";
+    snprintf(a, sizeof a, "%s/%s/%s-images-idx3-ubyte.gz", dir, sub, pre);
+    snprintf(b, sizeof b, "%s/%s/%s-labels-idx1-ubyte.gz", dir, sub, pre);
+    if (gx_read_idx(a, b, 10, ds, err) != 0) return -1;
+    return gx_dataset_set_classes(ds, 10, s->kind == GX_SPEC_MNIST ? digit_names : fashion_names, err);
+}
+
+static int load_format(const gx_spec *s, gx_dataset *ds, gx_error *err) {
+    int nc = list_len(s->classes);
+    switch (s->kind) {
+    case GX_SPEC_MNIST:
+    case GX_SPEC_FASHION_MNIST:
+    case GX_SPEC_USPS:
+        return load_short(s, ds, err);
+    case GX_SPEC_IDX:
+        if (gx_read_idx(s->path, s->labels, nc, ds, err) != 0) return -1;
+        break;
+    case GX_SPEC_NPY:
+        if (gx_read_npy_dataset(s->path, s->labels, nc, ds, err) != 0) return -1;
+        break;
+    case GX_SPEC_HDF5:
+        if (gx_read_hdf5(s->path, s->data, s->labels, nc, ds, err) != 0) return -1;
+        break;
+    case GX_SPEC_CSV: {
+        gx_csv_options o;
+        gx_csv_options_init(&o);
+        o.has_header = s->header;
+        o.delimiter = s->sep;
+        o.label_column = s->label;
+        o.id_column = s->id;
+        o.keep = s->keep;
+        o.drop = s->drop;
+        o.missing = s->missing_drop ? GX_MISSING_DROP : GX_MISSING_ERROR;
+        o.label_classes = s->classes;
+        return gx_read_csv(s->path, &o, ds, NULL, err);
+    }
+    }
+    if (nc > 0) return gx_dataset_set_classes(ds, nc, s->classes, err);
+    return 0;
+}
+
+/* Replaces *ds by the rows idx[0..m-1] of it. */
+static int keep_rows(gx_dataset *ds, const int64_t *idx, int64_t m, gx_error *err) {
+    gx_dataset t;
+    gx_dataset_init(&t);
+    if (gx_dataset_subset(&t, ds, idx, m, err) != 0) {
+        gx_dataset_free(&t);
+        return -1;
+    }
+    gx_dataset_free(ds);
+    *ds = t;
+    return 0;
+}
+
+static int apply_select(const gx_spec *s, gx_dataset *ds, gx_error *err) {
+    if (!ds->y) return gx_fail(err, "select= needs labels, and the data have none");
+    int K = ds->n_classes, n_sel = list_len(s->select);
+    int *sel = gx_calloc((size_t)n_sel, sizeof *sel, "selected classes", err);
+    char **names = sel ? gx_calloc((size_t)n_sel, sizeof *names, "class names", err) : NULL;
+    int32_t *map = names ? gx_calloc((size_t)(K ? K : 1), sizeof *map, "class map", err) : NULL;
+    int64_t *rows = NULL, n_rows = 0;
+    int rc = -1;
+    if (!map) goto done;
+    for (int k = 0; k < K; k++) map[k] = -1;
+    for (int i = 0; i < n_sel; i++) {
+        char buf[32];
+        int found = -1;
+        for (int k = 0; k < K && found < 0; k++)
+            if (!strcmp(gx_dataset_class_name(ds, k, buf, sizeof buf), s->select[i])) found = k;
+        long long v;
+        if (found < 0 && parse_int(s->select[i], 0, K - 1, &v) == 0) found = (int)v;
+        if (found < 0) {
+            char list[400];
+            size_t len = 0;
+            list[0] = '\0';
+            for (int k = 0; k < K && len < sizeof list - 40; k++) {
+                int w = snprintf(list + len, sizeof list - len, "%s'%s'", k ? ", " : "",
+                                 gx_dataset_class_name(ds, k, buf, sizeof buf));
+                if (w < 0) break;
+                len += (size_t)w;
+            }
+            gx_fail(err, "select: no class '%s' (classes: %s)", s->select[i], list);
+            goto done;
+        }
+        if (map[found] >= 0) {
+            gx_fail(err, "select: class '%s' given twice", gx_dataset_class_name(ds, found, buf, sizeof buf));
+            goto done;
+        }
+        map[found] = i;
+        sel[i] = found;
+        const char *nm = gx_dataset_class_name(ds, found, buf, sizeof buf);
+        names[i] = gx_malloc(strlen(nm) + 1, "class name", err);
+        if (!names[i]) goto done;
+        strcpy(names[i], nm);
+    }
+    if (gx_index_of_classes(ds, NULL, 0, sel, n_sel, &rows, &n_rows, err) != 0) goto done;
+    if (n_rows == 0) {
+        gx_fail(err, "select: no rows of the selected classes");
+        goto done;
+    }
+    if (keep_rows(ds, rows, n_rows, err) != 0) goto done;
+    for (int64_t r = 0; r < ds->n; r++) ds->y[r] = map[ds->y[r]];
+    if (gx_dataset_set_classes(ds, n_sel, (const char *const *)names, err) != 0) goto done;
+    rc = 0;
+done:
+    if (names)
+        for (int i = 0; i < n_sel; i++) free(names[i]);
+    free(names);
+    free(sel);
+    free(map);
+    free(rows);
+    return rc;
+}
+
+static int apply_options(const gx_spec *s, gx_dataset *ds, gx_error *err) {
+    if (s->select && apply_select(s, ds, err) != 0) return -1;
+    if (s->limit > 0 && s->limit < ds->n) {
+        int64_t *rows;
+        if (gx_index_range(s->limit, &rows, err) != 0) return -1;
+        int rc = keep_rows(ds, rows, s->limit, err);
+        free(rows);
+        if (rc != 0) return -1;
+    }
+    if (s->image_h > 0 && (int64_t)s->image_h * s->image_w != ds->d)
+        return gx_fail(err, "image=%dx%d needs %lld values per row, the data have %lld", s->image_h,
+                       s->image_w, (long long)s->image_h * s->image_w, (long long)ds->d);
+    if (s->image_h > 0 && gx_dataset_set_image_shape(ds, s->image_h, s->image_w, 1, err) != 0)
+        return -1;
+    if (s->log10 && gx_transform_log10_named(ds, s->log10, err) != 0) return -1;
+    float scale = 1.0f;
+    int do_scale = 0;
+    if (s->has_scale) {
+        scale = s->scale;
+        do_scale = 1;
+    } else if (s->kind == GX_SPEC_MNIST || s->kind == GX_SPEC_FASHION_MNIST) {
+        scale = 1.0f / 255.0f;
+        do_scale = 1;
+    }
+    if (do_scale && scale != 1.0f && gx_transform_scale(ds, scale, err) != 0) return -1;
+    if (s->resize_h > 0 && gx_dataset_resize(ds, s->resize_h, s->resize_w, err) != 0) return -1;
+    if (s->pad >= 0 && gx_dataset_pad(ds, s->pad, err) != 0) return -1;
+    return 0;
+}
+
+int gx_spec_load(const char *spec, gx_dataset *out, gx_error *err) {
+    gx_spec s;
+    if (gx_spec_parse(spec, &s, err) != 0) return -1;
+    gx_dataset ds;
+    gx_dataset_init(&ds);
+    if (load_format(&s, &ds, err) != 0 || apply_options(&s, &ds, err) != 0) {
+        gx_dataset_free(&ds);
+        gx_spec_free(&s);
+        return gx_fail_prefix(err, "spec '%s'", spec);
+    }
+    gx_spec_free(&s);
+    snprintf(ds.source, sizeof ds.source, "%s", spec);
+    gx_dataset_free(out);
+    *out = ds;
+    return 0;
+}

@@ -1,0 +1,75 @@
+/* Dataset specs: the strings a user types on the command line to name a dataset, e.g.
+ *
+ *     mnist:train,limit=1000
+ *     usps:test,resize=20x20,pad=4
+ *     fashion-mnist:train,select=Pullover+Coat+Shirt+Sneaker+Ankle boot
+ *     csv:stars/eros1/train.csv,label=type,drop=patch_id+star_id_b,log10=period
+ *     hdf5:usps.h5,data=/train/data,labels=/train/target,image=16x16
+ *
+ * Grammar: KIND:PATH[,KEY=VALUE]... ; a list value joins its items with '+'. So a path or value
+ * cannot contain ',' and a list item cannot contain '+'. Spaces around keys and values are
+ * ignored. gx_spec_print_help prints the full grammar (for --help texts).
+ *
+ * Short names for the shared datasets (PATH is train or test) are found under $GENXFER_DATA, or
+ * ../shared/data from the current directory when GENXFER_DATA is unset. */
+#ifndef GX_SPEC_H
+#define GX_SPEC_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "data/dataset.h"
+
+typedef enum {
+    GX_SPEC_MNIST,
+    GX_SPEC_FASHION_MNIST,
+    GX_SPEC_USPS,
+    GX_SPEC_IDX,
+    GX_SPEC_NPY,
+    GX_SPEC_HDF5,
+    GX_SPEC_CSV,
+} gx_spec_kind;
+
+/* A parsed spec. Strings point into one private copy of the spec; lists are NULL-terminated arrays
+ * (NULL when the option was not given). */
+typedef struct gx_spec {
+    gx_spec_kind kind;
+    const char *path;    /* file path; for a short name "train" or "test" */
+    /* format options */
+    const char *labels;  /* idx, npy: label file; hdf5: label dataset */
+    const char *data;    /* hdf5: data dataset (required) */
+    const char *label;   /* csv: label column */
+    const char *id;      /* csv: id column */
+    const char **keep;   /* csv: feature columns to keep */
+    const char **drop;   /* csv: columns to drop */
+    int missing_drop;    /* csv: missing=drop (1) or missing=error (0, default) */
+    int header;          /* csv: header=yes (1, default) or no */
+    char sep;            /* csv: delimiter, ',' by default */
+    const char **classes; /* class names in index order (csv: the label values, in class order) */
+    /* options of every kind, applied in this order after loading */
+    const char **select; /* keep these classes (names or indices), re-indexed in the order given */
+    int64_t limit;       /* keep the first N rows (after select); 0 = all */
+    int image_h, image_w; /* image=HxW; 0 = not given */
+    const char **log10;  /* columns to take log10 of */
+    int has_scale;
+    float scale;         /* scale=F or scale=A/B; short names of byte images default to 1/255 */
+    int resize_h, resize_w; /* resize=HxW (bilinear); 0 = not given */
+    int pad;             /* pad=P zero pixels on each side; -1 = not given */
+    char *buf_;          /* private */
+} gx_spec;
+
+/* Parses without touching any file. Errors name the spec and the key at fault. */
+int gx_spec_parse(const char *spec, gx_spec *out, gx_error *err);
+void gx_spec_free(gx_spec *s);
+
+/* Parses and loads a spec. *out must be initialised (gx_dataset_init) or hold a dataset, which is
+ * freed and replaced on success and left alone on failure. out->source is set to the spec. */
+int gx_spec_load(const char *spec, gx_dataset *out, gx_error *err);
+
+/* The folder of the shared datasets: $GENXFER_DATA, else ../shared/data when it exists. */
+int gx_spec_data_dir(char *buf, size_t n, gx_error *err);
+
+/* Prints the accepted grammar, one option a line, for --help texts. */
+void gx_spec_print_help(FILE *f);
+
+#endif
