@@ -7,10 +7,22 @@
 
 int cmd_data(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
 
 /* Prints "genxfer: error: MSG" on stderr and returns 1. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "genxfer CMD: MSG (see genxfer CMD --help)" and returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Option values: 0 on success, else prints "genxfer: error: CMD OPT: ..." and returns 1 (a bad
+ * value is an error, exit 1; a malformed command line is a usage error, exit 2). */
+int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
+int cli_parse_float(const char *cmd, const char *opt, const char *s, double lo, double hi,
+                    double *out);
+/* "500,500" -> v[0..n-1]. */
+int cli_parse_sizes(const char *cmd, const char *opt, const char *s, int *v, int max, int *n);
 
 #endif

@@ -9,6 +9,10 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *summary;
 } commands[] = {
+    {"train", cmd_train, "train an M2 or DVT model on one or more domains"},
+    {"eval", cmd_eval, "accuracy, F1 and confusion matrix of a model on a labelled dataset"},
+    {"predict", cmd_predict, "class probabilities of a model for every example of a dataset"},
+    {"sample", cmd_sample, "generate examples per class from a model (PNG grid or CSV)"},
     {"data", cmd_data, "describe a dataset spec: size, value range, classes, missing values"},
     {"info", cmd_info, "list the tensors and metadata of a .safetensors file"},
 };

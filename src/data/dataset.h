@@ -24,17 +24,20 @@ typedef struct gx_dataset {
 void gx_dataset_init(gx_dataset *ds);
 void gx_dataset_free(gx_dataset *ds);
 
-/* Allocates x [n, d] (zeroed) and, when labelled, y [n] (set to GX_UNLABELLED); checks that
- * n * d * 4 bytes is addressable and names the size when it is not. */
+/* Allocates x [n, d] (zeroed, 64-byte aligned, released with free()) and, when labelled, y [n]
+ * (set to GX_UNLABELLED); checks that n * d * 4 bytes is addressable and names the size when it
+ * is not. Whatever ds held before is freed first (source is kept). */
 int gx_dataset_alloc(gx_dataset *ds, int64_t n, int64_t d, int labelled, gx_error *err);
 
-/* Class names: sets n_classes and copies the names. */
+/* Class names: sets n_classes and copies the names (names may be NULL: classes "0", "1", ...).
+ * Any previous names are freed. */
 int gx_dataset_set_classes(gx_dataset *ds, int n_classes, const char *const *names, gx_error *err);
 
 /* The class name of class k ("0", "1", ... when the dataset has no names); buf used when needed. */
 const char *gx_dataset_class_name(const gx_dataset *ds, int k, char *buf, int buflen);
 
-/* A new dataset holding the rows idx[0..m-1] of src (labels, ids, names and shape copied). */
+/* A new dataset holding the rows idx[0..m-1] of src (labels, ids, names and shape copied). dst
+ * must not be src; whatever it held is freed. An index outside [0, src->n) is an error. */
 int gx_dataset_subset(gx_dataset *dst, const gx_dataset *src, const int64_t *idx, int64_t m,
                       gx_error *err);
 
@@ -43,5 +46,9 @@ int64_t gx_dataset_class_counts(const gx_dataset *ds, int64_t *counts);
 
 /* Index of the first non-finite value in x, or -1. */
 int64_t gx_dataset_find_nonfinite(const gx_dataset *ds);
+
+/* Declares x's rows to be h x w x c images (e.g. "usps is 16x16"): fails unless h, w, c > 0 and
+ * h * w * c == d. h = w = c = 0 clears the shape. */
+int gx_dataset_set_image_shape(gx_dataset *ds, int h, int w, int c, gx_error *err);
 
 #endif

@@ -1,0 +1,128 @@
+#include "cli/cli_data.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Keys this layer owns; the rest of the spec goes to gx_spec_load untouched. */
+static int take_option(cli_domain *d, const char *key, const char *val, gx_error *err) {
+    char *end;
+    if (!strcmp(key, "name")) {
+        if (!*val || strlen(val) >= sizeof d->name || strpbrk(val, " .,\"\\"))
+            return gx_fail(err, "domain '%s': name=%s must be 1 to %zu characters without spaces, "
+                                "dots, commas or quotes", d->spec, val, sizeof d->name - 1);
+        snprintf(d->name, sizeof d->name, "%s", val);
+    } else if (!strcmp(key, "k")) {
+        if (!strcmp(val, "all")) {
+            d->k = -1;
+            return 0;
+        }
+        errno = 0;
+        d->k = strtol(val, &end, 10);
+        if (errno || *end || end == val || d->k < 0)
+            return gx_fail(err, "domain '%s': k=%s is not a count of labels per class (or 'all')",
+                           d->spec, val);
+    } else if (!strcmp(key, "val")) {
+        errno = 0;
+        d->val = strtol(val, &end, 10);
+        if (errno || *end || end == val || d->val < 0)
+            return gx_fail(err, "domain '%s': val=%s is not a count per class", d->spec, val);
+    } else if (!strcmp(key, "lik")) {
+        if (strcmp(val, "bernoulli") && strcmp(val, "gaussian") && strcmp(val, "auto"))
+            return gx_fail(err, "domain '%s': lik=%s (expected bernoulli, gaussian or auto)",
+                           d->spec, val);
+        snprintf(d->lik, sizeof d->lik, "%s", val);
+    } else {
+        return 1; /* not ours */
+    }
+    return 0;
+}
+
+int cli_domain_parse(const char *arg, int index, cli_domain *out, gx_error *err) {
+    memset(out, 0, sizeof *out);
+    gx_dataset_init(&out->ds);
+    out->k = -1;
+    strcpy(out->lik, "auto");
+    if (strlen(arg) >= sizeof out->spec) return gx_fail(err, "domain spec too long: %.60s...", arg);
+    snprintf(out->spec, sizeof out->spec, "%s", arg);
+    char kept[1024] = "", buf[1024];
+    snprintf(buf, sizeof buf, "%s", arg);
+    char *save = NULL;
+    int first = 1;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save), first = 0) {
+        char *eq = strchr(tok, '=');
+        if (!first && eq) {
+            *eq = '\0';
+            int r = take_option(out, tok, eq + 1, err);
+            if (r < 0) return -1;
+            if (r == 0) continue;
+            *eq = '=';
+        }
+        size_t l = strlen(kept);
+        snprintf(kept + l, sizeof kept - l, "%s%s", l ? "," : "", tok);
+    }
+    snprintf(out->spec, sizeof out->spec, "%s", kept);
+    if (!out->name[0]) {
+        const char *colon = strchr(kept, ':');
+        size_t n = colon ? (size_t)(colon - kept) : 0;
+        if (n > 0 && n < sizeof out->name && !memchr(kept, '.', n)) {
+            memcpy(out->name, kept, n);
+            out->name[n] = '\0';
+        } else {
+            snprintf(out->name, sizeof out->name, "d%d", index + 1);
+        }
+    }
+    return 0;
+}
+
+int cli_match_classes(gx_dataset *ds, char **names, int *n, int max, int add_missing,
+                      gx_error *err) {
+    if (!ds->y) return 0;
+    int map[GX_MAX_CLASSES];
+    if (ds->n_classes > GX_MAX_CLASSES)
+        return gx_fail(err, "%s: %d classes (at most %d)", ds->source, ds->n_classes, GX_MAX_CLASSES);
+    for (int k = 0; k < ds->n_classes; k++) {
+        char buf[32];
+        const char *name = gx_dataset_class_name(ds, k, buf, sizeof buf);
+        map[k] = -1;
+        for (int j = 0; j < *n; j++)
+            if (!strcmp(names[j], name)) map[k] = j;
+        if (map[k] >= 0) continue;
+        if (!add_missing) {
+            char list[512] = "";
+            for (int j = 0; j < *n; j++) {
+                size_t l = strlen(list);
+                snprintf(list + l, sizeof list - l, "%s%s", j ? ", " : "", names[j]);
+            }
+            return gx_fail(err, "%s: class '%s' is not one of the model's classes (%s)", ds->source,
+                           name, list);
+        }
+        if (*n == max) return gx_fail(err, "%s: more than %d classes in all", ds->source, max);
+        if (!(names[*n] = strdup(name))) return gx_fail(err, "out of memory");
+        map[k] = (*n)++;
+    }
+    for (int64_t i = 0; i < ds->n; i++)
+        if (ds->y[i] >= 0) ds->y[i] = map[ds->y[i]];
+    /* the dataset now uses the global class list */
+    return gx_dataset_set_classes(ds, *n, (const char *const *)names, err);
+}
+
+int cli_choose_likelihood(const gx_dataset *ds, const char *lik, gx_likelihood *out, gx_error *err) {
+    if (!strcmp(lik, "bernoulli") || !strcmp(lik, "auto")) {
+        int64_t total = ds->n * ds->d;
+        for (int64_t i = 0; i < total; i++)
+            if (!(ds->x[i] >= 0.0f && ds->x[i] <= 1.0f)) {
+                if (!strcmp(lik, "auto")) {
+                    *out = GX_LIK_GAUSSIAN;
+                    return 0;
+                }
+                return gx_fail(err, "%s: lik=bernoulli needs values in [0, 1], found %g in row %lld",
+                               ds->source, ds->x[i], (long long)(i / ds->d));
+            }
+        *out = GX_LIK_BERNOULLI;
+        return 0;
+    }
+    *out = GX_LIK_GAUSSIAN;
+    return 0;
+}

@@ -1,0 +1,35 @@
+/* Data handling shared by the model commands: domain specs with their training options, class
+ * matching by name, likelihood choice. */
+#ifndef GX_CLI_DATA_H
+#define GX_CLI_DATA_H
+
+#include "data/dataset.h"
+#include "models/ssdgm.h"
+
+/* A --domain argument: a dataset spec plus options that say how training uses it, stripped off
+ * before the spec is loaded:
+ *   name=NAME    the domain's name (default: the spec's kind, e.g. "mnist", or "d1", "d2", ...)
+ *   k=K          labelled examples per class (default: all labels are used)
+ *   val=V        labelled examples per class held out for model selection (default 0)
+ *   lik=L        bernoulli, gaussian or auto (default: bernoulli when every value is in [0,1]) */
+typedef struct cli_domain {
+    char name[GX_NAME_MAX];
+    char spec[1024];    /* what is passed to gx_spec_load */
+    long k;             /* -1: all */
+    long val;
+    char lik[16];
+    gx_dataset ds;
+} cli_domain;
+
+int cli_domain_parse(const char *arg, int index, cli_domain *out, gx_error *err);
+
+/* Maps the classes of ds onto names[0..n-1] by name, rewriting ds->y and ds's class list.
+ * add_missing: append class names that are not in names (then *n grows, up to max); otherwise a
+ * class of ds that is not in names is an error naming it. */
+int cli_match_classes(gx_dataset *ds, char **names, int *n, int max, int add_missing,
+                      gx_error *err);
+
+/* bernoulli when every value of ds is in [0, 1], else gaussian; or as `lik` says. */
+int cli_choose_likelihood(const gx_dataset *ds, const char *lik, gx_likelihood *out, gx_error *err);
+
+#endif

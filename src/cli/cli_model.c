@@ -1,0 +1,86 @@
+#include "cli/cli_model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli_data.h"
+#include "core/metrics.h"
+#include "data/spec.h"
+#include "io/report.h"
+
+int cli_load_for_model(const gx_ssdgm *m, const gx_model_info *info, int d, const char *spec,
+                       gx_dataset *ds, gx_error *err) {
+    if (gx_spec_load(spec, ds, err)) return -1;
+    const gx_domain_config *dc = &m->cfg.dom[d];
+    if (ds->d != dc->n_in)
+        return gx_fail(err, "%s: %lld features per example, but domain %s of the model takes %d "
+                            "(the model was trained on '%s')",
+                       spec, (long long)ds->d, dc->name, dc->n_in, info->prep_spec[d]);
+    if (info->prep_mean[d])
+        for (int64_t i = 0; i < ds->n; i++)
+            for (int j = 0; j < dc->n_in; j++) {
+                float *x = ds->x + i * ds->d + j;
+                *x = (*x - info->prep_mean[d][j]) / info->prep_std[d][j];
+            }
+    int n = info->n_classes;
+    if (ds->y && cli_match_classes(ds, info->class_names, &n, n, 0, err)) return -1;
+    return 0;
+}
+
+int cli_predict(gx_ssdgm *m, int d, const gx_dataset *ds, float **P, float **MU, gx_error *err) {
+    gx_ssdgm_ws ws;
+    *P = NULL;
+    if (MU) *MU = NULL;
+    if (gx_ssdgm_ws_alloc(&ws, m, 0, 500, err)) return -1;
+    *P = gx_malloc((size_t)ds->n * m->cfg.n_classes * sizeof(float), "class probabilities", err);
+    if (*P && MU) *MU = gx_malloc((size_t)ds->n * m->cfg.z_dim * sizeof(float), "latent means", err);
+    if (!*P || (MU && !*MU)) {
+        gx_ssdgm_ws_free(&ws);
+        free(*P);
+        *P = NULL;
+        return -1;
+    }
+    gx_ssdgm_predict(m, &ws, d, ds->x, ds->n, *P, MU ? *MU : NULL);
+    gx_ssdgm_ws_free(&ws);
+    return 0;
+}
+
+int cli_evaluate_and_report(gx_ssdgm *m, const gx_model_info *info, int d, const char *spec,
+                            const char *json_path, const cJSON *extra, gx_error *err) {
+    gx_dataset ds;
+    gx_dataset_init(&ds);
+    float *P = NULL;
+    int32_t *pred = NULL;
+    gx_class_metrics cm;
+    int rc = -1, K = m->cfg.n_classes;
+    memset(&cm, 0, sizeof cm);
+    if (cli_load_for_model(m, info, d, spec, &ds, err)) goto done;
+    if (!ds.y) {
+        gx_fail(err, "%s: the data have no labels to evaluate against", spec);
+        goto done;
+    }
+    if (cli_predict(m, d, &ds, &P, NULL, err)) goto done;
+    if (!(pred = gx_malloc((size_t)ds.n * sizeof *pred, "predictions", err))) goto done;
+    gx_argmax_rows(P, ds.n, K, pred);
+    if (gx_class_metrics_init(&cm, K, err) || gx_class_metrics_compute(&cm, ds.y, pred, ds.n, err))
+        goto done;
+    printf("evaluation of domain %s on %s (%lld examples)\n", m->cfg.dom[d].name, spec,
+           (long long)ds.n);
+    gx_metrics_print(stdout, &cm, (const char *const *)info->class_names);
+    if (json_path) {
+        cJSON *x = extra ? cJSON_Duplicate(extra, 1) : cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "test_data", spec);
+        cJSON_AddStringToObject(x, "domain", m->cfg.dom[d].name);
+        int w = gx_metrics_json_write(json_path, &cm, (const char *const *)info->class_names, x, err);
+        cJSON_Delete(x);
+        if (w) goto done;
+    }
+    rc = 0;
+done:
+    gx_class_metrics_free(&cm);
+    free(pred);
+    free(P);
+    gx_dataset_free(&ds);
+    return rc;
+}

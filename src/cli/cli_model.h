@@ -1,0 +1,24 @@
+/* Using a trained M2/DVT model on a dataset spec: class matching, prediction, metrics. */
+#ifndef GX_CLI_MODEL_H
+#define GX_CLI_MODEL_H
+
+#include <cJSON.h>
+
+#include "data/dataset.h"
+#include "models/ssdgm_io.h"
+
+/* Loads spec for domain d of the model: checks the feature count, applies the model's
+ * standardisation, and maps the labels (if any) onto the model's classes by name. */
+int cli_load_for_model(const gx_ssdgm *m, const gx_model_info *info, int d, const char *spec,
+                       gx_dataset *ds, gx_error *err);
+
+/* q(y|x) for every row of ds: P [n, K] (malloc'd; the caller frees). MU (may be NULL) receives a
+ * malloc'd [n, z] of latent means. */
+int cli_predict(gx_ssdgm *m, int d, const gx_dataset *ds, float **P, float **MU, gx_error *err);
+
+/* Evaluates the model on the labelled set `spec` in domain d: prints the metrics table to stdout
+ * and writes metrics JSON (with `extra` merged in, may be NULL) to json_path (may be NULL). */
+int cli_evaluate_and_report(gx_ssdgm *m, const gx_model_info *info, int d, const char *spec,
+                            const char *json_path, const cJSON *extra, gx_error *err);
+
+#endif

@@ -1,0 +1,46 @@
+/* Saving and loading M2/DVT models as safetensors files. Every parameter is a tensor under its own
+ * name (e.g. "enc.trunk.0.weight", PyTorch's [out, in] layout); __metadata__ holds:
+ *   format          "genxfer.ssdgm"          format_version  "1"
+ *   config          the model configuration as JSON (preset, sizes, domains, likelihoods, ...)
+ *   class_names     JSON array of the class names, in class-index order
+ * plus any extra entries the caller passes (e.g. the training settings). Per-domain preprocessing
+ * (standardisation statistics) is stored as tensors "prep.<domain>.mean" / ".std" when present. */
+#ifndef GX_SSDGM_IO_H
+#define GX_SSDGM_IO_H
+
+#include "io/safetensors.h"
+#include "models/ssdgm.h"
+
+#define GX_SSDGM_FORMAT "genxfer.ssdgm"
+#define GX_SSDGM_FORMAT_VERSION "1"
+
+/* What a model needs beside its parameters to be used on new data. */
+typedef struct gx_model_info {
+    int n_classes;
+    char **class_names;               /* [n_classes] */
+    float *prep_mean[GX_MAX_DOMAINS]; /* [n_in] standardisation per domain, or NULL */
+    float *prep_std[GX_MAX_DOMAINS];
+    char prep_spec[GX_MAX_DOMAINS][512]; /* the options the training data were read with */
+} gx_model_info;
+
+void gx_model_info_free(gx_model_info *info);
+int gx_model_info_set_classes(gx_model_info *info, int n, const char *const *names, gx_error *err);
+
+/* The configuration as a JSON string (malloc'd) and back. */
+char *gx_ssdgm_config_to_json(const gx_ssdgm_config *c);
+int gx_ssdgm_config_from_json(const char *json, gx_ssdgm_config *c, gx_error *err);
+
+/* Writes the model atomically. extra_keys/extra_values: n_extra further metadata entries. */
+int gx_ssdgm_save(const char *path, const gx_ssdgm *m, const gx_model_info *info, int n_extra,
+                  const char *const *extra_keys, const char *const *extra_values, gx_error *err);
+
+/* Reads a model written by gx_ssdgm_save: checks the format, builds the model from its
+ * configuration and loads every tensor with its shape checked; a missing or unexpected tensor is an
+ * error naming it. info receives the class names and preprocessing. */
+int gx_ssdgm_load(const char *path, gx_ssdgm *m, gx_model_info *info, gx_error *err);
+
+/* The index of the domain named `name` (NULL: the last domain), or -1 with an error listing the
+ * model's domains. */
+int gx_ssdgm_domain_index(const gx_ssdgm *m, const char *name, gx_error *err);
+
+#endif
