@@ -20,15 +20,26 @@ static inline const char *test_data_dir(void) {
     return NULL;
 }
 
-/* A fresh scratch directory under $TMPDIR (or /tmp), made once per test program. */
+static char test_tmpdir_path[512];
+
+static inline void test_tmpdir_remove(void) {
+    char cmd[600];
+    if (getenv("GX_KEEP_TMP")) return;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", test_tmpdir_path);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", test_tmpdir_path);
+}
+
+/* A fresh scratch directory under $TMPDIR (or /tmp), made once per test program and removed at
+ * exit (kept when GX_KEEP_TMP is set). */
 static inline const char *test_tmpdir(void) {
-    static char dir[512];
-    if (!dir[0]) {
+    if (!test_tmpdir_path[0]) {
         const char *t = getenv("TMPDIR");
-        snprintf(dir, sizeof dir, "%s/genxfer-test-XXXXXX", t && *t ? t : "/tmp");
-        if (!mkdtemp(dir)) { perror("mkdtemp"); exit(1); }
+        snprintf(test_tmpdir_path, sizeof test_tmpdir_path, "%s/genxfer-test-XXXXXX",
+                 t && *t ? t : "/tmp");
+        if (!mkdtemp(test_tmpdir_path)) { perror("mkdtemp"); exit(1); }
+        atexit(test_tmpdir_remove);
     }
-    return dir;
+    return test_tmpdir_path;
 }
 
 /* path of `name` in the scratch directory (a static buffer per call site is the caller's). */

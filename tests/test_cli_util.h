@@ -1,0 +1,98 @@
+/* Helpers for the tests that run the genxfer binary ($GENXFER_BIN, else build/genxfer). */
+#ifndef GX_TEST_CLI_UTIL_H
+#define GX_TEST_CLI_UTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_util.h"
+
+/* ---- helpers ------------------------------------------------------------------------------- */
+
+static const char *bin(void) {
+    const char *b = getenv("GENXFER_BIN");
+    return b && *b ? b : "build/genxfer";
+}
+
+static char OUT[600], ERR[600];
+
+/* Runs `genxfer ARGS` (ARGS already shell-quoted), stdout to OUT and stderr to ERR; exit status. */
+static int run(const char *fmt, ...) {
+    char args[1800], cmd[3500]; /* test_run adds a redirection within its 4096 bytes */
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    assert_true(n >= 0 && (size_t)n < sizeof args);
+    test_path(OUT, sizeof OUT, "stdout.txt");
+    test_path(ERR, sizeof ERR, "stderr.txt");
+    n = snprintf(cmd, sizeof cmd, "{ '%s' %s >'%s' 2>'%s'; }", bin(), args, OUT, ERR);
+    assert_true(n >= 0 && (size_t)n < sizeof cmd);
+    return test_run(cmd, NULL);
+}
+
+/* The whole file as a string (caller frees); "" for a missing file. */
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    if (f) {
+        char chunk[4096];
+        size_t got;
+        while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+            if (len + got + 1 > cap) {
+                cap = (len + got + 1) * 2;
+                buf = realloc(buf, cap);
+                assert_non_null(buf);
+            }
+            memcpy(buf + len, chunk, got);
+            len += got;
+        }
+        fclose(f);
+    }
+    if (!buf) {
+        buf = malloc(1);
+        assert_non_null(buf);
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+#define assert_contains(hay, needle)                                                               \
+    do {                                                                                           \
+        if (!strstr((hay), (needle))) {                                                            \
+            print_error("output does not contain \"%s\":\n%s\n", (needle), (hay));                 \
+            fail();                                                                                \
+        }                                                                                          \
+    } while (0)
+
+/* The last run failed with exit 1 and exactly one stderr line "genxfer: error: ..." that names
+ * `what` (the file); nothing went to stdout. */
+static void assert_one_error_line(int rc, const char *what) {
+    char *err = slurp(ERR), *out = slurp(OUT);
+    size_t lines = 0;
+    for (const char *p = err; *p; p++) lines += *p == '\n';
+    /* The message of `genxfer data` starts with the spec, which holds the path: look for the name
+     * after it, in the reader's own words. */
+    const char *body = err;
+    if (!strncmp(err, "genxfer: error: spec '", 22) && strchr(err + 22, '\''))
+        body = strchr(err + 22, '\'') + 1;
+    if (rc != 1 || lines != 1 || err[strlen(err) - 1] != '\n' ||
+        strncmp(err, "genxfer: error: ", 16) != 0 || !strstr(body, what) || *out) {
+        print_error("expected exit 1 and one error line naming %s; got exit %d, stderr:\n%s\nstdout:\n%s\n",
+                    what, rc, err, out);
+        free(err);
+        free(out);
+        fail();
+    }
+    free(err);
+    free(out);
+}
+
+#endif
