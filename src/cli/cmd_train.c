@@ -66,6 +66,7 @@ static void usage(FILE *f) {
 "  --dec SIZES           decoder trunk widths [500,500]\n"
 "  --lat-hidden N        hidden layer of q(z|x,y), 0 = linear [0]\n"
 "  --cls-hidden N        hidden layer of q(y|x), 0 = linear [0]\n"
+"  --lat-y, --no-lat-y   q(z|x,y) takes y, or q(z|x) (dvt only) [m2: takes y, dvt: q(z|x)]\n"
 "  --activation A        softplus | relu | leaky_relu | tanh | sigmoid [softplus]\n"
 "  --batchnorm, --no-batchnorm  batch norm in the encoder, statistics per domain [dvt: on, m2: off]\n"
 "  --prior-scale F       dvt: spread of the initial mixture means [3]\n"
@@ -78,7 +79,7 @@ static void usage(FILE *f) {
 
 enum { O_TEST = 256, O_TARGET, O_EPOCHS, O_BATCH, O_BATCHU, O_LR, O_OPT, O_SCHED, O_ALPHA,
        O_WARMUP, O_BALANCE, O_PRIOR, O_CLIP, O_Z, O_ENC, O_DEC, O_LATH, O_CLSH, O_ACT, O_BN, O_NOBN,
-       O_PSCALE, O_SEED, O_THREADS, O_QUIET, O_PRESET, O_DOMAIN, O_OUT };
+       O_PSCALE, O_LATY, O_NOLATY, O_SEED, O_THREADS, O_QUIET, O_PRESET, O_DOMAIN, O_OUT };
 
 static int parse_args(int argc, char **argv, train_opts *o) {
     static const struct option longopts[] = {
@@ -93,14 +94,15 @@ static int parse_args(int argc, char **argv, train_opts *o) {
         {"enc", required_argument, 0, O_ENC}, {"dec", required_argument, 0, O_DEC},
         {"lat-hidden", required_argument, 0, O_LATH}, {"cls-hidden", required_argument, 0, O_CLSH},
         {"activation", required_argument, 0, O_ACT}, {"batchnorm", no_argument, 0, O_BN},
-        {"no-batchnorm", no_argument, 0, O_NOBN}, {"prior-scale", required_argument, 0, O_PSCALE},
+        {"no-batchnorm", no_argument, 0, O_NOBN}, {"lat-y", no_argument, 0, O_LATY},
+        {"no-lat-y", no_argument, 0, O_NOLATY}, {"prior-scale", required_argument, 0, O_PSCALE},
         {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
         {"out", required_argument, 0, O_OUT}, {"quiet", no_argument, 0, O_QUIET},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *cmd = "train";
     long v;
     double f;
-    int bn = 0;
+    int bn = 0, laty = 0;
     gx_error err;
     memset(o, 0, sizeof *o);
     o->preset = GX_PRESET_DVT;
@@ -166,6 +168,8 @@ static int parse_args(int argc, char **argv, train_opts *o) {
             break;
         case O_BN: bn = 1; break;
         case O_NOBN: bn = -1; break;
+        case O_LATY: laty = 1; break;
+        case O_NOLATY: laty = -1; break;
         case O_PSCALE: if (cli_parse_float(cmd, "--prior-scale", optarg, 0, 1e3, &f)) return 1; mc_user.prior_scale = (float)f; set_ps = 1; break;
         case O_SEED: if (cli_parse_int(cmd, "--seed", optarg, 0, 2147483647L, &v)) return 1; o->tc.seed = (uint64_t)v; break;
         case O_THREADS: if (cli_parse_int(cmd, "--threads", optarg, 1, 1024, &v)) return 1; o->threads = (int)v; break;
@@ -187,6 +191,7 @@ static int parse_args(int argc, char **argv, train_opts *o) {
     o->mc.lat_hidden = mc_user.lat_hidden;
     o->mc.cls_hidden = mc_user.cls_hidden;
     if (bn) o->mc.batchnorm = bn > 0;
+    if (laty) o->mc.lat_y = laty > 0;
     if (o->preset == GX_PRESET_M2 && o->n_domains > 1)
         return cli_usage_error(cmd, "preset m2 takes one domain (got %d); use --preset dvt", o->n_domains);
     return 0;

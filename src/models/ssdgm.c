@@ -18,6 +18,7 @@ void gx_ssdgm_config_default(gx_ssdgm_config *c, gx_preset preset, int n_classes
     c->dec[0] = c->dec[1] = 500;
     c->act = GX_ACT_SOFTPLUS;
     c->batchnorm = preset == GX_PRESET_DVT;
+    c->lat_y = preset == GX_PRESET_M2;
     c->prior_scale = preset == GX_PRESET_DVT ? 3.0f : 0.0f;
 }
 
@@ -39,6 +40,8 @@ static int check_config(const gx_ssdgm_config *c, gx_error *err) {
     if (c->n_classes < 2 || c->n_classes > GX_MAX_CLASSES)
         return gx_fail(err, "model: %d classes (expected 2 to %d)", c->n_classes, GX_MAX_CLASSES);
     if (c->z_dim < 1) return gx_fail(err, "model: latent size %d (expected >= 1)", c->z_dim);
+    if (c->preset == GX_PRESET_M2 && !c->lat_y)
+        return gx_fail(err, "model: preset m2 needs q(z|x,y) (lat_y); a y-free latent head is for dvt");
     if (c->n_enc < 2 || c->n_enc > GX_MAX_HIDDEN)
         return gx_fail(err, "model: %d encoder layers (expected 2 to %d: a domain input layer and "
                             "a shared trunk)", c->n_enc, GX_MAX_HIDDEN);
@@ -94,7 +97,7 @@ int gx_ssdgm_create(gx_ssdgm *m, const gx_ssdgm_config *cfg, gx_rng *init_rng, g
     {
         int sizes[3] = {H, c->lat_hidden, 2 * Z}, n = c->lat_hidden > 0 ? 2 : 1;
         if (n == 1) sizes[1] = 2 * Z;
-        if (gx_dense_declare(&m->lat, p, "lat", n, sizes, K, c->act, GX_ACT_IDENTITY, 0,
+        if (gx_dense_declare(&m->lat, p, "lat", n, sizes, c->lat_y ? K : 0, c->act, GX_ACT_IDENTITY, 0,
                              m->group_shared, m->group_stats, err)) goto fail;
     }
     /* decoder: shared trunk from z ([z ; y] for m2), then domain output heads */
@@ -200,6 +203,8 @@ int gx_ssdgm_ws_alloc(gx_ssdgm_ws *ws, const gx_ssdgm *m, int max_l, int max_u, 
         !(ws->elbo = gx_malloc((size_t)R * sizeof(float), "bounds", err)) ||
         !(ws->g = gx_malloc((size_t)R * sizeof(float), "bound gradients", err)) ||
         !(ws->tmp = gx_malloc((size_t)R * sizeof(float), "scratch", err)) ||
+        !(ws->klk = gx_malloc((size_t)N * K * sizeof(float), "KL per component", err)) ||
+        !(ws->gkl = gx_malloc((size_t)N * K * sizeof(float), "KL gradients", err)) ||
         !(ws->dstat = gx_malloc((size_t)scratch * sizeof(float), "scratch", err)))
         goto fail;
     return 0;
@@ -218,7 +223,7 @@ void gx_ssdgm_ws_free(gx_ssdgm_ws *ws) {
         if (blocks[i]->l[0].Z) gx_dense_ws_free(blocks[i]);
     void *bufs[] = {ws->xin, ws->xrep, ws->src, ws->ybr, ws->lp, ws->p, ws->dlogits, ws->mu,
                     ws->lv, ws->eps, ws->z, ws->dmu, ws->dlv, ws->dz, ws->kl, ws->rec, ws->elbo,
-                    ws->g, ws->tmp, ws->dstat};
+                    ws->g, ws->tmp, ws->dstat, ws->klk, ws->gkl};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
     memset(ws, 0, sizeof *ws);
 }
@@ -278,35 +283,19 @@ static void kl_rows(gx_ssdgm *m, gx_ssdgm_ws *ws, int nl, int nu, const float *g
     }
 }
 
-static int domain_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_ssdgm_batch *b,
-                                const gx_ssdgm_hyper *h, gx_rng *rng, gx_ssdgm_stats *st,
-                                gx_error *err) {
+/* ---- the K-class branches: every labelled row once, every unlabelled row once per class ----
+ * Branch r uses input row ws->src[r] and class ws->ybr[r]; labelled rows come first, then class
+ * block k of the unlabelled rows. Each forward fills ws->elbo[R]; each backward takes ws->g[R]
+ * (d loss / d bound) and adds into the parameters' gradients and into dh [N, H]. */
+
+/* q(z|x,y): each branch has its own latent and decoder pass (the GEMM on h is shared). */
+static void branches_forward_y(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int nl, int nu,
+                               const gx_ssdgm_hyper *h, gx_rng *rng) {
     const gx_ssdgm_config *c = &m->cfg;
     gx_params *p = &m->params;
-    int K = c->n_classes, Z = c->z_dim, n = c->dom[d].n_in;
-    int nl = b->nl, nu = b->nu, N = nl + nu, R = nl + K * nu;
-    if (N == 0) return 0;
-    if (nl > ws->max_l || nu > ws->max_u)
-        return gx_fail(err, "domain %s: batch %d + %d exceeds the workspace (%d + %d)",
-                       c->dom[d].name, nl, nu, ws->max_l, ws->max_u);
-    for (int r = 0; r < nl; r++)
-        if (b->yl[r] < 0 || b->yl[r] >= K)
-            return gx_fail(err, "domain %s: label %d outside the %d classes", c->dom[d].name,
-                           b->yl[r], K);
-    if (nl) memcpy(ws->xin, b->xl, (size_t)nl * n * sizeof(float));
-    if (nu) memcpy(ws->xin + (size_t)nl * n, b->xu, (size_t)nu * n * sizeof(float));
-
-    /* ---- forward ---- */
-    encode(m, ws, d, N, 1, h->bn_momentum);
+    int K = c->n_classes, Z = c->z_dim, n = c->dom[d].n_in, N = nl + nu, R = nl + K * nu;
     float *hid = gx_dense_out(&m->enc_trunk, &ws->enc_trunk);
-    for (int r = 0; r < nl; r++) ws->src[r] = r, ws->ybr[r] = b->yl[r];
-    for (int k = 0; k < K; k++)
-        for (int i = 0; i < nu; i++) {
-            int r = nl + k * nu + i;
-            ws->src[r] = nl + i;
-            ws->ybr[r] = k;
-        }
-    gx_dense_forward(&m->lat, p, &ws->lat, hid, N, ws->src, ws->ybr, R, 1, 0, h->bn_momentum);
+    gx_dense_forward(&m->lat, p, &ws->lat, hid, N, ws->src, ws->ybr, R, 1, 0, 0);
     split_latent(gx_dense_out(&m->lat, &ws->lat), ws->mu, ws->lv, R, Z);
     gx_rng_normal_fill(rng, ws->eps, (size_t)R * Z, 0.0f, 1.0f);
     gx_reparam_forward(ws->z, ws->mu, ws->lv, ws->eps, R * Z);
@@ -323,8 +312,146 @@ static int domain_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_ss
     else gx_gaussian_loglik_forward(ws->rec, ws->xrep, out, olv, 0, R, n);
     const float *log_pi = gx_params_value(p, m->log_pi[d]);
     for (int r = 0; r < R; r++) ws->elbo[r] = ws->rec[r] - h->beta * ws->kl[r] + log_pi[ws->ybr[r]];
+}
 
-    /* ---- loss, and its gradient w.r.t. each row's bound (g) and the classifier logits ---- */
+static void branches_backward_y(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int nl, int nu,
+                                const gx_ssdgm_hyper *h, float *dh) {
+    const gx_ssdgm_config *c = &m->cfg;
+    gx_params *p = &m->params;
+    int K = c->n_classes, Z = c->z_dim, n = c->dom[d].n_in, N = nl + nu, R = nl + K * nu;
+    float *out = gx_dense_out(&m->dec_out[d], &ws->dec_out[d]);
+    const float *olv = m->out_logvar[d] >= 0 ? gx_params_value(p, m->out_logvar[d]) : NULL;
+    float *dout = gx_dense_dout(&m->dec_out[d], &ws->dec_out[d]);
+    memset(dout, 0, (size_t)R * n * sizeof(float));
+    if (c->dom[d].lik == GX_LIK_BERNOULLI)
+        gx_bernoulli_loglik_backward(dout, ws->g, ws->xrep, out, R, n);
+    else
+        gx_gaussian_loglik_backward(dout, gx_params_gradient(p, m->out_logvar[d]), ws->g, ws->xrep,
+                                    out, olv, 0, R, n);
+    float *ddec = gx_dense_dout(&m->dec_trunk, &ws->dec_trunk);
+    memset(ddec, 0, (size_t)R * gx_dense_out_size(&m->dec_trunk) * sizeof(float));
+    gx_dense_backward(&m->dec_out[d], p, &ws->dec_out[d], ddec,
+                      gx_dense_out(&m->dec_trunk, &ws->dec_trunk), R, NULL, NULL, R);
+    memset(ws->dz, 0, (size_t)R * Z * sizeof(float));
+    const int32_t *dec_y = c->preset == GX_PRESET_M2 ? ws->ybr : NULL;
+    gx_dense_backward(&m->dec_trunk, p, &ws->dec_trunk, ws->dz, ws->z, R, NULL, dec_y, R);
+    memset(ws->dmu, 0, (size_t)R * Z * sizeof(float));
+    memset(ws->dlv, 0, (size_t)R * Z * sizeof(float));
+    gx_reparam_backward(ws->dmu, ws->dlv, ws->dz, ws->lv, ws->eps, R * Z);
+    for (int r = 0; r < R; r++) ws->tmp[r] = -h->beta * ws->g[r];
+    kl_rows(m, ws, nl, nu, ws->tmp);
+    join_latent(gx_dense_dout(&m->lat, &ws->lat), ws->dmu, ws->dlv, R, Z);
+    gx_dense_backward(&m->lat, p, &ws->lat, dh, gx_dense_out(&m->enc_trunk, &ws->enc_trunk), N,
+                      ws->src, ws->ybr, R);
+}
+
+/* q(z|x): one latent and decoder pass per input row; the bound of branch (row, k) is
+ * rec[row] - beta KL(q(z|x_row) || p(z|k)) + log pi_k, with the KL of every row to every
+ * component in ws->klk [K, N]. */
+static void branches_forward_shared(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int nl, int nu,
+                                    const gx_ssdgm_hyper *h, gx_rng *rng) {
+    const gx_ssdgm_config *c = &m->cfg;
+    gx_params *p = &m->params;
+    int K = c->n_classes, Z = c->z_dim, n = c->dom[d].n_in, N = nl + nu, R = nl + K * nu;
+    float *hid = gx_dense_out(&m->enc_trunk, &ws->enc_trunk);
+    gx_dense_forward(&m->lat, p, &ws->lat, hid, N, NULL, NULL, N, 1, 0, 0);
+    split_latent(gx_dense_out(&m->lat, &ws->lat), ws->mu, ws->lv, N, Z);
+    gx_rng_normal_fill(rng, ws->eps, (size_t)N * Z, 0.0f, 1.0f);
+    gx_reparam_forward(ws->z, ws->mu, ws->lv, ws->eps, N * Z);
+    const float *pm = gx_params_value(p, m->prior_mu), *pv = gx_params_value(p, m->prior_logvar);
+    for (int k = 0; k < K; k++)
+        gx_kl_diag_forward(ws->klk + (size_t)k * N, ws->mu, ws->lv, pm + (size_t)k * Z,
+                           pv + (size_t)k * Z, 0, N, Z);
+    gx_dense_forward(&m->dec_trunk, p, &ws->dec_trunk, ws->z, N, NULL, NULL, N, 1, 0, 0);
+    gx_dense_forward(&m->dec_out[d], p, &ws->dec_out[d], gx_dense_out(&m->dec_trunk, &ws->dec_trunk),
+                     N, NULL, NULL, N, 1, 0, 0);
+    float *out = gx_dense_out(&m->dec_out[d], &ws->dec_out[d]);
+    const float *olv = m->out_logvar[d] >= 0 ? gx_params_value(p, m->out_logvar[d]) : NULL;
+    if (c->dom[d].lik == GX_LIK_BERNOULLI) gx_bernoulli_loglik_forward(ws->rec, ws->xin, out, N, n);
+    else gx_gaussian_loglik_forward(ws->rec, ws->xin, out, olv, 0, N, n);
+    const float *log_pi = gx_params_value(p, m->log_pi[d]);
+    for (int r = 0; r < R; r++) {
+        int row = ws->src[r], k = ws->ybr[r];
+        ws->kl[r] = ws->klk[(size_t)k * N + row];
+        ws->elbo[r] = ws->rec[row] - h->beta * ws->kl[r] + log_pi[k];
+    }
+}
+
+static void branches_backward_shared(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int nl, int nu,
+                                     const gx_ssdgm_hyper *h, float *dh) {
+    const gx_ssdgm_config *c = &m->cfg;
+    gx_params *p = &m->params;
+    int K = c->n_classes, Z = c->z_dim, n = c->dom[d].n_in, N = nl + nu, R = nl + K * nu;
+    /* gather the branches' gradients per row (reconstruction) and per (component, row) (KL) */
+    float *grec = ws->tmp;
+    memset(grec, 0, (size_t)N * sizeof(float));
+    memset(ws->gkl, 0, (size_t)K * N * sizeof(float));
+    for (int r = 0; r < R; r++) {
+        int row = ws->src[r], k = ws->ybr[r];
+        grec[row] += ws->g[r];
+        ws->gkl[(size_t)k * N + row] += -h->beta * ws->g[r];
+    }
+    float *out = gx_dense_out(&m->dec_out[d], &ws->dec_out[d]);
+    const float *olv = m->out_logvar[d] >= 0 ? gx_params_value(p, m->out_logvar[d]) : NULL;
+    float *dout = gx_dense_dout(&m->dec_out[d], &ws->dec_out[d]);
+    memset(dout, 0, (size_t)N * n * sizeof(float));
+    if (c->dom[d].lik == GX_LIK_BERNOULLI)
+        gx_bernoulli_loglik_backward(dout, grec, ws->xin, out, N, n);
+    else
+        gx_gaussian_loglik_backward(dout, gx_params_gradient(p, m->out_logvar[d]), grec, ws->xin,
+                                    out, olv, 0, N, n);
+    float *ddec = gx_dense_dout(&m->dec_trunk, &ws->dec_trunk);
+    memset(ddec, 0, (size_t)N * gx_dense_out_size(&m->dec_trunk) * sizeof(float));
+    gx_dense_backward(&m->dec_out[d], p, &ws->dec_out[d], ddec,
+                      gx_dense_out(&m->dec_trunk, &ws->dec_trunk), N, NULL, NULL, N);
+    memset(ws->dz, 0, (size_t)N * Z * sizeof(float));
+    gx_dense_backward(&m->dec_trunk, p, &ws->dec_trunk, ws->dz, ws->z, N, NULL, NULL, N);
+    memset(ws->dmu, 0, (size_t)N * Z * sizeof(float));
+    memset(ws->dlv, 0, (size_t)N * Z * sizeof(float));
+    gx_reparam_backward(ws->dmu, ws->dlv, ws->dz, ws->lv, ws->eps, N * Z);
+    const float *pm = gx_params_value(p, m->prior_mu), *pv = gx_params_value(p, m->prior_logvar);
+    float *dpm = gx_params_gradient(p, m->prior_mu), *dpv = gx_params_gradient(p, m->prior_logvar);
+    for (int k = 0; k < K; k++) {
+        size_t kz = (size_t)k * Z;
+        gx_kl_diag_backward(ws->dmu, ws->dlv, dpm + kz, dpv + kz, ws->gkl + (size_t)k * N, ws->mu,
+                            ws->lv, pm + kz, pv + kz, 0, N, Z);
+    }
+    join_latent(gx_dense_dout(&m->lat, &ws->lat), ws->dmu, ws->dlv, N, Z);
+    gx_dense_backward(&m->lat, p, &ws->lat, dh, gx_dense_out(&m->enc_trunk, &ws->enc_trunk), N,
+                      NULL, NULL, N);
+}
+
+static int domain_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_ssdgm_batch *b,
+                                const gx_ssdgm_hyper *h, gx_rng *rng, gx_ssdgm_stats *st,
+                                gx_error *err) {
+    const gx_ssdgm_config *c = &m->cfg;
+    gx_params *p = &m->params;
+    int K = c->n_classes, n = c->dom[d].n_in;
+    int nl = b->nl, nu = b->nu, N = nl + nu;
+    if (N == 0) return 0;
+    if (nl > ws->max_l || nu > ws->max_u)
+        return gx_fail(err, "domain %s: batch %d + %d exceeds the workspace (%d + %d)",
+                       c->dom[d].name, nl, nu, ws->max_l, ws->max_u);
+    for (int r = 0; r < nl; r++)
+        if (b->yl[r] < 0 || b->yl[r] >= K)
+            return gx_fail(err, "domain %s: label %d outside the %d classes", c->dom[d].name,
+                           b->yl[r], K);
+    if (nl) memcpy(ws->xin, b->xl, (size_t)nl * n * sizeof(float));
+    if (nu) memcpy(ws->xin + (size_t)nl * n, b->xu, (size_t)nu * n * sizeof(float));
+
+    /* ---- forward: encoder, classifier, then the bound of every (row, class) branch ---- */
+    encode(m, ws, d, N, 1, h->bn_momentum);
+    for (int r = 0; r < nl; r++) ws->src[r] = r, ws->ybr[r] = b->yl[r];
+    for (int k = 0; k < K; k++)
+        for (int i = 0; i < nu; i++) {
+            int r = nl + k * nu + i;
+            ws->src[r] = nl + i;
+            ws->ybr[r] = k;
+        }
+    if (c->lat_y) branches_forward_y(m, ws, d, nl, nu, h, rng);
+    else branches_forward_shared(m, ws, d, nl, nu, h, rng);
+
+    /* ---- loss, and its gradient w.r.t. each branch's bound (g) and the classifier logits ---- */
     double loss = 0;
     const float *cw = h->class_weight[d];
     memset(ws->dlogits, 0, (size_t)N * K * sizeof(float));
@@ -370,28 +497,11 @@ static int domain_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_ss
                        c->dom[d].name, nl, nu);
 
     /* ---- backward ---- */
-    float *dout = gx_dense_dout(&m->dec_out[d], &ws->dec_out[d]);
-    memset(dout, 0, (size_t)R * n * sizeof(float));
-    if (c->dom[d].lik == GX_LIK_BERNOULLI)
-        gx_bernoulli_loglik_backward(dout, ws->g, ws->xrep, out, R, n);
-    else
-        gx_gaussian_loglik_backward(dout, gx_params_gradient(p, m->out_logvar[d]), ws->g, ws->xrep,
-                                    out, olv, 0, R, n);
-    float *ddec = gx_dense_dout(&m->dec_trunk, &ws->dec_trunk);
-    memset(ddec, 0, (size_t)R * gx_dense_out_size(&m->dec_trunk) * sizeof(float));
-    gx_dense_backward(&m->dec_out[d], p, &ws->dec_out[d], ddec,
-                      gx_dense_out(&m->dec_trunk, &ws->dec_trunk), R, NULL, NULL, R);
-    memset(ws->dz, 0, (size_t)R * Z * sizeof(float));
-    gx_dense_backward(&m->dec_trunk, p, &ws->dec_trunk, ws->dz, ws->z, R, NULL, dec_y, R);
-    memset(ws->dmu, 0, (size_t)R * Z * sizeof(float));
-    memset(ws->dlv, 0, (size_t)R * Z * sizeof(float));
-    gx_reparam_backward(ws->dmu, ws->dlv, ws->dz, ws->lv, ws->eps, R * Z);
-    for (int r = 0; r < R; r++) ws->tmp[r] = -h->beta * ws->g[r];
-    kl_rows(m, ws, nl, nu, ws->tmp);
-    join_latent(gx_dense_dout(&m->lat, &ws->lat), ws->dmu, ws->dlv, R, Z);
     float *dh = gx_dense_dout(&m->enc_trunk, &ws->enc_trunk);
     memset(dh, 0, (size_t)N * gx_dense_out_size(&m->enc_trunk) * sizeof(float));
-    gx_dense_backward(&m->lat, p, &ws->lat, dh, hid, N, ws->src, ws->ybr, R);
+    if (c->lat_y) branches_backward_y(m, ws, d, nl, nu, h, dh);
+    else branches_backward_shared(m, ws, d, nl, nu, h, dh);
+    float *hid = gx_dense_out(&m->enc_trunk, &ws->enc_trunk);
     memcpy(gx_dense_dout(&m->cls, &ws->cls), ws->dlogits, (size_t)N * K * sizeof(float));
     gx_dense_backward(&m->cls, p, &ws->cls, dh, hid, N, NULL, NULL, N);
     float *din = gx_dense_dout(&m->enc_in[d], &ws->enc_in[d]);
@@ -433,7 +543,7 @@ void gx_ssdgm_predict(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const float *X, int64
             ws->ybr[r] = best;
         }
         gx_dense_forward(&m->lat, &m->params, &ws->lat, gx_dense_out(&m->enc_trunk, &ws->enc_trunk),
-                         rows, NULL, ws->ybr, rows, 0, 0, 0);
+                         rows, NULL, m->cfg.lat_y ? ws->ybr : NULL, rows, 0, 0, 0);
         const float *out = gx_dense_out(&m->lat, &ws->lat);
         for (int r = 0; r < rows; r++)
             memcpy(MU + (start + r) * Z, out + (size_t)r * 2 * Z, (size_t)Z * sizeof(float));
@@ -475,7 +585,7 @@ void gx_ssdgm_set_class_prior(gx_ssdgm *m, int d, const double *prob) {
 }
 
 double gx_ssdgm_step_flops(const gx_ssdgm *m, int d, int nl, int nu) {
-    int N = nl + nu, R = nl + m->cfg.n_classes * nu;
+    int N = nl + nu, R = m->cfg.lat_y ? nl + m->cfg.n_classes * nu : N;
     return gx_dense_flops_forward(&m->enc_in[d], N, N) + gx_dense_flops_forward(&m->enc_trunk, N, N) +
            gx_dense_flops_forward(&m->cls, N, N) + gx_dense_flops_forward(&m->lat, N, R) +
            gx_dense_flops_forward(&m->dec_trunk, R, R) + gx_dense_flops_forward(&m->dec_out[d], R, R);

@@ -5,6 +5,8 @@
  * Inference: h = E_shared(E_d(x)); q(y|x) = softmax(C(h)); q(z|x,y) = N(mu(h,y), sigma^2(h,y)).
  * Labelled bound  L_d(x,y) = E_q[log p_d(x|z,y)] - beta KL(q(z|x,y) || p(z|y)) + log pi_{d,y}
  * Unlabelled      U_d(x)   = sum_k q(k|x) L_d(x,k) + H(q(.|x))
+ * With a y-free latent head (lat_y = 0, dvt only) q(z|x,y) = q(z|x): L_d(x,k) differs across k only
+ * through KL(q(z|x) || p(z|k)) and log pi_{d,k}, and one decoder pass serves all K classes.
  * Loss per step   sum_d [ mean_labelled w_y (-L_d(x,y) - alpha log q(y|x)) + mean_unlabelled -U_d(x) ]
  * (beta = 1 but for an optional KL warm-up.) */
 #ifndef GX_SSDGM_H
@@ -41,6 +43,9 @@ typedef struct gx_ssdgm_config {
                                          the shared trunk (n_enc >= 2); default 500 500 */
     int n_dec, dec[GX_MAX_HIDDEN];    /* decoder trunk widths (shared); default 500 500 */
     int lat_hidden;                   /* hidden layer of q(z|h,y) (0: linear head) */
+    int lat_y;                        /* q(z|x,y) takes y (m2 default); 0: q(z|x) (dvt default,
+                                         where the mixture prior carries y; the decoder then runs
+                                         once per example instead of once per class) */
     int cls_hidden;                   /* hidden layer of q(y|h) (0: linear head) */
     gx_act act;                       /* softplus */
     int batchnorm;                    /* batch norm in the encoder, statistics per domain */
@@ -82,6 +87,7 @@ typedef struct gx_ssdgm_ws {
     float *dlogits;        /* [N, K] */
     float *mu, *lv, *eps, *z, *dmu, *dlv, *dz; /* [R, z] */
     float *kl, *rec, *elbo, *g, *tmp;          /* [R] */
+    float *klk, *gkl;      /* [K, N] KL to each component (y-free latent head) and its gradient */
     float *dstat;          /* [max(n_max, K, R)] scratch */
 } gx_ssdgm_ws;
 

@@ -49,6 +49,7 @@ char *gx_ssdgm_config_to_json(const gx_ssdgm_config *c) {
     cJSON_AddItemToObject(o, "enc", int_array(c->enc, c->n_enc));
     cJSON_AddItemToObject(o, "dec", int_array(c->dec, c->n_dec));
     cJSON_AddNumberToObject(o, "lat_hidden", c->lat_hidden);
+    cJSON_AddBoolToObject(o, "lat_y", c->lat_y);
     cJSON_AddNumberToObject(o, "cls_hidden", c->cls_hidden);
     cJSON_AddStringToObject(o, "activation", gx_act_name(c->act));
     cJSON_AddBoolToObject(o, "batchnorm", c->batchnorm);
@@ -122,6 +123,12 @@ int gx_ssdgm_config_from_json(const char *json, gx_ssdgm_config *c, gx_error *er
         goto done;
     }
     c->batchnorm = cJSON_IsTrue(bn);
+    const cJSON *laty = cJSON_GetObjectItemCaseSensitive(o, "lat_y");
+    if (!cJSON_IsBool(laty)) {
+        gx_fail(err, "model config: 'lat_y' (bool) is required");
+        goto done;
+    }
+    c->lat_y = cJSON_IsTrue(laty);
     c->prior_scale = (float)ps->valuedouble;
     if (get_int(o, "n_classes", 2, GX_MAX_CLASSES, &c->n_classes, err) ||
         get_int(o, "z_dim", 1, 1 << 16, &c->z_dim, err) ||
