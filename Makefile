@@ -66,6 +66,18 @@ test-plain: $(TEST_BINS) $(BIN)
 test-san: $(TEST_BINS) $(BIN)
 	@scripts/run-tests.sh $(BUILD)
 
+# The main job on a default dataset: DVT from MNIST (all labelled) to USPS (no labels), USPS
+# brought into MNIST's frame (20x20 box padded to 28x28), then samples decoded in both domains.
+DEMO_OUT ?= runs/demo
+USPS_FRAMED := resize=20x20,pad=4
+demo: deps
+	@$(MAKE) --no-print-directory all
+	./build/genxfer train --preset dvt --domain mnist:train \
+	    --domain usps:train,$(USPS_FRAMED),k=0 --test usps:test,$(USPS_FRAMED) \
+	    --epochs 4 --kl-warmup 1 --seed 1 --out $(DEMO_OUT)
+	./build/genxfer sample $(DEMO_OUT)/model.safetensors --domain usps --out $(DEMO_OUT)/samples_usps.png
+	@echo "demo: model, metrics.json, train_log.csv and samples_usps.png are in $(DEMO_OUT)/"
+
 clean:
 	rm -rf build genxfer
 

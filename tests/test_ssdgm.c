@@ -18,6 +18,7 @@ typedef struct {
     gx_ssdgm_batch b[GX_MAX_DOMAINS];
     gx_ssdgm_hyper h;
     gx_rng noise; /* the same noise for every evaluation */
+    gx_rng aug0, aug; /* the same translations for every evaluation */
     float x[GX_MAX_DOMAINS][2][8 * 8];
     int32_t y[GX_MAX_DOMAINS][8];
     float cw[3];
@@ -28,6 +29,8 @@ static double eval_loss(void *ctx) {
     gx_rng r = f->noise;
     gx_ssdgm_stats st;
     gx_error err;
+    f->aug = f->aug0;
+    f->h.aug_rng = &f->aug;
     gx_params_zero_grad(&f->m.params);
     assert_int_equal(gx_ssdgm_loss_and_grad(&f->m, &f->ws, f->b, &f->h, &r, &st, &err), 0);
     return st.loss;
@@ -48,6 +51,7 @@ static void setup_model(fixture *f, gx_preset preset, int n_domains, int bn, int
     c.n_domains = n_domains;
     strcpy(c.dom[0].name, "a");
     c.dom[0].n_in = 6, c.dom[0].lik = GX_LIK_BERNOULLI;
+    c.dom[0].height = 2, c.dom[0].width = 3, c.dom[0].channels = 1; /* an image, for translations */
     strcpy(c.dom[1].name, "b");
     c.dom[1].n_in = 4, c.dom[1].lik = GX_LIK_GAUSSIAN;
     gx_rng init;
@@ -78,6 +82,7 @@ static void setup_model(fixture *f, gx_preset preset, int n_domains, int bn, int
     f->h = (gx_ssdgm_hyper){.alpha = 2.0f, .beta = 0.7f, .bn_momentum = 0.1f};
     f->h.class_weight[0] = f->cw;
     gx_rng_init(&f->noise, 3, GX_STREAM_NOISE);
+    gx_rng_init(&f->aug0, 3, GX_STREAM_AUGMENT);
 }
 
 static void teardown_model(fixture *f) {
@@ -90,9 +95,17 @@ static void teardown_model(fixture *f) {
  * over 7 rows is strongly curved; grows with h). h = 5e-3 balances the two: measured worst case
  * 2.7e-2 relative over all configurations (floor 1e-2), against 7e-2 at h = 1e-2 and 8e-2 at
  * h = 1e-3. We require < 5e-2; a wrong term gives 0.2 or more (see the test that corrupts one). */
-static void check_whole_loss(gx_preset preset, int n_domains, int bn, int hidden, int lat_y) {
+static void check_whole_loss_levers(gx_preset preset, int n_domains, int bn, int hidden, int lat_y,
+                                   int levers) {
     static fixture f;
     setup_model(&f, preset, n_domains, bn, hidden, lat_y);
+    if (levers) {
+        /* translated labelled rows and the consistency term (tau 0: every row is a target) */
+        f.h.aug_shift = 1;
+        f.h.augment_labelled = 1;
+        f.h.conf_weight = 0.7f;
+        f.h.conf_tau = 0.0f;
+    }
     gx_params *p = &f.m.params;
     float *grad = malloc(p->total * sizeof *grad);
     eval_loss(&f);
@@ -113,12 +126,18 @@ static void check_whole_loss(gx_preset preset, int n_domains, int bn, int hidden
     teardown_model(&f);
 }
 
+static void check_whole_loss(gx_preset preset, int n_domains, int bn, int hidden, int lat_y) {
+    check_whole_loss_levers(preset, n_domains, bn, hidden, lat_y, 0);
+}
+
 static void test_gradcheck_m2(void **s) { (void)s; check_whole_loss(GX_PRESET_M2, 1, 0, 0, 1); }
 static void test_gradcheck_m2_hidden_bn(void **s) { (void)s; check_whole_loss(GX_PRESET_M2, 1, 1, 1, 1); }
 static void test_gradcheck_dvt_one_domain(void **s) { (void)s; check_whole_loss(GX_PRESET_DVT, 1, 1, 0, 0); }
 static void test_gradcheck_dvt_two_domains(void **s) { (void)s; check_whole_loss(GX_PRESET_DVT, 2, 1, 1, 0); }
 static void test_gradcheck_dvt_two_domains_nobn(void **s) { (void)s; check_whole_loss(GX_PRESET_DVT, 2, 0, 0, 0); }
 static void test_gradcheck_dvt_latent_y(void **s) { (void)s; check_whole_loss(GX_PRESET_DVT, 2, 1, 1, 1); }
+static void test_gradcheck_dvt_levers(void **s) { (void)s; check_whole_loss_levers(GX_PRESET_DVT, 2, 1, 0, 0, 1); }
+static void test_gradcheck_m2_levers(void **s) { (void)s; check_whole_loss_levers(GX_PRESET_M2, 1, 1, 0, 1, 1); }
 
 /* The gradient check must be able to fail: corrupt one gradient and see it caught. */
 static void test_gradcheck_catches_a_wrong_gradient(void **s) {
@@ -139,6 +158,29 @@ static void test_gradcheck_catches_a_wrong_gradient(void **s) {
                                          t->size, 5e-3, 1e-2, 40, &pick);
     assert_true(r.max_rel_err > 0.1);
     free(grad);
+    teardown_model(&f);
+}
+
+/* The levers change the objective: the consistency term counts every row at tau 0 and none at 1.1. */
+static void test_levers_are_active(void **s) {
+    (void)s;
+    static fixture f;
+    setup_model(&f, GX_PRESET_DVT, 1, 1, 0, 0);
+    double plain = eval_loss(&f);
+    f.h.aug_shift = 1;
+    f.h.conf_weight = 0.7f;
+    gx_rng r = f.noise;
+    gx_ssdgm_stats st;
+    gx_error err;
+    f.aug = f.aug0;
+    f.h.aug_rng = &f.aug;
+    assert_int_equal(gx_ssdgm_loss_and_grad(&f.m, &f.ws, f.b, &f.h, &r, &st, &err), 0);
+    assert_int_equal(st.n_conf, 4);
+    assert_true(st.loss > plain + 0.1);
+    f.h.conf_tau = 1.1f;
+    r = f.noise;
+    assert_int_equal(gx_ssdgm_loss_and_grad(&f.m, &f.ws, f.b, &f.h, &r, &st, &err), 0);
+    assert_int_equal(st.n_conf, 0);
     teardown_model(&f);
 }
 
@@ -205,7 +247,10 @@ int main(void) {
         cmocka_unit_test(test_gradcheck_dvt_two_domains),
         cmocka_unit_test(test_gradcheck_dvt_two_domains_nobn),
         cmocka_unit_test(test_gradcheck_dvt_latent_y),
+        cmocka_unit_test(test_gradcheck_dvt_levers),
+        cmocka_unit_test(test_gradcheck_m2_levers),
         cmocka_unit_test(test_gradcheck_catches_a_wrong_gradient),
+        cmocka_unit_test(test_levers_are_active),
         cmocka_unit_test(test_bad_label_is_an_error),
         cmocka_unit_test(test_predict_and_generate),
         cmocka_unit_test(test_config_errors),

@@ -61,6 +61,12 @@ static void usage(FILE *f) {
 "  --class-balance       weight labelled examples by inverse class frequency [off]\n"
 "  --prior P             class priors: labelled | uniform | reestimate [labelled]\n"
 "  --clip F              gradient-norm clipping, 0 = off [0]\n"
+"  --augment-shift N     image domains: random translations of up to N pixels for the options\n"
+"                        below [0]\n"
+"  --augment-labelled    translate the labelled images of every step [off]\n"
+"  --confidence-weight F consistency: unlabelled examples whose q(y|x) is confident become\n"
+"                        targets for the classifier on a translated copy, weight F [0 = off]\n"
+"  --confidence-tau F    confidence threshold for those targets [0.95]\n"
 "  --z N                 latent size [50]\n"
 "  --enc SIZES           encoder widths: domain input layer, then shared trunk [500,500]\n"
 "  --dec SIZES           decoder trunk widths [500,500]\n"
@@ -79,7 +85,7 @@ static void usage(FILE *f) {
 
 enum { O_TEST = 256, O_TARGET, O_EPOCHS, O_BATCH, O_BATCHU, O_LR, O_OPT, O_SCHED, O_ALPHA,
        O_WARMUP, O_BALANCE, O_PRIOR, O_CLIP, O_Z, O_ENC, O_DEC, O_LATH, O_CLSH, O_ACT, O_BN, O_NOBN,
-       O_PSCALE, O_LATY, O_NOLATY, O_SEED, O_THREADS, O_QUIET, O_PRESET, O_DOMAIN, O_OUT };
+       O_PSCALE, O_SHIFT, O_AUGL, O_CONFW, O_CONFT, O_LATY, O_NOLATY, O_SEED, O_THREADS, O_QUIET, O_PRESET, O_DOMAIN, O_OUT };
 
 static int parse_args(int argc, char **argv, train_opts *o) {
     static const struct option longopts[] = {
@@ -90,7 +96,10 @@ static int parse_args(int argc, char **argv, train_opts *o) {
         {"optimizer", required_argument, 0, O_OPT}, {"schedule", required_argument, 0, O_SCHED},
         {"alpha", required_argument, 0, O_ALPHA}, {"kl-warmup", required_argument, 0, O_WARMUP},
         {"class-balance", no_argument, 0, O_BALANCE}, {"prior", required_argument, 0, O_PRIOR},
-        {"clip", required_argument, 0, O_CLIP}, {"z", required_argument, 0, O_Z},
+        {"clip", required_argument, 0, O_CLIP}, {"augment-shift", required_argument, 0, O_SHIFT},
+        {"augment-labelled", no_argument, 0, O_AUGL},
+        {"confidence-weight", required_argument, 0, O_CONFW},
+        {"confidence-tau", required_argument, 0, O_CONFT}, {"z", required_argument, 0, O_Z},
         {"enc", required_argument, 0, O_ENC}, {"dec", required_argument, 0, O_DEC},
         {"lat-hidden", required_argument, 0, O_LATH}, {"cls-hidden", required_argument, 0, O_CLSH},
         {"activation", required_argument, 0, O_ACT}, {"batchnorm", no_argument, 0, O_BN},
@@ -152,6 +161,10 @@ static int parse_args(int argc, char **argv, train_opts *o) {
             else return cli_error("train: unknown --prior '%s' (labelled, uniform, reestimate)", optarg);
             break;
         case O_CLIP: if (cli_parse_float(cmd, "--clip", optarg, 0, 1e9, &f)) return 1; o->tc.clip = (float)f; break;
+        case O_SHIFT: if (cli_parse_int(cmd, "--augment-shift", optarg, 0, 64, &v)) return 1; o->tc.aug_shift = (int)v; break;
+        case O_AUGL: o->tc.augment_labelled = 1; break;
+        case O_CONFW: if (cli_parse_float(cmd, "--confidence-weight", optarg, 0, 1e9, &f)) return 1; o->tc.conf_weight = (float)f; break;
+        case O_CONFT: if (cli_parse_float(cmd, "--confidence-tau", optarg, 0, 1, &f)) return 1; o->tc.conf_tau = (float)f; break;
         case O_Z: if (cli_parse_int(cmd, "--z", optarg, 1, 4096, &v)) return 1; mc_user.z_dim = (int)v; set_z = 1; break;
         case O_ENC:
             if (cli_parse_sizes(cmd, "--enc", optarg, mc_user.enc, GX_MAX_HIDDEN, &mc_user.n_enc)) return 1;
@@ -253,8 +266,8 @@ static void on_step(void *ctx, long step, long spe, const gx_ssdgm_stats *st) {
 static void on_epoch(void *ctx, const gx_epoch_log *l) {
     train_ctx *c = ctx;
     train_opts *o = c->o;
-    append_log(c, "%d,%ld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g", l->epoch, l->step, l->loss, l->elbo_l,
-               l->elbo_u, l->ce, l->train_acc, l->lr, l->beta);
+    append_log(c, "%d,%ld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g", l->epoch, l->step, l->loss,
+               l->elbo_l, l->elbo_u, l->ce, l->train_acc, l->confident, l->lr, l->beta);
     for (int d = 0; d < o->n_domains; d++) append_log(c, ",%.6g", l->val_acc[d]);
     append_log(c, ",%.3f\n", l->seconds);
     gx_error err;
@@ -264,6 +277,7 @@ static void on_epoch(void *ctx, const gx_epoch_log *l) {
     if (c->tty) fprintf(stderr, "\r\033[K");
     fprintf(stderr, "epoch %3d/%d  loss %9.3f  elbo_l %9.3f  elbo_u %9.3f  ce %.4f", l->epoch,
             o->tc.epochs, l->loss, l->elbo_l, l->elbo_u, l->ce);
+    if (o->tc.conf_weight > 0) fprintf(stderr, "  confident %.1f%%", 100 * l->confident);
     for (int d = 0; d < o->n_domains; d++)
         if (l->val_acc[d] >= 0) fprintf(stderr, "  val[%s] %.2f%%", o->dom[d].name, 100 * l->val_acc[d]);
     fprintf(stderr, "  %.1fs%s\n", l->seconds, l->is_best && l->selection >= 0 ? "  *" : "");
@@ -404,7 +418,8 @@ int cmd_train(int argc, char **argv) {
     snprintf(ctx.log_path, sizeof ctx.log_path, "%s/train_log.csv", o.out);
     ctx.o = &o;
     ctx.tty = isatty(2);
-    append_log(&ctx, "epoch,step,loss,elbo_labelled,elbo_unlabelled,cross_entropy,train_accuracy,lr,kl_weight");
+    append_log(&ctx, "epoch,step,loss,elbo_labelled,elbo_unlabelled,cross_entropy,train_accuracy,"
+                     "confident_fraction,lr,kl_weight");
     for (int d = 0; d < o.n_domains; d++) append_log(&ctx, ",val_accuracy_%s", o.dom[d].name);
     append_log(&ctx, ",seconds\n");
     o.tc.on_epoch = on_epoch;
@@ -443,6 +458,12 @@ int cmd_train(int argc, char **argv) {
     cJSON_AddNumberToObject(extra, "kl_warmup_epochs", o.tc.kl_warmup_epochs);
     cJSON_AddBoolToObject(extra, "class_balance", o.tc.class_balance);
     cJSON_AddNumberToObject(extra, "prior_mode", o.tc.prior);
+    cJSON_AddNumberToObject(extra, "augment_shift", o.tc.aug_shift);
+    cJSON_AddBoolToObject(extra, "augment_labelled", o.tc.augment_labelled);
+    cJSON_AddNumberToObject(extra, "confidence_weight", o.tc.conf_weight);
+    cJSON_AddNumberToObject(extra, "confidence_tau", o.tc.conf_tau);
+    cJSON_AddBoolToObject(extra, "latent_takes_y", m.cfg.lat_y);
+    cJSON_AddBoolToObject(extra, "batchnorm", m.cfg.batchnorm);
     char *cfg = gx_ssdgm_config_to_json(&m.cfg);
     cJSON_AddItemToObject(extra, "model", cJSON_Parse(cfg));
     free(cfg);

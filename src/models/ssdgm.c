@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/losses.h"
+#include "data/augment.h"
 
 void gx_ssdgm_config_default(gx_ssdgm_config *c, gx_preset preset, int n_classes) {
     memset(c, 0, sizeof *c);
@@ -421,6 +422,67 @@ static void branches_backward_shared(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int nl
                       NULL, NULL, N);
 }
 
+static int can_translate(const gx_ssdgm_config *c, int d, const gx_ssdgm_hyper *h) {
+    const gx_domain_config *dc = &c->dom[d];
+    return h->aug_shift > 0 && h->aug_rng && dc->height > 0 && dc->width > 0 && dc->channels > 0 &&
+           dc->height * dc->width * dc->channels == dc->n_in;
+}
+
+/* The consistency term: targets from the main pass's q(y|x) of the unlabelled rows (xin rows
+ * nl..nl+nu-1), predictions on translated copies. Runs after the main backward pass, reusing the
+ * workspace; adds its loss into st and its gradient into the parameters. */
+static void confidence_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int nl, int nu,
+                                     const gx_ssdgm_hyper *h, gx_ssdgm_stats *st) {
+    const gx_ssdgm_config *c = &m->cfg;
+    gx_params *p = &m->params;
+    int K = c->n_classes, n = c->dom[d].n_in;
+    int32_t *target = ws->ybr;
+    float *mask = ws->tmp;
+    int count = 0;
+    for (int i = 0; i < nu; i++) {
+        const float *pr = ws->p + (size_t)(nl + i) * K;
+        int best = 0;
+        for (int k = 1; k < K; k++) if (pr[k] > pr[best]) best = k;
+        target[i] = best;
+        mask[i] = pr[best] >= h->conf_tau ? 1.0f : 0.0f;
+        count += mask[i] > 0;
+    }
+    st->n_conf += count;
+    if (!count) return;
+    const float *xu = ws->xin + (size_t)nl * n;
+    if (can_translate(c, d, h)) {
+        const gx_domain_config *dc = &c->dom[d];
+        gx_random_translate(ws->xrep, xu, nu, dc->height, dc->width, dc->channels, h->aug_shift,
+                            h->aug_rng);
+        memcpy(ws->xin, ws->xrep, (size_t)nu * n * sizeof(float));
+    } else {
+        memmove(ws->xin, xu, (size_t)nu * n * sizeof(float));
+    }
+    encode(m, ws, d, nu, 1, h->bn_momentum);
+    double loss = 0;
+    float scale = h->conf_weight / nu;
+    memset(ws->dlogits, 0, (size_t)nu * K * sizeof(float));
+    for (int i = 0; i < nu; i++) {
+        if (mask[i] == 0) continue;
+        loss -= ws->lp[(size_t)i * K + target[i]];
+        const float *pr = ws->p + (size_t)i * K;
+        float *dl = ws->dlogits + (size_t)i * K;
+        for (int k = 0; k < K; k++) dl[k] = scale * (pr[k] - (k == target[i]));
+    }
+    st->conf_ce += loss;
+    st->loss += scale * loss;
+    float *dh = gx_dense_dout(&m->enc_trunk, &ws->enc_trunk);
+    float *hid = gx_dense_out(&m->enc_trunk, &ws->enc_trunk);
+    memset(dh, 0, (size_t)nu * gx_dense_out_size(&m->enc_trunk) * sizeof(float));
+    memcpy(gx_dense_dout(&m->cls, &ws->cls), ws->dlogits, (size_t)nu * K * sizeof(float));
+    gx_dense_backward(&m->cls, p, &ws->cls, dh, hid, nu, NULL, NULL, nu);
+    float *din = gx_dense_dout(&m->enc_in[d], &ws->enc_in[d]);
+    memset(din, 0, (size_t)nu * gx_dense_out_size(&m->enc_in[d]) * sizeof(float));
+    gx_dense_backward(&m->enc_trunk, p, &ws->enc_trunk, din,
+                      gx_dense_out(&m->enc_in[d], &ws->enc_in[d]), nu, NULL, NULL, nu);
+    gx_dense_backward(&m->enc_in[d], p, &ws->enc_in[d], NULL, ws->xin, nu, NULL, NULL, nu);
+}
+
 static int domain_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_ssdgm_batch *b,
                                 const gx_ssdgm_hyper *h, gx_rng *rng, gx_ssdgm_stats *st,
                                 gx_error *err) {
@@ -438,6 +500,12 @@ static int domain_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_ss
                            b->yl[r], K);
     if (nl) memcpy(ws->xin, b->xl, (size_t)nl * n * sizeof(float));
     if (nu) memcpy(ws->xin + (size_t)nl * n, b->xu, (size_t)nu * n * sizeof(float));
+    if (h->augment_labelled && nl && can_translate(c, d, h)) {
+        const gx_domain_config *dc = &c->dom[d];
+        gx_random_translate(ws->xrep, ws->xin, nl, dc->height, dc->width, dc->channels,
+                            h->aug_shift, h->aug_rng);
+        memcpy(ws->xin, ws->xrep, (size_t)nl * n * sizeof(float));
+    }
 
     /* ---- forward: encoder, classifier, then the bound of every (row, class) branch ---- */
     encode(m, ws, d, N, 1, h->bn_momentum);
@@ -509,6 +577,7 @@ static int domain_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_ss
     gx_dense_backward(&m->enc_trunk, p, &ws->enc_trunk, din,
                       gx_dense_out(&m->enc_in[d], &ws->enc_in[d]), N, NULL, NULL, N);
     gx_dense_backward(&m->enc_in[d], p, &ws->enc_in[d], NULL, ws->xin, N, NULL, NULL, N);
+    if (h->conf_weight > 0 && nu > 0) confidence_loss_and_grad(m, ws, d, nl, nu, h, st);
     return 0;
 }
 
@@ -523,6 +592,7 @@ int gx_ssdgm_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, const gx_ssdgm_batch *b
         st->kl /= st->n_l;
     }
     if (st->n_u) st->elbo_u /= st->n_u;
+    if (st->n_conf) st->conf_ce /= st->n_conf;
     return 0;
 }
 

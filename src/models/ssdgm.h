@@ -108,6 +108,17 @@ typedef struct gx_ssdgm_hyper {
     float beta;            /* KL weight (warm-up), 1 normally */
     const float *class_weight[GX_MAX_DOMAINS]; /* [K] w_y per domain, or NULL for 1 */
     float bn_momentum;     /* 0.1 */
+    /* Levers beyond the plain bound (all off at 0):
+     * aug_shift: image domains are translated by up to this many pixels (zero fill) where the
+     *   options below say so; augment_labelled: the labelled rows of every step are translated.
+     * conf_weight, conf_tau: confident predictions as targets (FixMatch-style consistency): each
+     *   unlabelled row whose q(y|x) has max >= conf_tau gives its argmax as the target of
+     *   conf_weight * CE(q(y | translated x)), averaged over the unlabelled rows; no gradient flows
+     *   through the target. Feature domains use the untranslated input. */
+    int aug_shift;
+    int augment_labelled;
+    float conf_weight, conf_tau;
+    gx_rng *aug_rng;       /* draws of the translations (needed when aug_shift > 0) */
 } gx_ssdgm_hyper;
 
 typedef struct gx_ssdgm_stats {
@@ -117,6 +128,8 @@ typedef struct gx_ssdgm_stats {
     double ce;             /* mean labelled cross-entropy */
     double kl;             /* mean KL of the labelled rows */
     int64_t n_l, n_u, correct_l;
+    int64_t n_conf;        /* unlabelled rows confident enough to be targets */
+    double conf_ce;        /* mean consistency cross-entropy over the confident rows */
 } gx_ssdgm_stats;
 
 /* Computes the loss of one step and ADDS its gradient into m->params.grad (zero it first).

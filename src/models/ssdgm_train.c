@@ -18,6 +18,7 @@ void gx_ssdgm_train_config_default(gx_ssdgm_train_config *c) {
     c->alpha = 10.0f;
     c->prior = GX_PRIOR_LABELLED;
     c->select_domain = -1;
+    c->conf_tau = 0.95f;
     c->seed = 1;
 }
 
@@ -89,9 +90,10 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
     gx_ssdgm_ws ws;
     memset(&ws, 0, sizeof ws);
     float *best = NULL, *buf = NULL;
-    gx_rng data_rng, noise_rng;
+    gx_rng data_rng, noise_rng, aug_rng;
     gx_rng_init(&data_rng, tc->seed, GX_STREAM_DATA);
     gx_rng_init(&noise_rng, tc->seed, GX_STREAM_NOISE);
+    gx_rng_init(&aug_rng, tc->seed, GX_STREAM_AUGMENT);
     if (tc->epochs < 1 || tc->batch_l < 1 || tc->batch_u < 1 || !(tc->lr > 0))
         return gx_fail(err, "training: epochs, batch sizes and learning rate must be positive");
 
@@ -152,7 +154,10 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
     gx_optim opt;
     gx_optim_init(&opt, tc->opt);
     gx_schedule sched = {tc->sched, tc->lr, 0.0f, 0, (long)tc->epochs * steps_per_epoch};
-    gx_ssdgm_hyper hyper = {.alpha = tc->alpha, .beta = 1.0f, .bn_momentum = 0.1f};
+    gx_ssdgm_hyper hyper = {.alpha = tc->alpha, .beta = 1.0f, .bn_momentum = 0.1f,
+                            .aug_shift = tc->aug_shift, .augment_labelled = tc->augment_labelled,
+                            .conf_weight = tc->conf_weight, .conf_tau = tc->conf_tau,
+                            .aug_rng = &aug_rng};
     for (int d = 0; d < D; d++) hyper.class_weight[d] = tc->class_balance ? st[d].class_weight : NULL;
     gx_ssdgm_batch batches[GX_MAX_DOMAINS];
     double t0 = now_seconds();
@@ -161,7 +166,7 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
     for (int epoch = 1; epoch <= tc->epochs; epoch++) {
         double te = now_seconds();
         gx_epoch_log log = {.epoch = epoch};
-        int64_t correct = 0, seen = 0;
+        int64_t correct = 0, seen = 0, confident = 0, unlabelled = 0;
         for (long i = 0; i < steps_per_epoch; i++, step++) {
             for (int d = 0; d < D; d++) {
                 domain_state *s = &st[d];
@@ -185,6 +190,8 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
             log.ce += ss.ce;
             correct += ss.correct_l;
             seen += ss.n_l;
+            confident += ss.n_conf;
+            unlabelled += ss.n_u;
             log.lr = lr;
             if (tc->on_step) tc->on_step(tc->ctx, step + 1, steps_per_epoch, &ss);
         }
@@ -194,6 +201,7 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
         log.elbo_u /= steps_per_epoch;
         log.ce /= steps_per_epoch;
         log.train_acc = seen ? (double)correct / seen : -1;
+        log.confident = unlabelled ? (double)confident / unlabelled : 0;
         log.beta = hyper.beta;
         /* class priors re-estimated from q(y|x) over the unlabelled rows */
         if (tc->prior == GX_PRIOR_REESTIMATE)

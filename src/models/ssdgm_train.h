@@ -29,6 +29,7 @@ typedef struct gx_epoch_log {
     int epoch;                 /* 1-based */
     long step;                 /* steps done */
     double loss, elbo_l, elbo_u, ce, train_acc; /* means over the epoch's steps */
+    double confident;          /* fraction of unlabelled rows used as consistency targets */
     double val_acc[GX_MAX_DOMAINS];  /* -1 where a domain has no validation rows */
     double selection;          /* the value model selection maximises (-1: none) */
     int is_best;
@@ -48,6 +49,9 @@ typedef struct gx_ssdgm_train_config {
     int class_balance;         /* weight labelled rows by inverse class frequency */
     gx_prior_mode prior;
     float clip;                /* gradient-norm clipping (0: none) */
+    int aug_shift;             /* levers of gx_ssdgm_hyper: translation range for image domains, */
+    int augment_labelled;      /* translate the labelled rows, */
+    float conf_weight, conf_tau; /* consistency with confident predictions (weight 0: off) */
     int select_domain;         /* domain whose validation accuracy selects the epoch (-1: mean over
                                   domains with validation rows) */
     uint64_t seed;
