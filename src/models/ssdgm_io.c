@@ -123,12 +123,13 @@ int gx_ssdgm_config_from_json(const char *json, gx_ssdgm_config *c, gx_error *er
         goto done;
     }
     c->batchnorm = cJSON_IsTrue(bn);
+    /* lat_y: files written before the option existed had q(z|x,y) */
     const cJSON *laty = cJSON_GetObjectItemCaseSensitive(o, "lat_y");
-    if (!cJSON_IsBool(laty)) {
-        gx_fail(err, "model config: 'lat_y' (bool) is required");
+    if (laty && !cJSON_IsBool(laty)) {
+        gx_fail(err, "model config: 'lat_y' must be true or false");
         goto done;
     }
-    c->lat_y = cJSON_IsTrue(laty);
+    c->lat_y = !laty || cJSON_IsTrue(laty);
     c->prior_scale = (float)ps->valuedouble;
     if (get_int(o, "n_classes", 2, GX_MAX_CLASSES, &c->n_classes, err) ||
         get_int(o, "z_dim", 1, 1 << 16, &c->z_dim, err) ||
