@@ -54,6 +54,9 @@ static void setup_model(fixture *f, gx_preset preset, int n_domains, int bn, int
     c.dom[0].height = 2, c.dom[0].width = 3, c.dom[0].channels = 1; /* an image, for translations */
     strcpy(c.dom[1].name, "b");
     c.dom[1].n_in = 4, c.dom[1].lik = GX_LIK_GAUSSIAN;
+    strcpy(c.dom[2].name, "c"); /* a third domain in the first one's feature space */
+    c.dom[2].n_in = 6, c.dom[2].lik = GX_LIK_BERNOULLI, c.dom[2].share = 0;
+    c.dom[2].height = 2, c.dom[2].width = 3, c.dom[2].channels = 1;
     gx_rng init;
     gx_rng_init(&init, 7, GX_STREAM_INIT);
     gx_error err;
@@ -68,13 +71,13 @@ static void setup_model(fixture *f, gx_preset preset, int n_domains, int bn, int
     }
     gx_rng data;
     gx_rng_init(&data, 11, GX_STREAM_DATA);
-    int nl[2] = {3, 2}, nu[2] = {4, 5};
+    int nl[3] = {3, 2, 1}, nu[3] = {4, 5, 3};
     for (int d = 0; d < n_domains; d++) {
         int n = c.dom[d].n_in;
         for (int i = 0; i < nl[d] * n; i++)
-            f->x[d][0][i] = d == 0 ? gx_rng_uniform(&data) : gx_rng_normal(&data);
+            f->x[d][0][i] = d != 1 ? gx_rng_uniform(&data) : gx_rng_normal(&data);
         for (int i = 0; i < nu[d] * n; i++)
-            f->x[d][1][i] = d == 0 ? (float)gx_rng_bernoulli(&data, 0.4f) : gx_rng_normal(&data);
+            f->x[d][1][i] = d != 1 ? (float)gx_rng_bernoulli(&data, 0.4f) : gx_rng_normal(&data);
         for (int i = 0; i < nl[d]; i++) f->y[d][i] = (int32_t)gx_rng_below(&data, 3);
         f->b[d] = (gx_ssdgm_batch){f->x[d][0], f->y[d], nl[d], f->x[d][1], nu[d]};
     }
@@ -136,6 +139,7 @@ static void test_gradcheck_dvt_one_domain(void **s) { (void)s; check_whole_loss(
 static void test_gradcheck_dvt_two_domains(void **s) { (void)s; check_whole_loss(GX_PRESET_DVT, 2, 1, 1, 0); }
 static void test_gradcheck_dvt_two_domains_nobn(void **s) { (void)s; check_whole_loss(GX_PRESET_DVT, 2, 0, 0, 0); }
 static void test_gradcheck_dvt_latent_y(void **s) { (void)s; check_whole_loss(GX_PRESET_DVT, 2, 1, 1, 1); }
+static void test_gradcheck_dvt_shared_blocks(void **s) { (void)s; check_whole_loss(GX_PRESET_DVT, 3, 1, 0, 0); }
 static void test_gradcheck_dvt_levers(void **s) { (void)s; check_whole_loss_levers(GX_PRESET_DVT, 2, 1, 0, 0, 1); }
 static void test_gradcheck_m2_levers(void **s) { (void)s; check_whole_loss_levers(GX_PRESET_M2, 1, 1, 0, 1, 1); }
 
@@ -247,6 +251,7 @@ int main(void) {
         cmocka_unit_test(test_gradcheck_dvt_two_domains),
         cmocka_unit_test(test_gradcheck_dvt_two_domains_nobn),
         cmocka_unit_test(test_gradcheck_dvt_latent_y),
+        cmocka_unit_test(test_gradcheck_dvt_shared_blocks),
         cmocka_unit_test(test_gradcheck_dvt_levers),
         cmocka_unit_test(test_gradcheck_m2_levers),
         cmocka_unit_test(test_gradcheck_catches_a_wrong_gradient),

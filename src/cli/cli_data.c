@@ -28,6 +28,10 @@ static int take_option(cli_domain *d, const char *key, const char *val, gx_error
         d->val = strtol(val, &end, 10);
         if (errno || *end || end == val || d->val < 0)
             return gx_fail(err, "domain '%s': val=%s is not a count per class", d->spec, val);
+    } else if (!strcmp(key, "share")) {
+        if (!*val || strlen(val) >= sizeof d->share)
+            return gx_fail(err, "domain '%s': share=%s is not a domain name", d->spec, val);
+        snprintf(d->share, sizeof d->share, "%s", val);
     } else if (!strcmp(key, "lik")) {
         if (strcmp(val, "bernoulli") && strcmp(val, "gaussian") && strcmp(val, "auto"))
             return gx_fail(err, "domain '%s': lik=%s (expected bernoulli, gaussian or auto)",

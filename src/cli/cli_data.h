@@ -11,13 +11,15 @@
  *   name=NAME    the domain's name (default: the spec's kind, e.g. "mnist", or "d1", "d2", ...)
  *   k=K          labelled examples per class (default: all labels are used)
  *   val=V        labelled examples per class held out for model selection (default 0)
- *   lik=L        bernoulli, gaussian or auto (default: bernoulli when every value is in [0,1]) */
+ *   lik=L        bernoulli, gaussian or auto (default: bernoulli when every value is in [0,1])
+ *   share=NAME   same feature space as the earlier domain NAME: use its input and output blocks */
 typedef struct cli_domain {
     char name[GX_NAME_MAX];
     char spec[1024];    /* what is passed to gx_spec_load */
     long k;             /* -1: all */
     long val;
     char lik[16];
+    char share[GX_NAME_MAX]; /* "" or the name of the domain whose blocks it uses */
     gx_dataset ds;
 } cli_domain;
 

@@ -43,6 +43,8 @@ static void usage(FILE *f) {
 "  k=K         labelled examples per class; the others are used unlabelled (default: all labelled)\n"
 "  val=V       labelled examples per class held out for model selection (default: 0)\n"
 "  lik=L       bernoulli | gaussian | auto (default auto: bernoulli when values are in [0,1])\n"
+"  share=NAME  same feature space as the earlier domain NAME: one input and output block for both\n"
+"              (batch-norm statistics stay per domain)\n"
 "Example (E1, MNIST with 100 labels):\n"
 "  genxfer train --preset dvt --domain mnist:train,k=10,val=100 --test mnist:test --out runs/e1\n"
 "\n"
@@ -407,6 +409,17 @@ int cmd_train(int argc, char **argv) {
         dc->n_in = (int)o.dom[d].ds.d;
         dc->height = o.dom[d].ds.height, dc->width = o.dom[d].ds.width, dc->channels = o.dom[d].ds.channels;
         if (cli_choose_likelihood(&o.dom[d].ds, o.dom[d].lik, &dc->lik, &err)) { cli_error("%s", err.msg); goto done; }
+        dc->share = -1;
+        if (o.dom[d].share[0]) {
+            for (int e = 0; e < d; e++)
+                if (!strcmp(o.dom[e].name, o.dom[d].share)) dc->share = e;
+            if (dc->share < 0) {
+                cli_error("domain %s: share=%s names no earlier domain", o.dom[d].name, o.dom[d].share);
+                goto done;
+            }
+            /* one block, one likelihood: the owner's */
+            dc->lik = o.mc.dom[dc->share].lik;
+        }
         snprintf(info.prep_spec[d], sizeof info.prep_spec[d], "%s", o.dom[d].spec);
     }
     gx_rng init_rng;

@@ -12,6 +12,7 @@ void gx_ssdgm_config_default(gx_ssdgm_config *c, gx_preset preset, int n_classes
     memset(c, 0, sizeof *c);
     c->preset = preset;
     c->n_classes = n_classes;
+    for (int d = 0; d < GX_MAX_DOMAINS; d++) c->dom[d].share = -1;
     c->z_dim = 50;
     c->n_enc = 2;
     c->enc[0] = c->enc[1] = 500;
@@ -55,6 +56,15 @@ static int check_config(const gx_ssdgm_config *c, gx_error *err) {
     for (int d = 0; d < c->n_domains; d++) {
         if (c->dom[d].n_in < 1)
             return gx_fail(err, "model: domain %d has %d inputs", d, c->dom[d].n_in);
+        int s = c->dom[d].share;
+        if (s >= 0 && (s >= d || c->dom[s].share >= 0))
+            return gx_fail(err, "model: domain %s can share the blocks of an earlier domain that has "
+                                "its own", c->dom[d].name);
+        if (s >= 0 && (c->dom[s].n_in != c->dom[d].n_in || c->dom[s].lik != c->dom[d].lik))
+            return gx_fail(err, "model: domain %s shares the blocks of %s but has %d inputs and a %s "
+                                "likelihood where %s has %d and %s", c->dom[d].name, c->dom[s].name,
+                           c->dom[d].n_in, c->dom[d].lik ? "Gaussian" : "Bernoulli",
+                           c->dom[s].name, c->dom[s].n_in, c->dom[s].lik ? "Gaussian" : "Bernoulli");
         for (int e = 0; e < d; e++)
             if (!strcmp(c->dom[d].name, c->dom[e].name))
                 return gx_fail(err, "model: two domains named '%s'", c->dom[d].name);
@@ -79,13 +89,21 @@ int gx_ssdgm_create(gx_ssdgm *m, const gx_ssdgm_config *cfg, gx_rng *init_rng, g
         if ((m->group_dom[d] = gx_params_group(p, name, err)) < 0) goto fail;
     }
     int bn = c->batchnorm ? 1 : 0;
-    /* encoder: domain input blocks, then the shared trunk */
+    /* encoder: domain input blocks (a block shared by several domains keeps statistics for each,
+     * slot = domain index), then the shared trunk */
     for (int d = 0; d < D; d++) {
+        int shared = 0;
+        for (int e = 0; e < D; e++) shared |= c->dom[e].share == d;
+        m->in_slot[d] = c->dom[d].share >= 0 || shared ? d : 0;
+        if (c->dom[d].share >= 0) continue;
         int sizes[2] = {c->dom[d].n_in, c->enc[0]};
         snprintf(name, sizeof name, "enc.in.%s", c->dom[d].name);
-        if (gx_dense_declare(&m->enc_in[d], p, name, 1, sizes, 0, c->act, c->act, bn,
-                             m->group_dom[d], m->group_stats, err)) goto fail;
+        if (gx_dense_declare(&m->enc_in[d], p, name, 1, sizes, 0, c->act, c->act,
+                             bn ? (shared ? D : 1) : 0, m->group_dom[d], m->group_stats, err))
+            goto fail;
     }
+    for (int d = 0; d < D; d++)
+        if (c->dom[d].share >= 0) m->enc_in[d] = m->enc_in[c->dom[d].share];
     if (gx_dense_declare(&m->enc_trunk, p, "enc.trunk", c->n_enc - 1, c->enc, 0, c->act, c->act,
                          bn ? D : 0, m->group_shared, m->group_stats, err)) goto fail;
     /* heads on h: classifier, and q(z | h, y) */
@@ -110,6 +128,15 @@ int gx_ssdgm_create(gx_ssdgm *m, const gx_ssdgm_config *cfg, gx_rng *init_rng, g
                              m->group_stats, err)) goto fail;
     }
     for (int d = 0; d < D; d++) {
+        int64_t kshape[1] = {K};
+        snprintf(name, sizeof name, "prior.log_pi.%s", c->dom[d].name);
+        if ((m->log_pi[d] = gx_params_add(p, name, 1, kshape, m->group_stats, err)) < 0) goto fail;
+        int s = c->dom[d].share;
+        if (s >= 0) {
+            m->dec_out[d] = m->dec_out[s];
+            m->out_logvar[d] = m->out_logvar[s];
+            continue;
+        }
         int sizes[2] = {c->dec[c->n_dec - 1], c->dom[d].n_in};
         snprintf(name, sizeof name, "dec.out.%s", c->dom[d].name);
         if (gx_dense_declare(&m->dec_out[d], p, name, 1, sizes, 0, c->act, GX_ACT_IDENTITY, 0,
@@ -121,9 +148,6 @@ int gx_ssdgm_create(gx_ssdgm *m, const gx_ssdgm_config *cfg, gx_rng *init_rng, g
             if ((m->out_logvar[d] = gx_params_add(p, name, 1, shape, m->group_dom[d], err)) < 0)
                 goto fail;
         }
-        int64_t kshape[1] = {K};
-        snprintf(name, sizeof name, "prior.log_pi.%s", c->dom[d].name);
-        if ((m->log_pi[d] = gx_params_add(p, name, 1, kshape, m->group_stats, err)) < 0) goto fail;
     }
     m->prior_mu = m->prior_logvar = -1;
     if (c->preset == GX_PRESET_DVT) {
@@ -136,13 +160,14 @@ int gx_ssdgm_create(gx_ssdgm *m, const gx_ssdgm_config *cfg, gx_rng *init_rng, g
     if (gx_params_finalize(p, err)) goto fail;
 
     /* initial values (all tensors start at zero) */
-    for (int d = 0; d < D; d++) gx_dense_init(&m->enc_in[d], p, init_rng);
+    for (int d = 0; d < D; d++)
+        if (c->dom[d].share < 0) gx_dense_init(&m->enc_in[d], p, init_rng);
     gx_dense_init(&m->enc_trunk, p, init_rng);
     gx_dense_init(&m->cls, p, init_rng);
     gx_dense_init(&m->lat, p, init_rng);
     gx_dense_init(&m->dec_trunk, p, init_rng);
     for (int d = 0; d < D; d++) {
-        gx_dense_init(&m->dec_out[d], p, init_rng);
+        if (c->dom[d].share < 0) gx_dense_init(&m->dec_out[d], p, init_rng);
         float *lp = gx_params_value(p, m->log_pi[d]);
         for (int k = 0; k < K; k++) lp[k] = -logf((float)K);
     }
@@ -233,8 +258,8 @@ void gx_ssdgm_ws_free(gx_ssdgm_ws *ws) {
  * trunk's output and log q(y|x), q(y|x) in ws->lp, ws->p. */
 static void encode(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int N, int train, float momentum) {
     const gx_params *p = &m->params;
-    gx_dense_forward(&m->enc_in[d], p, &ws->enc_in[d], ws->xin, N, NULL, NULL, N, train, 0,
-                     momentum);
+    gx_dense_forward(&m->enc_in[d], p, &ws->enc_in[d], ws->xin, N, NULL, NULL, N, train,
+                     m->in_slot[d], momentum);
     gx_dense_forward(&m->enc_trunk, p, &ws->enc_trunk, gx_dense_out(&m->enc_in[d], &ws->enc_in[d]),
                      N, NULL, NULL, N, train, d, momentum);
     float *h = gx_dense_out(&m->enc_trunk, &ws->enc_trunk);

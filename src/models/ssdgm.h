@@ -31,6 +31,9 @@ typedef struct gx_domain_config {
     int n_in;                 /* input features */
     gx_likelihood lik;        /* Bernoulli for values in [0,1]; Gaussian (learned variance) otherwise */
     int height, width, channels; /* image shape, or 0 */
+    int share;                /* index of an earlier domain in the same feature space whose input
+                                 and output blocks this domain uses (batch-norm statistics stay
+                                 per domain), or -1 for blocks of its own */
 } gx_domain_config;
 
 typedef struct gx_ssdgm_config {
@@ -70,6 +73,7 @@ typedef struct gx_ssdgm {
     int out_logvar[GX_MAX_DOMAINS];        /* Gaussian domains: learned log-variance [n_d] */
     int prior_mu, prior_logvar;            /* dvt: [K, z] */
     int log_pi[GX_MAX_DOMAINS];            /* class log-priors per domain [K] (stats group) */
+    int in_slot[GX_MAX_DOMAINS];           /* batch-norm statistics slot of domain d in enc_in[d] */
 } gx_ssdgm;
 
 /* Declares, allocates and initialises the parameters (init stream of rng seeded by the caller). */

@@ -64,6 +64,7 @@ char *gx_ssdgm_config_to_json(const gx_ssdgm_config *c) {
         cJSON_AddNumberToObject(x, "height", c->dom[d].height);
         cJSON_AddNumberToObject(x, "width", c->dom[d].width);
         cJSON_AddNumberToObject(x, "channels", c->dom[d].channels);
+        if (c->dom[d].share >= 0) cJSON_AddStringToObject(x, "shares", c->dom[c->dom[d].share].name);
         cJSON_AddItemToArray(doms, x);
     }
     char *s = cJSON_PrintUnformatted(o);
@@ -100,6 +101,7 @@ static int get_int_array(const cJSON *o, const char *key, int *v, int *n, gx_err
 
 int gx_ssdgm_config_from_json(const char *json, gx_ssdgm_config *c, gx_error *err) {
     memset(c, 0, sizeof *c);
+    for (int d = 0; d < GX_MAX_DOMAINS; d++) c->dom[d].share = -1;
     cJSON *o = cJSON_Parse(json);
     int rc = -1;
     if (!cJSON_IsObject(o)) {
@@ -163,6 +165,16 @@ int gx_ssdgm_config_from_json(const char *json, gx_ssdgm_config *c, gx_error *er
             gx_fail(err, "model config: domain %s: unknown likelihood '%s'", dc->name,
                     lik->valuestring);
             goto done;
+        }
+        const cJSON *shares = cJSON_GetObjectItemCaseSensitive(x, "shares");
+        if (shares) {
+            for (int e = 0; e < d - 1 && cJSON_IsString(shares); e++)
+                if (!strcmp(c->dom[e].name, shares->valuestring)) dc->share = e;
+            if (dc->share < 0) {
+                gx_fail(err, "model config: domain %s shares the blocks of an unknown domain",
+                        dc->name);
+                goto done;
+            }
         }
         if (get_int(x, "n_in", 1, 1 << 24, &dc->n_in, err) ||
             get_int(x, "height", 0, 1 << 16, &dc->height, err) ||
