@@ -29,7 +29,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 LIB := $(BUILD)/libgenxfer.a
 BIN := $(BUILD)/genxfer
 
-.PHONY: all deps test test-plain test-san demo clean bench
+.PHONY: all deps test test-plain test-san demo e1 clean bench
 all: $(LIB) $(BIN) genxfer
 
 # The tool at the project root, for the commands in the README.
@@ -73,10 +73,15 @@ USPS_FRAMED := resize=20x20,pad=4
 demo: deps
 	@$(MAKE) --no-print-directory all
 	./build/genxfer train --preset dvt --domain mnist:train \
-	    --domain usps:train,$(USPS_FRAMED),k=0 --test usps:test,$(USPS_FRAMED) \
+	    --domain usps:train,$(USPS_FRAMED),k=0,share=mnist --test usps:test,$(USPS_FRAMED) \
 	    --epochs 4 --kl-warmup 1 --seed 1 --out $(DEMO_OUT)
 	./build/genxfer sample $(DEMO_OUT)/model.safetensors --domain usps --out $(DEMO_OUT)/samples_usps.png
 	@echo "demo: model, metrics.json, train_log.csv and samples_usps.png are in $(DEMO_OUT)/"
+
+# Experiment E1 (MNIST, 100 labels), 3 seeds of M2, DVT and DVT with the levers: about 2 hours.
+e1: deps
+	@$(MAKE) --no-print-directory all
+	scripts/run-e1.sh runs/e1
 
 clean:
 	rm -rf build genxfer
