@@ -15,34 +15,10 @@
 #include <cmocka.h>
 
 #include "io/atomic_file.h"
-#include "test_util.h"
+#include "test_fs_util.h"
 
-#define assert_msg_contains(msg, sub)                                                  \
-    do {                                                                               \
-        if (!strstr((msg), (sub))) {                                                   \
-            print_error("message \"%s\" does not contain \"%s\"\n", (msg), (sub));     \
-            fail();                                                                    \
-        }                                                                              \
-    } while (0)
 
-/* A fresh directory under the scratch directory for one test. */
-static const char *fresh_dir(char *buf, size_t n, const char *name) {
-    test_path(buf, n, name);
-    mkdir(buf, 0777);
-    return buf;
-}
 
-/* Number of entries of dir other than "." and ".." (temporary files are dot files). */
-static int count_entries(const char *dir) {
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
-    closedir(d);
-    return n;
-}
 
 /* Whole file into buf (NUL-terminated); returns the length or -1. */
 static long slurp(const char *path, char *buf, size_t cap) {

@@ -12,26 +12,9 @@
 #include <cmocka.h>
 
 #include "io/figure.h"
-#include "test_util.h"
+#include "test_fs_util.h"
 
-#define assert_msg_contains(msg, sub)                                                  \
-    do {                                                                               \
-        if (!strstr((msg), (sub))) {                                                   \
-            print_error("message \"%s\" does not contain \"%s\"\n", (msg), (sub));     \
-            fail();                                                                    \
-        }                                                                              \
-    } while (0)
 
-static int count_entries(const char *dir) {
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
-    closedir(d);
-    return n;
-}
 
 /* Checks the PNG signature and returns the IHDR width and height (big-endian, bytes 16..23). */
 static void png_size(const char *path, int *width, int *height) {

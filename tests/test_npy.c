@@ -11,32 +11,10 @@
 #include <cmocka.h>
 
 #include "data/readers.h"
-#include "test_util.h"
+#include "test_fs_util.h"
 
-#define assert_msg_contains(msg, sub)                                                  \
-    do {                                                                               \
-        if (!strstr((msg), (sub))) {                                                   \
-            print_error("message \"%s\" does not contain \"%s\"\n", (msg), (sub));     \
-            fail();                                                                    \
-        }                                                                              \
-    } while (0)
 
-static const char *fresh_dir(char *buf, size_t n, const char *name) {
-    test_path(buf, n, name);
-    mkdir(buf, 0777);
-    return buf;
-}
 
-static int count_entries(const char *dir) {
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
-    closedir(d);
-    return n;
-}
 
 static unsigned char *slurp(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");

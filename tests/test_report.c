@@ -18,32 +18,10 @@
 
 #include "core/metrics.h"
 #include "io/report.h"
-#include "test_util.h"
+#include "test_fs_util.h"
 
-#define assert_msg_contains(msg, sub)                                                  \
-    do {                                                                               \
-        if (!strstr((msg), (sub))) {                                                   \
-            print_error("message \"%s\" does not contain \"%s\"\n", (msg), (sub));     \
-            fail();                                                                    \
-        }                                                                              \
-    } while (0)
 
-static const char *fresh_dir(char *buf, size_t n, const char *name) {
-    test_path(buf, n, name);
-    mkdir(buf, 0777);
-    return buf;
-}
 
-static int count_entries(const char *dir) {
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
-    closedir(d);
-    return n;
-}
 
 /* Whole file, NUL-terminated, malloc'd; NULL if it cannot be read. */
 static char *slurp(const char *path, long *len) {
