@@ -58,11 +58,36 @@ static void test_random_translate(void **s) {
     assert_memory_equal(Y, Y2, sizeof Y);
 }
 
+/* Cutout zeroes exactly one clipped square per image and nothing else. */
+static void test_cutout(void **s) {
+    (void)s;
+    enum { N = 50, H = 6, W = 5 };
+    static float X[N * H * W];
+    for (int i = 0; i < N * H * W; i++) X[i] = 1;
+    gx_rng r;
+    gx_rng_init(&r, 2, GX_STREAM_AUGMENT);
+    gx_random_cutout(X, N, H, W, 1, 3, &r);
+    for (int i = 0; i < N; i++) {
+        int zeros = 0, ymin = H, ymax = -1, xmin = W, xmax = -1;
+        for (int p = 0; p < H * W; p++)
+            if (X[i * H * W + p] == 0) {
+                zeros++;
+                int y = p / W, x = p % W;
+                ymin = y < ymin ? y : ymin, ymax = y > ymax ? y : ymax;
+                xmin = x < xmin ? x : xmin, xmax = x > xmax ? x : xmax;
+            }
+        assert_true(zeros >= 1 && zeros <= 9);
+        assert_int_equal(zeros, (ymax - ymin + 1) * (xmax - xmin + 1)); /* a rectangle */
+        assert_true(ymax - ymin < 3 && xmax - xmin < 3);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_translate_places_pixels),
         cmocka_unit_test(test_translate_channels),
         cmocka_unit_test(test_random_translate),
+        cmocka_unit_test(test_cutout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -108,6 +108,7 @@ static void check_whole_loss_levers(gx_preset preset, int n_domains, int bn, int
         f.h.augment_labelled = 1;
         f.h.conf_weight = 0.7f;
         f.h.conf_tau = 0.0f;
+        f.h.cutout = 1;
     }
     gx_params *p = &f.m.params;
     float *grad = malloc(p->total * sizeof *grad);

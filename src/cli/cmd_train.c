@@ -69,6 +69,7 @@ static void usage(FILE *f) {
 "  --confidence-weight F consistency: unlabelled examples whose q(y|x) is confident become\n"
 "                        targets for the classifier on a translated copy, weight F [0 = off]\n"
 "  --confidence-tau F    confidence threshold for those targets [0.95]\n"
+"  --cutout N            the translated copy also loses an NxN square (cutout) [0 = none]\n"
 "  --z N                 latent size [50]\n"
 "  --enc SIZES           encoder widths: domain input layer, then shared trunk [500,500]\n"
 "  --dec SIZES           decoder trunk widths [500,500]\n"
@@ -87,7 +88,7 @@ static void usage(FILE *f) {
 
 enum { O_TEST = 256, O_TARGET, O_EPOCHS, O_BATCH, O_BATCHU, O_LR, O_OPT, O_SCHED, O_ALPHA,
        O_WARMUP, O_BALANCE, O_PRIOR, O_CLIP, O_Z, O_ENC, O_DEC, O_LATH, O_CLSH, O_ACT, O_BN, O_NOBN,
-       O_PSCALE, O_SHIFT, O_AUGL, O_CONFW, O_CONFT, O_LATY, O_NOLATY, O_SEED, O_THREADS, O_QUIET, O_PRESET, O_DOMAIN, O_OUT };
+       O_PSCALE, O_SHIFT, O_AUGL, O_CONFW, O_CONFT, O_CUTOUT, O_LATY, O_NOLATY, O_SEED, O_THREADS, O_QUIET, O_PRESET, O_DOMAIN, O_OUT };
 
 static int parse_args(int argc, char **argv, train_opts *o) {
     static const struct option longopts[] = {
@@ -101,7 +102,8 @@ static int parse_args(int argc, char **argv, train_opts *o) {
         {"clip", required_argument, 0, O_CLIP}, {"augment-shift", required_argument, 0, O_SHIFT},
         {"augment-labelled", no_argument, 0, O_AUGL},
         {"confidence-weight", required_argument, 0, O_CONFW},
-        {"confidence-tau", required_argument, 0, O_CONFT}, {"z", required_argument, 0, O_Z},
+        {"confidence-tau", required_argument, 0, O_CONFT},
+        {"cutout", required_argument, 0, O_CUTOUT}, {"z", required_argument, 0, O_Z},
         {"enc", required_argument, 0, O_ENC}, {"dec", required_argument, 0, O_DEC},
         {"lat-hidden", required_argument, 0, O_LATH}, {"cls-hidden", required_argument, 0, O_CLSH},
         {"activation", required_argument, 0, O_ACT}, {"batchnorm", no_argument, 0, O_BN},
@@ -167,6 +169,7 @@ static int parse_args(int argc, char **argv, train_opts *o) {
         case O_AUGL: o->tc.augment_labelled = 1; break;
         case O_CONFW: if (cli_parse_float(cmd, "--confidence-weight", optarg, 0, 1e9, &f)) return 1; o->tc.conf_weight = (float)f; break;
         case O_CONFT: if (cli_parse_float(cmd, "--confidence-tau", optarg, 0, 1, &f)) return 1; o->tc.conf_tau = (float)f; break;
+        case O_CUTOUT: if (cli_parse_int(cmd, "--cutout", optarg, 0, 4096, &v)) return 1; o->tc.cutout = (int)v; break;
         case O_Z: if (cli_parse_int(cmd, "--z", optarg, 1, 4096, &v)) return 1; mc_user.z_dim = (int)v; set_z = 1; break;
         case O_ENC:
             if (cli_parse_sizes(cmd, "--enc", optarg, mc_user.enc, GX_MAX_HIDDEN, &mc_user.n_enc)) return 1;
@@ -475,6 +478,7 @@ int cmd_train(int argc, char **argv) {
     cJSON_AddBoolToObject(extra, "augment_labelled", o.tc.augment_labelled);
     cJSON_AddNumberToObject(extra, "confidence_weight", o.tc.conf_weight);
     cJSON_AddNumberToObject(extra, "confidence_tau", o.tc.conf_tau);
+    cJSON_AddNumberToObject(extra, "cutout", o.tc.cutout);
     cJSON_AddBoolToObject(extra, "latent_takes_y", m.cfg.lat_y);
     cJSON_AddBoolToObject(extra, "batchnorm", m.cfg.batchnorm);
     char *cfg = gx_ssdgm_config_to_json(&m.cfg);

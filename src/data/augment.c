@@ -24,3 +24,18 @@ void gx_random_translate(float *Y, const float *X, int n, int h, int w, int c, i
         gx_translate_image(Y + i * size, X + i * size, h, w, c, dx, dy);
     }
 }
+
+void gx_random_cutout(float *X, int n, int h, int w, int c, int size, gx_rng *rng) {
+    size_t per = (size_t)h * w * c;
+    for (int i = 0; i < n; i++) {
+        int cy = (int)gx_rng_below(rng, (uint32_t)h), cx = (int)gx_rng_below(rng, (uint32_t)w);
+        int y0 = cy - size / 2, x0 = cx - size / 2;
+        int y1 = y0 + size, x1 = x0 + size;
+        if (y0 < 0) y0 = 0;
+        if (x0 < 0) x0 = 0;
+        if (y1 > h) y1 = h;
+        if (x1 > w) x1 = w;
+        for (int y = y0; y < y1; y++)
+            memset(X + i * per + ((size_t)y * w + x0) * c, 0, (size_t)(x1 - x0) * c * sizeof *X);
+    }
+}

@@ -14,4 +14,8 @@ void gx_translate_image(float *dst, const float *src, int h, int w, int c, int d
 void gx_random_translate(float *Y, const float *X, int n, int h, int w, int c, int max_shift,
                          gx_rng *rng);
 
+/* Cutout (DeVries & Taylor 2017): in each of the n images of X [n, h*w*c] (in place), a size x size
+ * square centred at a random pixel (clipped at the borders) is set to 0. Draws 2 integers per image. */
+void gx_random_cutout(float *X, int n, int h, int w, int c, int size, gx_rng *rng);
+
 #endif

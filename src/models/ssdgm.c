@@ -479,6 +479,9 @@ static void confidence_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int nl
         const gx_domain_config *dc = &c->dom[d];
         gx_random_translate(ws->xrep, xu, nu, dc->height, dc->width, dc->channels, h->aug_shift,
                             h->aug_rng);
+        if (h->cutout > 0)
+            gx_random_cutout(ws->xrep, nu, dc->height, dc->width, dc->channels, h->cutout,
+                             h->aug_rng);
         memcpy(ws->xin, ws->xrep, (size_t)nu * n * sizeof(float));
     } else {
         memmove(ws->xin, xu, (size_t)nu * n * sizeof(float));

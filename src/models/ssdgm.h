@@ -121,6 +121,8 @@ typedef struct gx_ssdgm_hyper {
      *   through the target. Feature domains use the untranslated input. */
     int aug_shift;
     int augment_labelled;
+    int cutout;            /* image domains: the consistency term's view also loses a square of
+                              this size (0: none) */
     float conf_weight, conf_tau;
     gx_rng *aug_rng;       /* draws of the translations (needed when aug_shift > 0) */
 } gx_ssdgm_hyper;

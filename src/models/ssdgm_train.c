@@ -156,6 +156,7 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
     gx_schedule sched = {tc->sched, tc->lr, 0.0f, 0, (long)tc->epochs * steps_per_epoch};
     gx_ssdgm_hyper hyper = {.alpha = tc->alpha, .beta = 1.0f, .bn_momentum = 0.1f,
                             .aug_shift = tc->aug_shift, .augment_labelled = tc->augment_labelled,
+                            .cutout = tc->cutout,
                             .conf_weight = tc->conf_weight, .conf_tau = tc->conf_tau,
                             .aug_rng = &aug_rng};
     for (int d = 0; d < D; d++) hyper.class_weight[d] = tc->class_balance ? st[d].class_weight : NULL;

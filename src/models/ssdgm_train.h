@@ -51,6 +51,7 @@ typedef struct gx_ssdgm_train_config {
     float clip;                /* gradient-norm clipping (0: none) */
     int aug_shift;             /* levers of gx_ssdgm_hyper: translation range for image domains, */
     int augment_labelled;      /* translate the labelled rows, */
+    int cutout;                /* cutout size in the consistency view, */
     float conf_weight, conf_tau; /* consistency with confident predictions (weight 0: off) */
     int select_domain;         /* domain whose validation accuracy selects the epoch (-1: mean over
                                   domains with validation rows) */
