@@ -14,8 +14,9 @@ for c in "${configs[@]}"; do
     case "$c" in
         m2)         opts=(--preset m2 --epochs 10 --lr 3e-4) ;;
         dvt)        opts=(--preset dvt --epochs 15 --alpha 1000 --kl-warmup 1) ;;
-        dvt-levers) opts=(--preset dvt --epochs 15 --alpha 1000 --kl-warmup 1 --augment-shift 2
-                          --augment-labelled --confidence-weight 1000) ;;
+        dvt-levers) opts=(--preset dvt --epochs 15 --alpha 1000 --kl-warmup 1 --cls-hidden 500
+                          --augment-shift 2 --augment-labelled --confidence-weight 1000
+                          --cutout 14) ;;
         *) echo "run-e1: unknown configuration '$c' (m2, dvt, dvt-levers)" >&2; exit 2 ;;
     esac
     for s in 1 2 3; do
