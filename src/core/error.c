@@ -25,7 +25,13 @@ int gx_fail_prefix(gx_error *err, const char *fmt, ...) {
         va_end(ap);
         memcpy(old, err->msg, sizeof old);
         old[sizeof old - 1] = '\0';
-        snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+        /* "prefix: old", cut to fit (the message's end matters less than its start) */
+        size_t cap = sizeof err->msg - 1, n = strnlen(prefix, cap);
+        memcpy(err->msg, prefix, n);
+        if (n + 2 <= cap) memcpy(err->msg + n, ": ", 2), n += 2;
+        size_t rest = strnlen(old, cap - n);
+        memcpy(err->msg + n, old, rest);
+        err->msg[n + rest] = '\0';
     }
     return -1;
 }
