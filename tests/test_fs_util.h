@@ -3,6 +3,7 @@
 #define GX_TEST_FS_UTIL_H
 
 #include <dirent.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -15,6 +16,14 @@
             print_error("message \"%s\" does not contain \"%s\"\n", (msg), (sub));     \
             fail();                                                                    \
         }                                                                              \
+    } while (0)
+
+/* |a - b| <= tol, failing on NaN too (needs <math.h>). */
+#define assert_near(a, b, tol)                                                                   \
+    do {                                                                                         \
+        double a_ = (a), b_ = (b), t_ = (tol);                                                   \
+        if (!(fabs(a_ - b_) <= t_))                                                              \
+            fail_msg("%s = %.9g, expected %.9g (tol %g)", #a, a_, b_, t_);                       \
     } while (0)
 
 /* A fresh directory under the scratch directory for one test. */

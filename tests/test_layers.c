@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_fs_util.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,14 +31,6 @@
 #define GC_H 1e-2
 #define GC_FLOOR 1e-2
 #define GC_TOL 1e-2
-
-/* |a - b| <= tol, failing on NaN too. */
-#define assert_near(a, b, tol)                                                                   \
-    do {                                                                                         \
-        double a_ = (a), b_ = (b), t_ = (tol);                                                   \
-        if (!(fabs(a_ - b_) <= t_))                                                              \
-            fail_msg("%s = %.9g, expected %.9g (tol %g)", #a, a_, b_, t_);                       \
-    } while (0)
 
 static gx_rng g_rng;
 

@@ -1,17 +1,15 @@
 /* NumPy .npy reader and writer (format versions 1.0, 2.0 and 3.0). */
 #include <errno.h>
-#include <fcntl.h>
 #include <float.h>
-#include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "data/readers.h"
 #include "data/readers_internal.h"
+#include "io/atomic_file.h"
 
 #define NPY_MAX_HEADER (1u << 20) /* numpy itself refuses headers over 10 KB by default */
 
@@ -316,10 +314,6 @@ done:
 
 /* ---- writing ---- */
 
-static int write_all(FILE *f, const void *p, size_t n) {
-    return fwrite(p, 1, n, f) == n ? 0 : -1;
-}
-
 int gx_npy_write(const char *path, gx_npy_dtype dtype, int ndim, const int64_t *shape,
                  const void *data, gx_error *err) {
     if (!path || !*path) return gx_fail(err, ".npy: no path given");
@@ -357,61 +351,24 @@ int gx_npy_write(const char *path, gx_npy_dtype dtype, int ndim, const int64_t *
     memset(header + 10 + len, ' ', padded - 10 - (size_t)len - 1);
     header[padded - 1] = '\n';
 
-    size_t plen = strlen(path);
-    char *tmp = gx_malloc(plen + 16, "a temporary file name", err);
-    if (!tmp) return gx_fail_prefix(err, "%s", path);
-    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        gx_fail(err, "%s: cannot create a temporary file next to it: %s", path, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        gx_fail(err, "%s: cannot write: %s", tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return -1;
-    }
-    int bad = write_all(f, header, padded);
-    if (!bad && bytes > 0) {
+    gx_atomic_file *af;
+    if (gx_atomic_open(path, &af, err) != 0) return -1;
+    gx_atomic_write(af, header, padded, err);
+    if (bytes > 0) {
         if (size == 1 || host_is_little()) {
-            bad = write_all(f, data, bytes);
+            gx_atomic_write(af, data, bytes, err);
         } else { /* big-endian host: swap through a small buffer */
             unsigned char chunk[1 << 14];
             const unsigned char *src = data;
-            for (size_t off = 0; off < bytes && !bad; off += sizeof chunk) {
+            for (size_t off = 0; off < bytes; off += sizeof chunk) {
                 size_t n = bytes - off < sizeof chunk ? bytes - off : sizeof chunk;
                 memcpy(chunk, src + off, n);
                 byteswap(chunk, n / size, size);
-                bad = write_all(f, chunk, n);
+                gx_atomic_write(af, chunk, n, err);
             }
         }
     }
-    int saved = errno;
-    if (!bad && (fflush(f) != 0 || fsync(fileno(f)) != 0)) bad = 1, saved = errno;
-    (void)fchmod(fileno(f), 0644);
-    if (fclose(f) != 0 && !bad) bad = 1, saved = errno;
-    if (!bad && rename(tmp, path) != 0) bad = 1, saved = errno;
-    if (bad) {
-        unlink(tmp);
-        free(tmp);
-        return gx_fail(err, "%s: cannot write .npy file: %s", path, strerror(saved));
-    }
-    free(tmp);
-    /* Make the rename durable too (best effort). */
-    char *dir_copy = strdup(path);
-    if (dir_copy) {
-        int dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY);
-        if (dfd >= 0) {
-            (void)fsync(dfd);
-            close(dfd);
-        }
-        free(dir_copy);
-    }
-    return 0;
+    return gx_atomic_commit(af, err); /* write errors are sticky: commit reports the first */
 }
 
 /* ---- dataset ---- */

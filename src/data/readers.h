@@ -76,8 +76,9 @@ typedef struct gx_npy_array {
 void gx_npy_free(gx_npy_array *a);
 /* Reads format versions 1.0, 2.0 (and 3.0); little- or big-endian ('<', '>', '|'); C order only. */
 int gx_npy_read(const char *path, gx_npy_array *out, gx_error *err);
-/* Writes a little-endian v1.0 file (header padded to 64 bytes) atomically: PATH.tmp.XXXXXX in the
- * same folder, flush, fsync, rename; the temporary file is removed on failure. */
+/* Writes a little-endian v1.0 file (header padded to 64 bytes) atomically through io/atomic_file.h:
+ * a temporary file in the same folder, flush, fsync, rename; on failure it is removed and an
+ * existing file at path is left as it was. */
 int gx_npy_write(const char *path, gx_npy_dtype dtype, int ndim, const int64_t *shape,
                  const void *data, gx_error *err);
 
