@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # E1 (../shared/docs/EXPERIMENTS.md): MNIST with 100 labels, 3 seeds per configuration.
-#   scripts/run-e1.sh [OUT_DIR] [CONFIG...]      CONFIG: m2, dvt, dvt-levers (default: all three)
+#   scripts/run-e1.sh [OUT_DIR] [CONFIG...]
+# CONFIG: m2, dvt, dvt-levers (default: these three), or the lever ablation steps between dvt and
+# dvt-levers: dvt-consistency (translations + confident-target consistency), dvt-cutout (+ cutout).
 # Each run writes OUT_DIR/CONFIG/seedN/{model.safetensors,metrics.json,train_log.csv}; the summary
 # (mean +- std of the test error) is printed at the end. About 6 to 18 minutes per run on 2 cores.
 set -euo pipefail
@@ -14,10 +16,16 @@ for c in "${configs[@]}"; do
     case "$c" in
         m2)         opts=(--preset m2 --epochs 10 --lr 3e-4) ;;
         dvt)        opts=(--preset dvt --epochs 15 --alpha 1000 --kl-warmup 1) ;;
+        dvt-consistency)
+                    opts=(--preset dvt --epochs 15 --alpha 1000 --kl-warmup 1
+                          --augment-shift 2 --augment-labelled --confidence-weight 1000) ;;
+        dvt-cutout) opts=(--preset dvt --epochs 15 --alpha 1000 --kl-warmup 1
+                          --augment-shift 2 --augment-labelled --confidence-weight 1000
+                          --cutout 14) ;;
         dvt-levers) opts=(--preset dvt --epochs 15 --alpha 1000 --kl-warmup 1 --cls-hidden 500
                           --augment-shift 2 --augment-labelled --confidence-weight 1000
                           --cutout 14) ;;
-        *) echo "run-e1: unknown configuration '$c' (m2, dvt, dvt-levers)" >&2; exit 2 ;;
+        *) echo "run-e1: unknown configuration '$c' (m2, dvt, dvt-consistency, dvt-cutout, dvt-levers)" >&2; exit 2 ;;
     esac
     for s in 1 2 3; do
         "$bin" train --domain "$data" --test mnist:test "${opts[@]}" --seed "$s" --threads 2 \
