@@ -1,9 +1,17 @@
 #!/usr/bin/env python3
-"""Mean and standard deviation of test metrics over runs: summarize.py RUN_DIR [RUN_DIR ...].
+"""Mean and standard deviation of test metrics over runs (one run = one seed).
 
-Each RUN_DIR holds the metrics.json of one `genxfer train --test ...` run (one seed). Prints one
-line: n runs, accuracy and test error (mean +- sample std, in %), macro F1, training time."""
+  summarize.py RUN_DIR [RUN_DIR ...]
+      one line for these runs: accuracy and test error (mean +- sample std, in %), macro F1,
+      training time
+  summarize.py --tree DIR [--class NAME ...]
+      a Markdown table with one row per folder under DIR that holds seed*/metrics.json: runs,
+      accuracy, macro F1, the F1 of each --class NAME, minutes per run
+
+Each RUN_DIR holds the metrics.json of one `genxfer train --test ...` run."""
 import json
+import os
+import re
 import statistics
 import sys
 
@@ -14,16 +22,23 @@ def mean_std(values):
     return m, s
 
 
-def main(dirs):
-    if not dirs:
-        sys.exit(__doc__)
-    runs = []
-    for d in dirs:
-        try:
-            with open(f"{d}/metrics.json") as f:
-                runs.append(json.load(f))
-        except (OSError, ValueError) as e:
-            sys.exit(f"summarize: {d}/metrics.json: {e}")
+def load(d):
+    try:
+        with open(os.path.join(d, "metrics.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        sys.exit(f"summarize: {d}/metrics.json: {e}")
+
+
+def class_f1(run, name):
+    for c in run.get("classes", []):
+        if c.get("name") == name:
+            return c.get("f1", float("nan"))
+    return float("nan")
+
+
+def one_line(dirs):
+    runs = [load(d) for d in dirs]
     acc = [100 * r["accuracy"] for r in runs]
     err = [100 - a for a in acc]
     f1 = [r["macro_f1"] for r in runs]
@@ -33,6 +48,44 @@ def main(dirs):
     print(f"{len(runs)} runs (seeds {seeds}): accuracy {am:.2f} +- {asd:.2f} %, "
           f"error {em:.2f} +- {esd:.2f} %, macro F1 {fm:.4f} +- {fsd:.4f}, "
           f"{tm / 60:.1f} min per run")
+
+
+def tree(root, classes):
+    groups = {}
+    for d, _, files in os.walk(root):
+        if "metrics.json" in files and re.fullmatch(r"seed\d+", os.path.basename(d)):
+            groups.setdefault(os.path.relpath(os.path.dirname(d), root), []).append(d)
+    if not groups:
+        sys.exit(f"summarize: no seed*/metrics.json under {root}")
+    head = ["setting", "runs", "accuracy (%)", "macro F1"] + [f"F1 {c}" for c in classes] + ["min/run"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for g in sorted(groups):
+        runs = [load(d) for d in sorted(groups[g])]
+        runs = [r for r in runs if "accuracy" in r]
+        if not runs:
+            continue
+        am, asd = mean_std([100 * r["accuracy"] for r in runs])
+        fm, fsd = mean_std([r["macro_f1"] for r in runs])
+        cells = [g, str(len(runs)), f"{am:.2f} ± {asd:.2f}", f"{fm:.3f} ± {fsd:.3f}"]
+        for c in classes:
+            cm, csd = mean_std([class_f1(r, c) for r in runs])
+            cells.append(f"{cm:.3f} ± {csd:.3f}")
+        tm, _ = mean_std([r.get("train_seconds", float("nan")) for r in runs])
+        cells.append(f"{tm / 60:.1f}")
+        print("| " + " | ".join(cells) + " |")
+
+
+def main(argv):
+    if not argv or argv[0] in ("-h", "--help"):
+        sys.exit(__doc__)
+    if argv[0] == "--tree":
+        if len(argv) < 2:
+            sys.exit(__doc__)
+        classes = [argv[i + 1] for i in range(2, len(argv) - 1) if argv[i] == "--class"]
+        tree(argv[1], classes)
+    else:
+        one_line(argv)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 #include "cli/cli_data.h"
 
+#include "data/transforms.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +34,10 @@ static int take_option(cli_domain *d, const char *key, const char *val, gx_error
         if (!*val || strlen(val) >= sizeof d->share)
             return gx_fail(err, "domain '%s': share=%s is not a domain name", d->spec, val);
         snprintf(d->share, sizeof d->share, "%s", val);
+    } else if (!strcmp(key, "std")) {
+        if (strcmp(val, "auto") && strcmp(val, "yes") && strcmp(val, "no"))
+            return gx_fail(err, "domain '%s': std=%s (expected auto, yes or no)", d->spec, val);
+        snprintf(d->std, sizeof d->std, "%s", val);
     } else if (!strcmp(key, "lik")) {
         if (strcmp(val, "bernoulli") && strcmp(val, "gaussian") && strcmp(val, "auto"))
             return gx_fail(err, "domain '%s': lik=%s (expected bernoulli, gaussian or auto)",
@@ -48,6 +54,7 @@ int cli_domain_parse(const char *arg, int index, cli_domain *out, gx_error *err)
     gx_dataset_init(&out->ds);
     out->k = -1;
     strcpy(out->lik, "auto");
+    strcpy(out->std, "auto");
     if (strlen(arg) >= sizeof out->spec) return gx_fail(err, "domain spec too long: %.60s...", arg);
     snprintf(out->spec, sizeof out->spec, "%s", arg);
     char kept[1024] = "", buf[1024];
@@ -110,6 +117,67 @@ int cli_match_classes(gx_dataset *ds, char **names, int *n, int max, int add_mis
         if (ds->y[i] >= 0) ds->y[i] = map[ds->y[i]];
     /* the dataset now uses the global class list */
     return gx_dataset_set_classes(ds, *n, (const char *const *)names, err);
+}
+
+static int all_in_unit_interval(const gx_dataset *ds) {
+    int64_t total = ds->n * ds->d;
+    for (int64_t i = 0; i < total; i++)
+        if (!(ds->x[i] >= 0.0f && ds->x[i] <= 1.0f)) return 0;
+    return 1;
+}
+
+int cli_wants_standardise(const cli_domain *dom) {
+    if (!strcmp(dom->std, "yes")) return 1;
+    if (!strcmp(dom->std, "no")) return 0;
+    return !all_in_unit_interval(&dom->ds);
+}
+
+int cli_standardise_domain(cli_domain *dom, float **mean, float **std, gx_error *err) {
+    *mean = *std = NULL;
+    if (!cli_wants_standardise(dom)) return 0;
+    gx_standardizer st;
+    gx_standardizer_init(&st);
+    if (gx_standardizer_fit(&st, &dom->ds, NULL, dom->ds.n, err) ||
+        gx_standardizer_apply(&st, &dom->ds, err)) {
+        gx_standardizer_free(&st);
+        return gx_fail_prefix(err, "domain %s: standardisation: ", dom->name);
+    }
+    *mean = st.mean;
+    *std = st.std;
+    return 0;
+}
+
+/* Rows per class of ds: count[K]. */
+static void class_counts(const gx_dataset *ds, int K, int64_t *count) {
+    memset(count, 0, (size_t)K * sizeof *count);
+    for (int64_t i = 0; i < ds->n; i++)
+        if (ds->y[i] >= 0 && ds->y[i] < K) count[ds->y[i]]++;
+}
+
+int cli_check_shared_classes(const cli_domain *doms, int n, int n_classes, char **names,
+                             gx_error *err) {
+    static int64_t count[GX_MAX_DOMAINS][GX_MAX_CLASSES];
+    int labelled = 0;
+    for (int d = 0; d < n; d++)
+        if (doms[d].ds.y) class_counts(&doms[d].ds, n_classes, count[d]), labelled++;
+    if (labelled < 2) return 0;
+    for (int d = 0; d < n; d++) {
+        if (!doms[d].ds.y) continue;
+        int shared = 0;
+        char own[512] = "";
+        for (int k = 0; k < n_classes; k++) {
+            if (!count[d][k]) continue;
+            size_t l = strlen(own);
+            snprintf(own + l, sizeof own - l, "%s%s", l ? ", " : "", names[k]);
+            for (int e = 0; e < n; e++)
+                shared |= e != d && doms[e].ds.y && count[e][k] > 0;
+        }
+        if (!shared)
+            return gx_fail(err, "domain %s: none of its classes (%s) is a class of another domain; "
+                                "match class names with rename= or select= in the spec",
+                           doms[d].name, own[0] ? own : "no rows");
+    }
+    return 0;
 }
 
 int cli_choose_likelihood(const gx_dataset *ds, const char *lik, gx_likelihood *out, gx_error *err) {

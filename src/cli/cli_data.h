@@ -12,7 +12,10 @@
  *   k=K          labelled examples per class (default: all labels are used)
  *   val=V        labelled examples per class held out for model selection (default 0)
  *   lik=L        bernoulli, gaussian or auto (default: bernoulli when every value is in [0,1])
- *   share=NAME   same feature space as the earlier domain NAME: use its input and output blocks */
+ *   share=NAME   same feature space as the earlier domain NAME: use its input and output blocks
+ *   std=S        auto, yes or no: standardise every feature with this domain's own mean and
+ *                standard deviation (over its training rows), stored with the model and applied
+ *                again by eval/predict (auto: yes unless every value is in [0, 1]) */
 typedef struct cli_domain {
     char name[GX_NAME_MAX];
     char spec[1024];    /* what is passed to gx_spec_load */
@@ -20,6 +23,7 @@ typedef struct cli_domain {
     long val;
     char lik[16];
     char share[GX_NAME_MAX]; /* "" or the name of the domain whose blocks it uses */
+    char std[8];        /* auto, yes or no */
     gx_dataset ds;
 } cli_domain;
 
@@ -30,6 +34,18 @@ int cli_domain_parse(const char *arg, int index, cli_domain *out, gx_error *err)
  * class of ds that is not in names is an error naming it. */
 int cli_match_classes(gx_dataset *ds, char **names, int *n, int max, int add_missing,
                       gx_error *err);
+
+/* Whether the domain's features are to be standardised (std=auto|yes|no). */
+int cli_wants_standardise(const cli_domain *dom);
+
+/* Standardises dom->ds in place with its own statistics when cli_wants_standardise says so, and
+ * hands the statistics [d] to the caller in *mean, *std (malloc'd); both NULL when not. */
+int cli_standardise_domain(cli_domain *dom, float **mean, float **std, gx_error *err);
+
+/* With several labelled domains, each must have rows of at least one class that another domain
+ * also has (classes already matched by name); otherwise a one-line error naming the domain. */
+int cli_check_shared_classes(const cli_domain *doms, int n, int n_classes, char **names,
+                             gx_error *err);
 
 /* bernoulli when every value of ds is in [0, 1], else gaussian; or as `lik` says. */
 int cli_choose_likelihood(const gx_dataset *ds, const char *lik, gx_likelihood *out, gx_error *err);

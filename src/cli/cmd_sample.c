@@ -56,6 +56,11 @@ int cmd_sample(int argc, char **argv) {
     memset(&ws, 0, sizeof ws);
     float *x = NULL;
     if (d < 0) { cli_error("%s: %s", argv[optind], err.msg); goto done; }
+    if (!gx_ssdgm_is_generative(&m)) {
+        cli_error("%s: a %s model is a plain classifier and cannot generate (train m2 or dvt)",
+                  argv[optind], gx_preset_name(m.cfg.preset));
+        goto done;
+    }
     if (gx_ssdgm_ws_alloc(&ws, &m, 0, (int)per_class, &err) ||
         !(x = gx_malloc((size_t)K * per_class * n * sizeof(float), "samples", &err))) {
         cli_error("%s", err.msg);

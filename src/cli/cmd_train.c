@@ -45,11 +45,15 @@ static void usage(FILE *f) {
 "  lik=L       bernoulli | gaussian | auto (default auto: bernoulli when values are in [0,1])\n"
 "  share=NAME  same feature space as the earlier domain NAME: one input and output block for both\n"
 "              (batch-norm statistics stay per domain)\n"
+"  std=S       auto | yes | no: standardise each feature with this domain's own mean and std,\n"
+"              stored in the model and applied by eval/predict (default auto: unless every\n"
+"              value is in [0,1])\n"
 "Example (E1, MNIST with 100 labels):\n"
 "  genxfer train --preset dvt --domain mnist:train,k=10,val=100 --test mnist:test --out runs/e1\n"
 "\n"
 "options (default in brackets):\n"
-"  --preset P            m2 | dvt [dvt]\n"
+"  --preset P            m2 | dvt | mlp (a plain classifier: the encoder and q(y|x) on the\n"
+"                        labelled cross-entropy alone, for baselines) [dvt]\n"
 "  --test SPEC           evaluate the selected model on this set of the target domain at the end\n"
 "  --target NAME         the domain --test and model selection refer to [the last domain]\n"
 "  --epochs N            [10]\n"
@@ -132,7 +136,7 @@ static int parse_args(int argc, char **argv, train_opts *o) {
         case 'h': usage(stdout); return 3;
         case O_PRESET:
             if (gx_preset_parse(optarg, &o->preset))
-                return cli_error("train --preset: unknown preset '%s' (expected m2 or dvt)", optarg);
+                return cli_error("train --preset: unknown preset '%s' (expected m2, dvt or mlp)", optarg);
             break;
         case O_DOMAIN:
             if (o->n_domains == GX_MAX_DOMAINS)
@@ -353,6 +357,9 @@ int cmd_train(int argc, char **argv) {
         goto done;
     }
     if (n_classes < 2) { cli_error("the domains' labels name %d class(es); at least 2 are needed", n_classes); goto done; }
+    if (cli_check_shared_classes(o.dom, o.n_domains, n_classes, class_names, &err)) { cli_error("%s", err.msg); goto done; }
+    for (int d = 0; d < o.n_domains; d++)
+        if (cli_standardise_domain(&o.dom[d], &info.prep_mean[d], &info.prep_std[d], &err)) { cli_error("%s", err.msg); goto done; }
 
     /* splits: validation per class, then k labels per class; every non-validation row is unlabelled
      * data too when k is given (the labelled rows included, as in Kingma et al.) */

@@ -19,7 +19,7 @@ void gx_ssdgm_config_default(gx_ssdgm_config *c, gx_preset preset, int n_classes
     c->n_dec = 2;
     c->dec[0] = c->dec[1] = 500;
     c->act = GX_ACT_SOFTPLUS;
-    c->batchnorm = preset == GX_PRESET_DVT;
+    c->batchnorm = preset != GX_PRESET_M2;
     c->lat_y = preset == GX_PRESET_M2;
     c->prior_scale = preset == GX_PRESET_DVT ? 3.0f : 0.0f;
 }
@@ -27,11 +27,16 @@ void gx_ssdgm_config_default(gx_ssdgm_config *c, gx_preset preset, int n_classes
 int gx_preset_parse(const char *s, gx_preset *out) {
     if (!strcmp(s, "m2")) *out = GX_PRESET_M2;
     else if (!strcmp(s, "dvt")) *out = GX_PRESET_DVT;
+    else if (!strcmp(s, "mlp")) *out = GX_PRESET_MLP;
     else return -1;
     return 0;
 }
 
-const char *gx_preset_name(gx_preset p) { return p == GX_PRESET_M2 ? "m2" : "dvt"; }
+const char *gx_preset_name(gx_preset p) {
+    return p == GX_PRESET_M2 ? "m2" : p == GX_PRESET_DVT ? "dvt" : "mlp";
+}
+
+int gx_ssdgm_is_generative(const gx_ssdgm *m) { return m->cfg.preset != GX_PRESET_MLP; }
 
 static int check_config(const gx_ssdgm_config *c, gx_error *err) {
     if (c->n_domains < 1 || c->n_domains > GX_MAX_DOMAINS)
@@ -113,14 +118,15 @@ int gx_ssdgm_create(gx_ssdgm *m, const gx_ssdgm_config *cfg, gx_rng *init_rng, g
         if (gx_dense_declare(&m->cls, p, "cls", n, sizes, 0, c->act, GX_ACT_IDENTITY, 0,
                              m->group_shared, m->group_stats, err)) goto fail;
     }
-    {
+    int gen = c->preset != GX_PRESET_MLP;
+    if (gen) {
         int sizes[3] = {H, c->lat_hidden, 2 * Z}, n = c->lat_hidden > 0 ? 2 : 1;
         if (n == 1) sizes[1] = 2 * Z;
         if (gx_dense_declare(&m->lat, p, "lat", n, sizes, c->lat_y ? K : 0, c->act, GX_ACT_IDENTITY, 0,
                              m->group_shared, m->group_stats, err)) goto fail;
     }
     /* decoder: shared trunk from z ([z ; y] for m2), then domain output heads */
-    {
+    if (gen) {
         int sizes[GX_MAX_HIDDEN + 1] = {Z};
         for (int i = 0; i < c->n_dec; i++) sizes[i + 1] = c->dec[i];
         if (gx_dense_declare(&m->dec_trunk, p, "dec.trunk", c->n_dec, sizes,
@@ -132,6 +138,8 @@ int gx_ssdgm_create(gx_ssdgm *m, const gx_ssdgm_config *cfg, gx_rng *init_rng, g
         snprintf(name, sizeof name, "prior.log_pi.%s", c->dom[d].name);
         if ((m->log_pi[d] = gx_params_add(p, name, 1, kshape, m->group_stats, err)) < 0) goto fail;
         int s = c->dom[d].share;
+        m->out_logvar[d] = -1;
+        if (!gen) continue;
         if (s >= 0) {
             m->dec_out[d] = m->dec_out[s];
             m->out_logvar[d] = m->out_logvar[s];
@@ -141,7 +149,6 @@ int gx_ssdgm_create(gx_ssdgm *m, const gx_ssdgm_config *cfg, gx_rng *init_rng, g
         snprintf(name, sizeof name, "dec.out.%s", c->dom[d].name);
         if (gx_dense_declare(&m->dec_out[d], p, name, 1, sizes, 0, c->act, GX_ACT_IDENTITY, 0,
                              m->group_dom[d], m->group_stats, err)) goto fail;
-        m->out_logvar[d] = -1;
         if (c->dom[d].lik == GX_LIK_GAUSSIAN) {
             int64_t shape[1] = {c->dom[d].n_in};
             snprintf(name, sizeof name, "dec.out.%s.logvar", c->dom[d].name);
@@ -164,10 +171,12 @@ int gx_ssdgm_create(gx_ssdgm *m, const gx_ssdgm_config *cfg, gx_rng *init_rng, g
         if (c->dom[d].share < 0) gx_dense_init(&m->enc_in[d], p, init_rng);
     gx_dense_init(&m->enc_trunk, p, init_rng);
     gx_dense_init(&m->cls, p, init_rng);
-    gx_dense_init(&m->lat, p, init_rng);
-    gx_dense_init(&m->dec_trunk, p, init_rng);
+    if (gen) {
+        gx_dense_init(&m->lat, p, init_rng);
+        gx_dense_init(&m->dec_trunk, p, init_rng);
+    }
     for (int d = 0; d < D; d++) {
-        if (c->dom[d].share < 0) gx_dense_init(&m->dec_out[d], p, init_rng);
+        if (gen && c->dom[d].share < 0) gx_dense_init(&m->dec_out[d], p, init_rng);
         float *lp = gx_params_value(p, m->log_pi[d]);
         for (int k = 0; k < K; k++) lp[k] = -logf((float)K);
     }
@@ -197,15 +206,15 @@ int gx_ssdgm_ws_alloc(gx_ssdgm_ws *ws, const gx_ssdgm *m, int max_l, int max_u, 
         return gx_fail(err, "workspace: batch sizes %d + %d", max_l, max_u);
     ws->max_l = max_l;
     ws->max_u = max_u;
-    int N = max_l + max_u, R = max_l + K * max_u;
+    int N = max_l + max_u, R = max_l + K * max_u, gen = gx_ssdgm_is_generative(m);
     for (int d = 0; d < c->n_domains; d++) {
         if (gx_dense_ws_alloc(&ws->enc_in[d], &m->enc_in[d], N, N, err)) goto fail;
-        if (gx_dense_ws_alloc(&ws->dec_out[d], &m->dec_out[d], R, R, err)) goto fail;
+        if (gen && gx_dense_ws_alloc(&ws->dec_out[d], &m->dec_out[d], R, R, err)) goto fail;
     }
     if (gx_dense_ws_alloc(&ws->enc_trunk, &m->enc_trunk, N, N, err) ||
         gx_dense_ws_alloc(&ws->cls, &m->cls, N, N, err) ||
-        gx_dense_ws_alloc(&ws->lat, &m->lat, R, N, err) ||
-        gx_dense_ws_alloc(&ws->dec_trunk, &m->dec_trunk, R, R, err))
+        (gen && gx_dense_ws_alloc(&ws->lat, &m->lat, R, N, err)) ||
+        (gen && gx_dense_ws_alloc(&ws->dec_trunk, &m->dec_trunk, R, R, err)))
         goto fail;
     size_t nz = (size_t)R * Z;
     int scratch = nmax > R ? nmax : R;
@@ -516,7 +525,7 @@ static int domain_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_ss
                                 gx_error *err) {
     const gx_ssdgm_config *c = &m->cfg;
     gx_params *p = &m->params;
-    int K = c->n_classes, n = c->dom[d].n_in;
+    int K = c->n_classes, n = c->dom[d].n_in, gen = gx_ssdgm_is_generative(m);
     int nl = b->nl, nu = b->nu, N = nl + nu;
     if (N == 0) return 0;
     if (nl > ws->max_l || nu > ws->max_u)
@@ -544,22 +553,24 @@ static int domain_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_ss
             ws->src[r] = nl + i;
             ws->ybr[r] = k;
         }
-    if (c->lat_y) branches_forward_y(m, ws, d, nl, nu, h, rng);
+    if (!gen) memset(ws->elbo, 0, (size_t)nl * sizeof(float)), memset(ws->kl, 0, (size_t)nl * sizeof(float));
+    else if (c->lat_y) branches_forward_y(m, ws, d, nl, nu, h, rng);
     else branches_forward_shared(m, ws, d, nl, nu, h, rng);
 
     /* ---- loss, and its gradient w.r.t. each branch's bound (g) and the classifier logits ---- */
     double loss = 0;
     const float *cw = h->class_weight[d];
+    float alpha = gen ? h->alpha : 1.0f; /* mlp: the mean cross-entropy alone */
     memset(ws->dlogits, 0, (size_t)N * K * sizeof(float));
     for (int r = 0; r < nl; r++) {
         int y = ws->ybr[r];
         float w = cw ? cw[y] : 1.0f;
         float ce = -ws->lp[(size_t)r * K + y];
-        loss += w * (-ws->elbo[r] + h->alpha * ce) / nl;
+        loss += w * (-ws->elbo[r] + alpha * ce) / nl;
         ws->g[r] = -w / nl;
         float *dl = ws->dlogits + (size_t)r * K;
         const float *pr = ws->p + (size_t)r * K;
-        for (int k = 0; k < K; k++) dl[k] = h->alpha * w / nl * (pr[k] - (k == y));
+        for (int k = 0; k < K; k++) dl[k] = alpha * w / nl * (pr[k] - (k == y));
         st->elbo_l += ws->elbo[r];
         st->ce += ce;
         st->kl += ws->kl[r];
@@ -567,7 +578,7 @@ static int domain_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_ss
         for (int k = 1; k < K; k++) if (pr[k] > pr[best]) best = k;
         st->correct_l += best == y;
     }
-    for (int i = 0; i < nu; i++) {
+    for (int i = 0; i < nu && gen; i++) {
         int row = nl + i;
         const float *pr = ws->p + (size_t)row * K, *lpr = ws->lp + (size_t)row * K;
         double lbar = 0, ent = 0;
@@ -595,8 +606,8 @@ static int domain_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_ss
     /* ---- backward ---- */
     float *dh = gx_dense_dout(&m->enc_trunk, &ws->enc_trunk);
     memset(dh, 0, (size_t)N * gx_dense_out_size(&m->enc_trunk) * sizeof(float));
-    if (c->lat_y) branches_backward_y(m, ws, d, nl, nu, h, dh);
-    else branches_backward_shared(m, ws, d, nl, nu, h, dh);
+    if (gen && c->lat_y) branches_backward_y(m, ws, d, nl, nu, h, dh);
+    else if (gen) branches_backward_shared(m, ws, d, nl, nu, h, dh);
     float *hid = gx_dense_out(&m->enc_trunk, &ws->enc_trunk);
     memcpy(gx_dense_dout(&m->cls, &ws->cls), ws->dlogits, (size_t)N * K * sizeof(float));
     gx_dense_backward(&m->cls, p, &ws->cls, dh, hid, N, NULL, NULL, N);
@@ -633,7 +644,7 @@ void gx_ssdgm_predict(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const float *X, int64
         memcpy(ws->xin, X + start * nin, (size_t)rows * nin * sizeof(float));
         encode(m, ws, d, rows, 0, 0);
         memcpy(P + start * K, ws->p, (size_t)rows * K * sizeof(float));
-        if (!MU) continue;
+        if (!MU || !gx_ssdgm_is_generative(m)) continue;
         for (int r = 0; r < rows; r++) {
             const float *pr = ws->p + (size_t)r * K;
             int best = 0;
@@ -684,6 +695,9 @@ void gx_ssdgm_set_class_prior(gx_ssdgm *m, int d, const double *prob) {
 
 double gx_ssdgm_step_flops(const gx_ssdgm *m, int d, int nl, int nu) {
     int N = nl + nu, R = m->cfg.lat_y ? nl + m->cfg.n_classes * nu : N;
+    if (!gx_ssdgm_is_generative(m))
+        return gx_dense_flops_forward(&m->enc_in[d], N, N) +
+               gx_dense_flops_forward(&m->enc_trunk, N, N) + gx_dense_flops_forward(&m->cls, N, N);
     return gx_dense_flops_forward(&m->enc_in[d], N, N) + gx_dense_flops_forward(&m->enc_trunk, N, N) +
            gx_dense_flops_forward(&m->cls, N, N) + gx_dense_flops_forward(&m->lat, N, R) +
            gx_dense_flops_forward(&m->dec_trunk, R, R) + gx_dense_flops_forward(&m->dec_out[d], R, R);

@@ -23,7 +23,9 @@
 #define GX_MAX_HIDDEN 4
 #define GX_NAME_MAX 64
 
-typedef enum { GX_PRESET_M2, GX_PRESET_DVT } gx_preset;
+/* mlp: the classifier path alone, E_shared(E_d(x)) -> q(y|x), trained on the labelled cross-entropy
+ * (the baselines of the transfer experiments: source-only, target-only); no latent, no decoder. */
+typedef enum { GX_PRESET_M2, GX_PRESET_DVT, GX_PRESET_MLP } gx_preset;
 typedef enum { GX_LIK_BERNOULLI, GX_LIK_GAUSSIAN } gx_likelihood;
 
 typedef struct gx_domain_config {
@@ -145,12 +147,15 @@ int gx_ssdgm_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, const gx_ssdgm_batch *b
                            const gx_ssdgm_hyper *h, gx_rng *rng, gx_ssdgm_stats *st, gx_error *err);
 
 /* q(y|x) for n rows of domain d (evaluation mode), in chunks of the workspace's size: P [n, K].
- * H (may be NULL) receives the encoder output... not needed: latent means go to MU (may be NULL)
- * [n, z] as the mean of q(z|x, argmax y). */
+ * Latent means go to MU (may be NULL; must be NULL for mlp) [n, z] as the mean of
+ * q(z|x, argmax y). */
 void gx_ssdgm_predict(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const float *X, int64_t n, float *P,
                       float *MU);
 
-/* Generates n examples in domain d: y ~ label (hard, label >= 0) or ~ soft [n, K] (label < 0),
+/* Whether the model has a latent space and decoder (m2, dvt) or is a plain classifier (mlp). */
+int gx_ssdgm_is_generative(const gx_ssdgm *m);
+
+/* Generates n examples in domain d (generative presets only): y ~ label (hard, label >= 0) or ~ soft [n, K] (label < 0),
  * z ~ p(z | y) (dvt) or N(0, I) (m2). OUT [n, n_d] receives the likelihood mean (Bernoulli:
  * sigmoid of the logits). n <= ws rows. */
 void gx_ssdgm_generate(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int n, int label, const float *soft,

@@ -110,7 +110,7 @@ int gx_ssdgm_config_from_json(const char *json, gx_ssdgm_config *c, gx_error *er
     }
     const cJSON *preset = cJSON_GetObjectItemCaseSensitive(o, "preset");
     if (!cJSON_IsString(preset) || gx_preset_parse(preset->valuestring, &c->preset)) {
-        gx_fail(err, "model config: 'preset' must be \"m2\" or \"dvt\"");
+        gx_fail(err, "model config: 'preset' must be \"m2\", \"dvt\" or \"mlp\"");
         goto done;
     }
     const cJSON *act = cJSON_GetObjectItemCaseSensitive(o, "activation");

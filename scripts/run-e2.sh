@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# E2 (../shared/docs/EXPERIMENTS.md): MNIST <-> USPS, same-space and native-space variants, DVT and
+# the baselines (source-only, target-only, M2 on the target alone), 3 seeds each.
+#   scripts/run-e2.sh [OUT_DIR]          (default runs/e2)
+# Environment: JOBS (runs at once, default 2), THREADS (per run, default 1), EPOCHS (DVT, default 4),
+# SEEDS (default "1 2 3"), ONLY (a regular expression: run only the runs whose folder matches),
+# DRY=1 (print the commands and stop).
+# A run whose metrics.json exists is skipped, so the script can be stopped and started again.
+# The summary table is printed at the end (scripts/summarize.py --tree OUT_DIR).
+set -euo pipefail
+out=${1:-runs/e2}
+bin=${GENXFER_BIN:-build/genxfer}
+jobs=${JOBS:-2}
+threads=${THREADS:-1}
+epochs=${EPOCHS:-4}
+seeds=${SEEDS:-1 2 3}
+only=${ONLY:-.}
+framed="resize=20x20,pad=4"   # USPS in MNIST's frame: 16x16 -> 20x20, centred in 28x28
+# DVT with the levers chosen on E1's validation split (not tuned on E2).
+dvt=(--preset dvt --epochs "$epochs" --kl-warmup 1 --cls-hidden 500 --augment-shift 2
+     --augment-labelled --confidence-weight 1000 --cutout 14)
+mlp_source=(--preset mlp --epochs 10)
+mlp_target=(--preset mlp --epochs 300)  # a few labelled rows per class: one step per epoch
+m2=(--preset m2 --lr 3e-4)
+
+list=$(mktemp)
+trap 'rm -f "$list"' EXIT
+add() { # add DIR ARGS...: one training run
+    local dir=$1; shift
+    [[ $dir =~ $only ]] || return 0
+    [ -f "$dir/metrics.json" ] && return 0
+    mkdir -p "$(dirname "$dir")"
+    printf '%q ' "$bin" train "$@" --threads "$threads" --quiet --out "$dir" >> "$list"
+    printf '> %q 2>&1\n' "$dir.log" >> "$list"
+}
+
+for s in $seeds; do
+    # MNIST -> USPS
+    add "$out/m2u/source-only/seed$s" "${mlp_source[@]}" --seed "$s" --domain mnist:train \
+        --test "usps:test,$framed"
+    for k in 0 1 5 10; do
+        add "$out/m2u/same/dvt/k$k/seed$s" "${dvt[@]}" --seed "$s" --domain mnist:train \
+            --domain "usps:train,$framed,share=mnist,k=$k" --test "usps:test,$framed"
+        [ "$k" -gt 0 ] || continue
+        add "$out/m2u/native/dvt/k$k/seed$s" "${dvt[@]}" --seed "$s" --domain mnist:train \
+            --domain "usps:train,k=$k" --test usps:test
+        add "$out/m2u/same/target-only/k$k/seed$s" "${mlp_target[@]}" --seed "$s" \
+            --domain "usps:train,$framed,k=$k" --test "usps:test,$framed"
+        add "$out/m2u/native/target-only/k$k/seed$s" "${mlp_target[@]}" --seed "$s" \
+            --domain "usps:train,k=$k" --test usps:test
+        add "$out/m2u/m2-target/k$k/seed$s" "${m2[@]}" --epochs 20 --seed "$s" \
+            --domain "usps:train,k=$k" --test usps:test
+    done
+    # USPS -> MNIST
+    add "$out/u2m/source-only/seed$s" "${mlp_source[@]}" --seed "$s" \
+        --domain "usps:train,$framed" --test mnist:test
+    for k in 0 1 5 10; do
+        add "$out/u2m/same/dvt/k$k/seed$s" "${dvt[@]}" --seed "$s" --domain "usps:train,$framed" \
+            --domain "mnist:train,share=usps,k=$k" --test mnist:test
+        [ "$k" -gt 0 ] || continue
+        add "$out/u2m/native/dvt/k$k/seed$s" "${dvt[@]}" --seed "$s" --domain usps:train \
+            --domain "mnist:train,k=$k" --test mnist:test
+        add "$out/u2m/target-only/k$k/seed$s" "${mlp_target[@]}" --seed "$s" \
+            --domain "mnist:train,k=$k" --test mnist:test
+        add "$out/u2m/m2-target/k$k/seed$s" "${m2[@]}" --epochs 3 --seed "$s" \
+            --domain "mnist:train,k=$k" --test mnist:test
+    done
+done
+
+if [ "${DRY:-0}" = 1 ]; then cat "$list"; exit 0; fi
+n=$(wc -l < "$list")
+echo "run-e2: $n runs to do, $jobs at a time, $threads thread(s) each; logs beside each run folder" >&2
+xargs -d '\n' -P "$jobs" -I{} bash -c '{}' < "$list" || echo "run-e2: some runs failed (see their .log)" >&2
+python3 scripts/summarize.py --tree "$out"
