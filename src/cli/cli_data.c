@@ -34,6 +34,12 @@ static int take_option(cli_domain *d, const char *key, const char *val, gx_error
         if (!*val || strlen(val) >= sizeof d->share)
             return gx_fail(err, "domain '%s': share=%s is not a domain name", d->spec, val);
         snprintf(d->share, sizeof d->share, "%s", val);
+    } else if (!strcmp(key, "test")) {
+        errno = 0;
+        d->test_frac = strtod(val, &end);
+        if (errno || *end || end == val || !(d->test_frac > 0 && d->test_frac < 1))
+            return gx_fail(err, "domain '%s': test=%s is not a fraction between 0 and 1", d->spec,
+                           val);
     } else if (!strcmp(key, "std")) {
         if (strcmp(val, "auto") && strcmp(val, "yes") && strcmp(val, "no"))
             return gx_fail(err, "domain '%s': std=%s (expected auto, yes or no)", d->spec, val);
@@ -132,15 +138,17 @@ int cli_wants_standardise(const cli_domain *dom) {
     return !all_in_unit_interval(&dom->ds);
 }
 
-int cli_standardise_domain(cli_domain *dom, float **mean, float **std, gx_error *err) {
+int cli_standardise_domain(cli_domain *dom, gx_dataset *test, float **mean, float **std,
+                           gx_error *err) {
     *mean = *std = NULL;
     if (!cli_wants_standardise(dom)) return 0;
     gx_standardizer st;
     gx_standardizer_init(&st);
     if (gx_standardizer_fit(&st, &dom->ds, NULL, dom->ds.n, err) ||
-        gx_standardizer_apply(&st, &dom->ds, err)) {
+        gx_standardizer_apply(&st, &dom->ds, err) ||
+        (test && test->n > 0 && gx_standardizer_apply(&st, test, err))) {
         gx_standardizer_free(&st);
-        return gx_fail_prefix(err, "domain %s: standardisation: ", dom->name);
+        return gx_fail_prefix(err, "domain %s: standardisation", dom->name);
     }
     *mean = st.mean;
     *std = st.std;

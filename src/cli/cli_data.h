@@ -13,6 +13,8 @@
  *   val=V        labelled examples per class held out for model selection (default 0)
  *   lik=L        bernoulli, gaussian or auto (default: bernoulli when every value is in [0,1])
  *   share=NAME   same feature space as the earlier domain NAME: use its input and output blocks
+ *   test=F       hold out a stratified fraction F (0 < F < 1, drawn with the seed) as the test set of
+ *                the target domain, evaluated at the end like --test
  *   std=S        auto, yes or no: standardise every feature with this domain's own mean and
  *                standard deviation (over its training rows), stored with the model and applied
  *                again by eval/predict (auto: yes unless every value is in [0, 1]) */
@@ -24,6 +26,7 @@ typedef struct cli_domain {
     char lik[16];
     char share[GX_NAME_MAX]; /* "" or the name of the domain whose blocks it uses */
     char std[8];        /* auto, yes or no */
+    double test_frac;   /* 0: none */
     gx_dataset ds;
 } cli_domain;
 
@@ -38,9 +41,11 @@ int cli_match_classes(gx_dataset *ds, char **names, int *n, int max, int add_mis
 /* Whether the domain's features are to be standardised (std=auto|yes|no). */
 int cli_wants_standardise(const cli_domain *dom);
 
-/* Standardises dom->ds in place with its own statistics when cli_wants_standardise says so, and
- * hands the statistics [d] to the caller in *mean, *std (malloc'd); both NULL when not. */
-int cli_standardise_domain(cli_domain *dom, float **mean, float **std, gx_error *err);
+/* Standardises dom->ds in place with its own statistics when cli_wants_standardise says so (and
+ * test, which may be NULL, with the same statistics), and hands the statistics [d] to the caller
+ * in *mean, *std (malloc'd); both NULL when not. */
+int cli_standardise_domain(cli_domain *dom, gx_dataset *test, float **mean, float **std,
+                           gx_error *err);
 
 /* With several labelled domains, each must have rows of at least one class that another domain
  * also has (classes already matched by name); otherwise a one-line error naming the domain. */

@@ -49,31 +49,26 @@ int cli_predict(gx_ssdgm *m, int d, const gx_dataset *ds, float **P, float **MU,
     return 0;
 }
 
-int cli_evaluate_and_report(gx_ssdgm *m, const gx_model_info *info, int d, const char *spec,
-                            const char *json_path, const cJSON *extra, gx_error *err) {
-    gx_dataset ds;
-    gx_dataset_init(&ds);
+int cli_evaluate_dataset(gx_ssdgm *m, const gx_model_info *info, int d, const gx_dataset *ds,
+                         const char *what, const char *json_path, const cJSON *extra,
+                         gx_error *err) {
     float *P = NULL;
     int32_t *pred = NULL;
     gx_class_metrics cm;
     int rc = -1, K = m->cfg.n_classes;
     memset(&cm, 0, sizeof cm);
-    if (cli_load_for_model(m, info, d, spec, &ds, err)) goto done;
-    if (!ds.y) {
-        gx_fail(err, "%s: the data have no labels to evaluate against", spec);
+    if (!ds->y) return gx_fail(err, "%s: the data have no labels to evaluate against", what);
+    if (cli_predict(m, d, ds, &P, NULL, err)) goto done;
+    if (!(pred = gx_malloc((size_t)ds->n * sizeof *pred, "predictions", err))) goto done;
+    gx_argmax_rows(P, ds->n, K, pred);
+    if (gx_class_metrics_init(&cm, K, err) || gx_class_metrics_compute(&cm, ds->y, pred, ds->n, err))
         goto done;
-    }
-    if (cli_predict(m, d, &ds, &P, NULL, err)) goto done;
-    if (!(pred = gx_malloc((size_t)ds.n * sizeof *pred, "predictions", err))) goto done;
-    gx_argmax_rows(P, ds.n, K, pred);
-    if (gx_class_metrics_init(&cm, K, err) || gx_class_metrics_compute(&cm, ds.y, pred, ds.n, err))
-        goto done;
-    printf("evaluation of domain %s on %s (%lld examples)\n", m->cfg.dom[d].name, spec,
-           (long long)ds.n);
+    printf("evaluation of domain %s on %s (%lld examples)\n", m->cfg.dom[d].name, what,
+           (long long)ds->n);
     gx_metrics_print(stdout, &cm, (const char *const *)info->class_names);
     if (json_path) {
         cJSON *x = extra ? cJSON_Duplicate(extra, 1) : cJSON_CreateObject();
-        cJSON_AddStringToObject(x, "test_data", spec);
+        cJSON_AddStringToObject(x, "test_data", what);
         cJSON_AddStringToObject(x, "domain", m->cfg.dom[d].name);
         int w = gx_metrics_json_write(json_path, &cm, (const char *const *)info->class_names, x, err);
         cJSON_Delete(x);
@@ -84,6 +79,15 @@ done:
     gx_class_metrics_free(&cm);
     free(pred);
     free(P);
-    gx_dataset_free(&ds);
     return rc;
+}
+
+int cli_evaluate_and_report(gx_ssdgm *m, const gx_model_info *info, int d, const char *spec,
+                            const char *json_path, const cJSON *extra, gx_error *err) {
+    gx_dataset ds;
+    gx_dataset_init(&ds);
+    int rc = cli_load_for_model(m, info, d, spec, &ds, err) ||
+             cli_evaluate_dataset(m, info, d, &ds, spec, json_path, extra, err);
+    gx_dataset_free(&ds);
+    return rc ? -1 : 0;
 }

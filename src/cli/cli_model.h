@@ -16,6 +16,13 @@ int cli_load_for_model(const gx_ssdgm *m, const gx_model_info *info, int d, cons
  * malloc'd [n, z] of latent means. */
 int cli_predict(gx_ssdgm *m, int d, const gx_dataset *ds, float **P, float **MU, gx_error *err);
 
+/* Evaluates the model on the labelled rows of ds (already in the model's preprocessing and class
+ * list) in domain d: prints the metrics table, `what` naming the data, and writes metrics JSON (with
+ * `extra` merged in, may be NULL) to json_path (may be NULL). */
+int cli_evaluate_dataset(gx_ssdgm *m, const gx_model_info *info, int d, const gx_dataset *ds,
+                         const char *what, const char *json_path, const cJSON *extra,
+                         gx_error *err);
+
 /* Evaluates the model on the labelled set `spec` in domain d: prints the metrics table to stdout
  * and writes metrics JSON (with `extra` merged in, may be NULL) to json_path (may be NULL). */
 int cli_evaluate_and_report(gx_ssdgm *m, const gx_model_info *info, int d, const char *spec,

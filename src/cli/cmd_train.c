@@ -45,6 +45,8 @@ static void usage(FILE *f) {
 "  lik=L       bernoulli | gaussian | auto (default auto: bernoulli when values are in [0,1])\n"
 "  share=NAME  same feature space as the earlier domain NAME: one input and output block for both\n"
 "              (batch-norm statistics stay per domain)\n"
+"  test=F      hold out a stratified fraction F of the target domain (drawn with the seed) as\n"
+"              its test set, evaluated at the end like --test\n"
 "  std=S       auto | yes | no: standardise each feature with this domain's own mean and std,\n"
 "              stored in the model and applied by eval/predict (default auto: unless every\n"
 "              value is in [0,1])\n"
@@ -308,6 +310,36 @@ static int make_dir(const char *path) {
     return stat(buf, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
 }
 
+/* The target domain's test= fraction: a stratified part of its rows, drawn with the seed, moved
+ * out of the training data into *test. */
+static int hold_out_test(train_opts *o, int target, gx_dataset *test, gx_rng *rng, gx_error *err) {
+    for (int d = 0; d < o->n_domains; d++)
+        if (o->dom[d].test_frac > 0 && d != target)
+            return gx_fail(err, "domain %s: test= is for the target domain (%s; see --target)",
+                           o->dom[d].name, o->dom[target].name);
+    cli_domain *x = &o->dom[target];
+    if (x->test_frac <= 0) return 0;
+    if (o->test_spec)
+        return gx_fail(err, "domain %s: test=%g and --test both name a test set; give one",
+                       x->name, x->test_frac);
+    if (!x->ds.y) return gx_fail(err, "domain %s: test= needs labelled data", x->name);
+    gx_split split;
+    gx_split_init(&split);
+    gx_dataset rest;
+    gx_dataset_init(&rest);
+    int rc = gx_split_fraction(&x->ds, NULL, x->ds.n, x->test_frac, rng, &split, err) ||
+             gx_dataset_subset(test, &x->ds, split.take, split.n_take, err) ||
+             gx_dataset_subset(&rest, &x->ds, split.rest, split.n_rest, err);
+    gx_split_free(&split);
+    if (rc) {
+        gx_dataset_free(&rest);
+        return gx_fail_prefix(err, "domain %s: test=%g", x->name, x->test_frac);
+    }
+    gx_dataset_free(&x->ds);
+    x->ds = rest;
+    return 0;
+}
+
 int cmd_train(int argc, char **argv) {
     train_opts o;
     int rc = parse_args(argc, argv, &o);
@@ -324,6 +356,8 @@ int cmd_train(int argc, char **argv) {
     memset(&info, 0, sizeof info);
     train_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
+    gx_dataset test_ds;
+    gx_dataset_init(&test_ds);
     for (int d = 0; d < GX_MAX_DOMAINS; d++) gx_split_init(&split_val[d]), gx_split_init(&split_lab[d]);
     if (o.threads) gx_set_threads(o.threads);
 
@@ -358,13 +392,15 @@ int cmd_train(int argc, char **argv) {
     }
     if (n_classes < 2) { cli_error("the domains' labels name %d class(es); at least 2 are needed", n_classes); goto done; }
     if (cli_check_shared_classes(o.dom, o.n_domains, n_classes, class_names, &err)) { cli_error("%s", err.msg); goto done; }
+    gx_rng split_rng;
+    gx_rng_init(&split_rng, o.tc.seed, GX_STREAM_SPLIT);
+    if (hold_out_test(&o, target, &test_ds, &split_rng, &err)) { cli_error("%s", err.msg); goto done; }
     for (int d = 0; d < o.n_domains; d++)
-        if (cli_standardise_domain(&o.dom[d], &info.prep_mean[d], &info.prep_std[d], &err)) { cli_error("%s", err.msg); goto done; }
+        if (cli_standardise_domain(&o.dom[d], d == target ? &test_ds : NULL, &info.prep_mean[d],
+                                   &info.prep_std[d], &err)) { cli_error("%s", err.msg); goto done; }
 
     /* splits: validation per class, then k labels per class; every non-validation row is unlabelled
      * data too when k is given (the labelled rows included, as in Kingma et al.) */
-    gx_rng split_rng;
-    gx_rng_init(&split_rng, o.tc.seed, GX_STREAM_SPLIT);
     gx_ssdgm_domain_data dd[GX_MAX_DOMAINS];
     memset(dd, 0, sizeof dd);
     int64_t total_labelled = 0;
@@ -374,8 +410,15 @@ int cmd_train(int argc, char **argv) {
         dd[d].ds = ds;
         const int64_t *rest = NULL;
         int64_t n_rest = ds->n;
+        /* counts per class, 0 for the classes (of other domains) this domain lacks */
+        int64_t have[GX_MAX_CLASSES] = {0}, val_k[GX_MAX_CLASSES], lab_k[GX_MAX_CLASSES];
+        if (ds->y) gx_dataset_class_counts(ds, have);
+        for (int k = 0; k < n_classes; k++) {
+            val_k[k] = have[k] ? x->val : 0;
+            lab_k[k] = have[k] ? x->k : 0;
+        }
         if (x->val > 0) {
-            if (gx_split_per_class(ds, NULL, ds->n, x->val, &split_rng, &split_val[d], &err)) {
+            if (gx_split_counts(ds, NULL, ds->n, val_k, &split_rng, &split_val[d], &err)) {
                 cli_error("domain %s: validation split: %s", x->name, err.msg);
                 goto done;
             }
@@ -391,7 +434,7 @@ int cmd_train(int argc, char **argv) {
             if (rest) memcpy(unl[d], rest, n_rest * sizeof(int64_t));
             dd[d].lab = unl[d], dd[d].n_lab = n_rest; /* all labelled, none unlabelled */
         } else {
-            if (gx_split_per_class(ds, rest, n_rest, x->k, &split_rng, &split_lab[d], &err)) {
+            if (gx_split_counts(ds, rest, n_rest, lab_k, &split_rng, &split_lab[d], &err)) {
                 cli_error("domain %s: k=%ld labels per class: %s", x->name, x->k, err.msg);
                 goto done;
             }
@@ -502,7 +545,15 @@ int cmd_train(int argc, char **argv) {
         cJSON_AddItemToArray(doms, x);
     }
     snprintf(path, sizeof path, "%s/metrics.json", o.out);
-    if (o.test_spec) {
+    if (test_ds.n > 0) {
+        char what[1100];
+        snprintf(what, sizeof what, "the held-out test part of %s", o.dom[target].spec);
+        if (cli_evaluate_dataset(&m, &info, target, &test_ds, what, path, extra, &err)) {
+            cJSON_Delete(extra);
+            cli_error("%s", err.msg);
+            goto done;
+        }
+    } else if (o.test_spec) {
         if (cli_evaluate_and_report(&m, &info, target, o.test_spec, path, extra, &err)) {
             cJSON_Delete(extra);
             cli_error("%s", err.msg);
@@ -527,6 +578,7 @@ done:
         free(unl[d]);
     }
     for (int k = 0; k < n_classes; k++) free(class_names[k]);
+    gx_dataset_free(&test_ds);
     if (model_made) gx_ssdgm_free(&m);
     gx_model_info_free(&info);
     free(ctx.log_text);

@@ -229,6 +229,17 @@ static int cut_groups(const gx_dataset *ds, const int64_t *idx, int64_t m, group
 int gx_split_per_class(const gx_dataset *ds, const int64_t *idx, int64_t m, int64_t k, gx_rng *rng,
                        gx_split *out, gx_error *err) {
     if (k < 0) return gx_fail(err, "%s: %lld examples per class: must be >= 0", ds->source, (long long)k);
+    int K = ds->n_classes > 0 ? ds->n_classes : 1;
+    int64_t *each = gx_calloc((size_t)K, sizeof *each, "class counts", err);
+    if (!each) return -1;
+    for (int c = 0; c < K; c++) each[c] = k;
+    int rc = gx_split_counts(ds, idx, m, each, rng, out, err);
+    free(each);
+    return rc;
+}
+
+int gx_split_counts(const gx_dataset *ds, const int64_t *idx, int64_t m, const int64_t *k,
+                    gx_rng *rng, gx_split *out, gx_error *err) {
     groups g;
     if (group_by_class(ds, idx, m, 1, "drawing examples per class", &g, err) != 0) return -1;
     int K = ds->n_classes;
@@ -239,15 +250,18 @@ int gx_split_per_class(const gx_dataset *ds, const int64_t *idx, int64_t m, int6
     }
     for (int c = 0; c < K; c++) {
         int64_t nc = g.start[c + 1] - g.start[c];
-        if (nc < k) {
+        if (k[c] < 0 || nc < k[c]) {
             char buf[32];
             const char *name = gx_dataset_class_name(ds, c, buf, sizeof buf);
             free(n_take);
             groups_free(&g);
+            if (k[c] < 0)
+                return gx_fail(err, "%s: %lld examples of class '%s': must be >= 0", ds->source,
+                               (long long)k[c], name);
             return gx_fail(err, "%s: class '%s' has %lld examples, fewer than the %lld per class asked for",
-                           ds->source, name, (long long)nc, (long long)k);
+                           ds->source, name, (long long)nc, (long long)k[c]);
         }
-        n_take[c] = k;
+        n_take[c] = k[c];
     }
     int rc = cut_groups(ds, idx, m, &g, n_take, rng, out, err);
     free(n_take);

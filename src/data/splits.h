@@ -33,6 +33,11 @@ void gx_split_free(gx_split *s);
 int gx_split_per_class(const gx_dataset *ds, const int64_t *idx, int64_t m, int64_t k, gx_rng *rng,
                        gx_split *out, gx_error *err);
 
+/* As gx_split_per_class with k[c] rows of class c (k[0..n_classes-1] >= 0; 0 for a class the data
+ * lack, so that a domain without some classes can still be split). */
+int gx_split_counts(const gx_dataset *ds, const int64_t *idx, int64_t m, const int64_t *k,
+                    gx_rng *rng, gx_split *out, gx_error *err);
+
 /* Stratified split by fraction: from each class of n_c rows, take = round(fraction * n_c) rows
  * (half away from zero), but at least 1 and at most n_c - 1 when n_c >= 2; a class with a single
  * row keeps it in rest. 0 < fraction < 1. Every row must be labelled. Use it for train/test

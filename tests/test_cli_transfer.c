@@ -1,0 +1,159 @@
+/* End-to-end tests of what the transfer experiments need from genxfer train: the mlp preset (the
+ * baselines), per-domain standardisation (std=), a stratified held-out test part (test=), and the
+ * errors for domains whose classes do not match. They run on small CSV files written here. */
+#include "test_cli_util.h"
+
+#include <cJSON.h>
+#include <math.h>
+
+#include "core/rng.h"
+#include "io/safetensors.h"
+
+/* Writes a CSV of n rows: features a, b (two well separated blobs per class, shifted by `offset`
+ * and scaled by `scale` so that a domain's raw values are far from [0, 1]) and a label column. */
+static void write_blobs(const char *path, int n, const char *const *names, int n_classes,
+                        float offset, float scale, uint64_t seed) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    gx_rng r;
+    gx_rng_init(&r, seed, GX_STREAM_DATA);
+    fprintf(f, "a,b,label\n");
+    for (int i = 0; i < n; i++) {
+        int k = i % n_classes;
+        float a = offset + scale * (3.0f * k + 0.5f * gx_rng_normal(&r));
+        float b = offset + scale * (k % 2 ? 2.0f : -2.0f) + scale * 0.5f * gx_rng_normal(&r);
+        fprintf(f, "%g,%g,%s\n", a, b, names[k]);
+    }
+    fclose(f);
+}
+
+static const char *const ABC[] = {"A", "B", "C"};
+static const char *const XY[] = {"X", "Y"};
+
+static cJSON *read_json(const char *dir, const char *file) {
+    char path[800];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    char *text = slurp(path);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    assert_non_null(j);
+    return j;
+}
+
+/* mlp on blobs with test=0.3: the test part is 30% of each class, accuracy is high, the model
+ * holds the standardisation of its domain and no decoder, and `sample` refuses it. */
+static void test_mlp_with_test_fraction_and_standardisation(void **s) {
+    (void)s;
+    char csv[600], out[600];
+    test_path(csv, sizeof csv, "blobs.csv");
+    test_path(out, sizeof out, "mlp");
+    write_blobs(csv, 300, ABC, 3, 1000.0f, 50.0f, 1);
+    int rc = run("train --preset mlp --domain 'csv:%s,label=label,test=0.3' --epochs 30 --batch 20 "
+                 "--enc 16,16 --seed 2 --threads 1 --quiet --out '%s'", csv, out);
+    if (rc) {
+        char *e = slurp(ERR);
+        fail_msg("train failed (%d): %s", rc, e);
+    }
+    cJSON *m = read_json(out, "metrics.json");
+    assert_int_equal(cJSON_GetObjectItem(m, "n")->valueint, 90); /* 30 of each 100 */
+    double acc = cJSON_GetObjectItem(m, "accuracy")->valuedouble;
+    assert_true(acc > 0.9); /* separable blobs; unstandardised, 1000 +- 400 would not train */
+    assert_string_equal(cJSON_GetObjectItem(m, "preset")->valuestring, "mlp");
+    cJSON_Delete(m);
+    char model[700];
+    snprintf(model, sizeof model, "%s/model.safetensors", out);
+    gx_st_file *f;
+    gx_error err;
+    assert_int_equal(gx_st_open(model, &f, &err), 0);
+    const gx_st_tensor *mean = gx_st_find(f, "prep.csv.mean");
+    assert_non_null(mean);
+    assert_int_equal(mean->shape[0], 2);
+    float mu[2];
+    int64_t shape[1] = {2};
+    assert_int_equal(gx_st_read_f32(f, "prep.csv.mean", 1, shape, mu, &err), 0);
+    assert_true(mu[0] > 1000.0f && mu[0] < 1300.0f); /* mean of a over the training part */
+    assert_null(gx_st_find(f, "dec.trunk.0.weight"));
+    gx_st_close(f);
+    rc = run("sample '%s' --out '%s/s.csv'", model, out);
+    assert_one_error_line(rc, "plain classifier");
+}
+
+/* std=no keeps raw values: the model has no statistics. */
+static void test_std_no_stores_nothing(void **s) {
+    (void)s;
+    char csv[600], out[600];
+    test_path(csv, sizeof csv, "blobs_raw.csv");
+    test_path(out, sizeof out, "raw");
+    write_blobs(csv, 60, ABC, 3, 0.0f, 0.2f, 3);
+    assert_int_equal(run("train --preset mlp --domain 'csv:%s,label=label,std=no' --epochs 1 "
+                         "--enc 8,8 --threads 1 --quiet --out '%s'", csv, out), 0);
+    char model[700];
+    snprintf(model, sizeof model, "%s/model.safetensors", out);
+    gx_st_file *f;
+    gx_error err;
+    assert_int_equal(gx_st_open(model, &f, &err), 0);
+    assert_null(gx_st_find(f, "prep.csv.mean"));
+    gx_st_close(f);
+}
+
+/* Two labelled domains with disjoint class names: an error that names the domain. */
+static void test_domain_sharing_no_class_is_an_error(void **s) {
+    (void)s;
+    char a[600], b[600], out[600];
+    test_path(a, sizeof a, "abc.csv");
+    test_path(b, sizeof b, "xy.csv");
+    test_path(out, sizeof out, "noshare");
+    write_blobs(a, 60, ABC, 3, 0.0f, 1.0f, 4);
+    write_blobs(b, 60, XY, 2, 0.0f, 1.0f, 5);
+    int rc = run("train --domain 'csv:%s,label=label,name=src' --domain 'csv:%s,label=label,"
+                 "name=tgt,k=2' --epochs 1 --threads 1 --quiet --out '%s'", a, b, out);
+    assert_one_error_line(rc, "none of its classes");
+    assert_contains(slurp(ERR), "domain src");
+}
+
+/* Domains that share some classes train; the target lacks class C and that is fine. */
+static void test_domain_lacking_a_class_trains(void **s) {
+    (void)s;
+    char a[600], b[600], out[600];
+    test_path(a, sizeof a, "abc2.csv");
+    test_path(b, sizeof b, "ab.csv");
+    test_path(out, sizeof out, "partial");
+    write_blobs(a, 90, ABC, 3, 0.0f, 1.0f, 6);
+    write_blobs(b, 60, ABC, 2, 5.0f, 2.0f, 7);
+    int rc = run("train --domain 'csv:%s,label=label,name=src' --domain 'csv:%s,label=label,"
+                 "name=tgt,k=3,test=0.25' --epochs 2 --enc 8,8 --dec 8 --z 2 --threads 1 --quiet "
+                 "--out '%s'", a, b, out);
+    if (rc) fail_msg("train failed (%d): %s", rc, slurp(ERR));
+    cJSON *m = read_json(out, "metrics.json");
+    assert_int_equal(cJSON_GetObjectItem(m, "n")->valueint, 16); /* round(0.25 * 30) x 2 classes */
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(m, "classes")), 3);
+    cJSON_Delete(m);
+}
+
+static void test_bad_test_fraction_options(void **s) {
+    (void)s;
+    char a[600], out[600];
+    test_path(a, sizeof a, "abc3.csv");
+    test_path(out, sizeof out, "bad");
+    write_blobs(a, 60, ABC, 3, 0.0f, 1.0f, 8);
+    assert_one_error_line(run("train --domain 'csv:%s,label=label,test=1.5' --out '%s'", a, out),
+                          "test=1.5");
+    assert_one_error_line(run("train --domain 'csv:%s,label=label,test=0.2' --test 'csv:%s,"
+                              "label=label' --quiet --out '%s'", a, a, out), "give one");
+    assert_one_error_line(run("train --domain 'csv:%s,label=label,name=s,test=0.2' --domain "
+                              "'csv:%s,label=label,name=t' --quiet --out '%s'", a, a, out),
+                          "target domain");
+    assert_one_error_line(run("train --domain 'csv:%s,label=label,std=maybe' --out '%s'", a, out),
+                          "std=maybe");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mlp_with_test_fraction_and_standardisation),
+        cmocka_unit_test(test_std_no_stores_nothing),
+        cmocka_unit_test(test_domain_sharing_no_class_is_an_error),
+        cmocka_unit_test(test_domain_lacking_a_class_trains),
+        cmocka_unit_test(test_bad_test_fraction_options),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
