@@ -95,4 +95,18 @@ static void assert_one_error_line(int rc, const char *what) {
     free(out);
 }
 
+/* Checks the PNG signature and returns the IHDR width and height (big-endian, bytes 16..23). */
+static inline void png_size(const char *path, int *width, int *height) {
+    unsigned char b[24];
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fread(b, 1, 24, f), 24);
+    fclose(f);
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    assert_memory_equal(b, sig, 8);
+    assert_memory_equal(b + 12, "IHDR", 4);
+    *width = (int)((uint32_t)b[16] << 24 | (uint32_t)b[17] << 16 | (uint32_t)b[18] << 8 | b[19]);
+    *height = (int)((uint32_t)b[20] << 24 | (uint32_t)b[21] << 16 | (uint32_t)b[22] << 8 | b[23]);
+}
+
 #endif

@@ -16,20 +16,6 @@
 #include "test_cli_util.h"
 #include "test_fs_util.h"
 
-/* Checks the PNG signature and returns the IHDR width and height (big-endian, bytes 16..23). */
-static void png_size(const char *path, int *width, int *height) {
-    unsigned char b[24];
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fread(b, 1, 24, f), 24);
-    fclose(f);
-    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    assert_memory_equal(b, sig, 8);
-    assert_memory_equal(b + 12, "IHDR", 4);
-    *width = (int)((uint32_t)b[16] << 24 | (uint32_t)b[17] << 16 | (uint32_t)b[18] << 8 | b[19]);
-    *height = (int)((uint32_t)b[20] << 24 | (uint32_t)b[21] << 16 | (uint32_t)b[22] << 8 | b[23]);
-}
-
 /* Where a sample goes: $GX_PLOT_SAMPLE/name when set, else the scratch directory. */
 static char *out_path(char *buf, size_t n, const char *name) {
     const char *dir = getenv("GX_PLOT_SAMPLE");
@@ -78,6 +64,14 @@ static cairo_surface_t *load_png(const char *path) {
     cairo_surface_t *s = cairo_image_surface_create_from_png(path);
     assert_int_equal(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
     return s;
+}
+
+/* count_rgb over the columns [0, x1) of the PNG at path. */
+static long count_in_png(const char *path, uint32_t rgb, int x1) {
+    cairo_surface_t *s = load_png(path);
+    long n = count_rgb(s, rgb, 0, 0, x1, cairo_image_surface_get_height(s));
+    cairo_surface_destroy(s);
+    return n;
 }
 
 /* ---- scatter --------------------------------------------------------------------------------- */
@@ -210,6 +204,89 @@ static void test_scatter_bad_arguments(void **state) {
     assert_int_equal(gx_scatter_png(path, x, y, 4, cls, 3, NULL, grp, 2, NULL, NULL, NULL, NULL,
                                     &err), -1);
     assert_msg_contains(err.msg, path);
+    assert_int_equal(count_entries(dir), 0);
+}
+
+/* Marks over the points: opaque class-coloured stars with labels, a legend entry, the axes'
+ * range widened to show them, and their errors. */
+static void test_scatter_marks(void **state) {
+    (void)state;
+    make_scatter_data();
+    float mx[10], my[10];
+    int32_t mcls[10];
+    for (int k = 0; k < 10; k++) { /* the class centres of make_scatter_data */
+        mx[k] = (float)(40 * cos(k * 0.6283));
+        my[k] = (float)(40 * sin(k * 0.6283));
+        mcls[k] = k;
+    }
+    gx_scatter_marks mk = {mx, my, 10, mcls, digit_names, "component means"};
+    char plain[700], marked[700];
+    test_path(plain, sizeof plain, "marks-plain.png");
+    out_path(marked, sizeof marked, "scatter-marks.png");
+    gx_error err = {{0}};
+    assert_int_equal(gx_scatter_png(plain, sx, sy, NS, scls, 10, digit_names, sgrp, 2,
+                                    domain_names, "latent", "PC1", "PC2", &err), 0);
+    assert_int_equal(gx_scatter_marked_png(marked, sx, sy, NS, scls, 10, digit_names, sgrp, 2,
+                                           domain_names, &mk, "latent", "PC1", "PC2", &err), 0);
+    int W0, H0, W, H, w2, h2;
+    png_size(plain, &W0, &H0);
+    png_size(marked, &W, &H);
+    assert_int_equal(gx_scatter_marked_size(sx, sy, NS, scls, 10, digit_names, sgrp, 2,
+                                            domain_names, &mk, "latent", "PC1", "PC2", &w2, &h2,
+                                            &err), 0);
+    assert_int_equal(W, w2);
+    assert_int_equal(H, h2);
+    assert_true(W > W0 + 40); /* the legend entry "component means" is wider than the others */
+    assert_int_equal(H, H0);
+    /* the same axes (the marks lie inside the data): each class colour, opaque, covers many more
+     * pixels of the plot area with its star than without */
+    int px = W0 - 100; /* the plain legend (0..9, mnist, usps) is narrower than 100 px */
+    for (int k = 0; k < 10; k++)
+        assert_true(count_in_png(marked, palette_hex(k), px) >
+                    count_in_png(plain, palette_hex(k), px) + 30);
+    /* the labels add dark text */
+    long text_with = count_in_png(marked, 0x212121, px);
+    mk.labels = NULL;
+    assert_int_equal(gx_scatter_marked_png(marked, sx, sy, NS, scls, 10, digit_names, sgrp, 2,
+                                           domain_names, &mk, "latent", "PC1", "PC2", &err), 0);
+    assert_true(text_with > count_in_png(marked, 0x212121, px) + 20);
+
+    /* a mark far from the points widens the axes so that it is drawn in full: its colour (1, the
+     * points are 0) shows beside the legend's disc */
+    float x[3] = {0, 1, 0.5f}, y[3] = {0, 1, 0.2f}, fx[1] = {100}, fy[1] = {-100};
+    int32_t c3[3] = {0, 0, 0}, c1[1] = {1};
+    char far[700];
+    test_path(far, sizeof far, "marks-far.png");
+    gx_scatter_marks one = {fx, fy, 1, c1, NULL, NULL};
+    assert_int_equal(gx_scatter_png(far, x, y, 3, c3, 2, NULL, NULL, 0, NULL, NULL, NULL, NULL,
+                                    &err), 0);
+    long legend_only = count_in_png(far, palette_hex(1), INT32_MAX);
+    assert_int_equal(gx_scatter_marked_png(far, x, y, 3, c3, 2, NULL, NULL, 0, NULL, &one, NULL,
+                                           NULL, NULL, &err), 0);
+    assert_true(count_in_png(far, palette_hex(1), INT32_MAX) > legend_only + 30);
+
+    /* errors name the mark; nothing is written */
+    char dir[600], bad[700];
+    fresh_dir(dir, sizeof dir, "marks-bad");
+    snprintf(bad, sizeof bad, "%s/x.png", dir);
+    mcls[3] = 10;
+    mk.labels = digit_names;
+    assert_int_equal(gx_scatter_marked_png(bad, sx, sy, NS, scls, 10, NULL, NULL, 0, NULL, &mk,
+                                           NULL, NULL, NULL, &err), -1);
+    assert_msg_contains(err.msg, "mark 3 has class 10");
+    mcls[3] = 3;
+    assert_int_equal(gx_scatter_marked_png(bad, sx, sy, NS, NULL, 0, NULL, NULL, 0, NULL, &mk,
+                                           NULL, NULL, NULL, &err), -1);
+    assert_msg_contains(err.msg, "the points have none");
+    mk.n = 0;
+    assert_int_equal(gx_scatter_marked_png(bad, sx, sy, NS, scls, 10, NULL, NULL, 0, NULL, &mk,
+                                           NULL, NULL, NULL, &err), -1);
+    assert_msg_contains(err.msg, "0 marks");
+    mk.n = 10;
+    mk.y = NULL;
+    assert_int_equal(gx_scatter_marked_size(sx, sy, NS, scls, 10, NULL, NULL, 0, NULL, &mk, NULL,
+                                            NULL, NULL, &w2, &h2, &err), -1);
+    assert_msg_contains(err.msg, "marks: x or y is NULL");
     assert_int_equal(count_entries(dir), 0);
 }
 
@@ -547,6 +624,7 @@ int main(void) {
         cmocka_unit_test(test_scatter),
         cmocka_unit_test(test_scatter_many_classes_and_nan),
         cmocka_unit_test(test_scatter_bad_arguments),
+        cmocka_unit_test(test_scatter_marks),
         cmocka_unit_test(test_panels),
         cmocka_unit_test(test_panels_bad_arguments),
         cmocka_unit_test(test_confusion),

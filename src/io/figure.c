@@ -601,18 +601,50 @@ typedef struct scatter_layout {
     deco d;
     int64_t n_finite;
     int n_cls, n_groups; /* legend entries of each kind (0 when cls / group is NULL) */
-    int gap;             /* 1: an empty row between the two kinds */
+    int n_marks_entry;   /* 1: a legend entry for the marks */
+    int gap;             /* 1: an empty row between the classes and the rest */
     int rows_per_col, cols;
     double col_w, legend_x;
     int width, height;
 } scatter_layout;
 
+/* Checks the marks against the plot's classes. */
+static int marks_check(const gx_scatter_marks *mk, const int32_t *cls, int n_cls, const char *what,
+                       gx_error *err) {
+    if (!mk->x || !mk->y) return gx_fail(err, "%s: scatter plot marks: x or y is NULL", what);
+    if (mk->n < 1)
+        return gx_fail(err, "%s: scatter plot with %lld marks; expected at least one", what,
+                       (long long)mk->n);
+    if (mk->cls && !cls)
+        return gx_fail(err, "%s: scatter plot marks have classes but the points have none", what);
+    for (int64_t i = 0; mk->cls && i < mk->n; i++)
+        if (mk->cls[i] < 0 || mk->cls[i] >= n_cls)
+            return gx_fail(err, "%s: scatter plot: mark %lld has class %d; expected 0 to %d", what,
+                           (long long)i, (int)mk->cls[i], n_cls - 1);
+    return 0;
+}
+
+/* Widens [*lo, *hi] of x and y to the finite points (x[i], y[i]), i < n; returns their number. */
+static int64_t extend_range(const float *x, const float *y, int64_t n, double *xmin, double *xmax,
+                            double *ymin, double *ymax) {
+    int64_t nf = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (!isfinite(x[i]) || !isfinite(y[i])) continue;
+        *xmin = fmin(*xmin, x[i]);
+        *xmax = fmax(*xmax, x[i]);
+        *ymin = fmin(*ymin, y[i]);
+        *ymax = fmax(*ymax, y[i]);
+        nf++;
+    }
+    return nf;
+}
+
 static int scatter_layout_make(cairo_t *cr, const char *what, const float *x, const float *y,
                                int64_t n, const int32_t *cls, int n_cls,
                                const char *const *cls_names, const int32_t *group, int n_groups,
-                               const char *const *group_names, const char *title,
-                               const char *xlabel, const char *ylabel, scatter_layout *L,
-                               gx_error *err) {
+                               const char *const *group_names, const gx_scatter_marks *marks,
+                               const char *title, const char *xlabel, const char *ylabel,
+                               scatter_layout *L, gx_error *err) {
     if (!x || !y) return gx_fail(err, "%s: scatter plot: x or y is NULL", what);
     if (n < 1)
         return gx_fail(err, "%s: scatter plot of %lld points; expected at least one", what,
@@ -623,8 +655,6 @@ static int scatter_layout_make(cairo_t *cr, const char *what, const float *x, co
     if (group && (n_groups < 1 || n_groups > MAX_LEGEND_ENTRIES))
         return gx_fail(err, "%s: scatter plot with %d groups; expected 1 to %d", what, n_groups,
                        MAX_LEGEND_ENTRIES);
-    double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
-    int64_t nf = 0;
     for (int64_t i = 0; i < n; i++) {
         if (cls && (cls[i] < 0 || cls[i] >= n_cls))
             return gx_fail(err, "%s: scatter plot: point %lld has class %d; expected 0 to %d",
@@ -632,23 +662,22 @@ static int scatter_layout_make(cairo_t *cr, const char *what, const float *x, co
         if (group && (group[i] < 0 || group[i] >= n_groups))
             return gx_fail(err, "%s: scatter plot: point %lld has group %d; expected 0 to %d",
                            what, (long long)i, (int)group[i], n_groups - 1);
-        if (!isfinite(x[i]) || !isfinite(y[i])) continue;
-        xmin = fmin(xmin, x[i]);
-        xmax = fmax(xmax, x[i]);
-        ymin = fmin(ymin, y[i]);
-        ymax = fmax(ymax, y[i]);
-        nf++;
     }
+    if (marks && marks_check(marks, cls, n_cls, what, err) != 0) return -1;
+    double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
+    int64_t nf = extend_range(x, y, n, &xmin, &xmax, &ymin, &ymax);
     if (nf == 0) return gx_fail(err, "%s: scatter plot: no point has finite coordinates", what);
+    if (marks) extend_range(marks->x, marks->y, marks->n, &xmin, &xmax, &ymin, &ymax);
     L->n_finite = nf;
     if (axis_make(&L->f.ax, xmin, xmax, 0, what, err) != 0 ||
         axis_make(&L->f.ay, ymin, ymax, 0, what, err) != 0)
         return -1;
     L->d = measure_deco(cr, &L->f.ax, &L->f.ay, xlabel, ylabel);
 
-    /* legend: classes, an empty row, groups; more columns when taller than the plot */
+    /* legend: classes, an empty row, groups, the marks; more columns when taller than the plot */
     L->n_cls = cls ? n_cls : 0;
     L->n_groups = group ? n_groups : 0;
+    L->n_marks_entry = marks && has_text(marks->legend);
     set_font(cr, LABEL_PX, 0);
     double wmax = 0;
     char buf[16];
@@ -656,9 +685,10 @@ static int scatter_layout_make(cairo_t *cr, const char *what, const float *x, co
         wmax = fmax(wmax, text_width(cr, name_or_number(cls_names, i, buf, sizeof buf)));
     for (int i = 0; i < L->n_groups; i++)
         wmax = fmax(wmax, text_width(cr, name_or_number(group_names, i, buf, sizeof buf)));
+    if (L->n_marks_entry) wmax = fmax(wmax, text_width(cr, marks->legend));
     L->rows_per_col = GX_SCATTER_PLOT_SIDE / LEGEND_ROW_H;
-    int entries = L->n_cls + L->n_groups;
-    L->gap = L->n_cls && L->n_groups && entries + 1 <= L->rows_per_col;
+    int rest = L->n_groups + L->n_marks_entry, entries = L->n_cls + rest;
+    L->gap = L->n_cls && rest && entries + 1 <= L->rows_per_col;
     entries += L->gap;
     L->cols = (entries + L->rows_per_col - 1) / L->rows_per_col;
     L->col_w = LEGEND_SWATCH + LEGEND_TEXT_GAP + wmax + LEGEND_COL_GAP;
@@ -680,16 +710,17 @@ static int scatter_layout_make(cairo_t *cr, const char *what, const float *x, co
     return final_size(W, H, &L->width, &L->height, what, err);
 }
 
-int gx_scatter_size(const float *x, const float *y, int64_t n, const int32_t *cls, int n_cls,
-                    const char *const *cls_names, const int32_t *group, int n_groups,
-                    const char *const *group_names, const char *title, const char *xlabel,
-                    const char *ylabel, int *width, int *height, gx_error *err) {
+int gx_scatter_marked_size(const float *x, const float *y, int64_t n, const int32_t *cls,
+                           int n_cls, const char *const *cls_names, const int32_t *group,
+                           int n_groups, const char *const *group_names,
+                           const gx_scatter_marks *marks, const char *title, const char *xlabel,
+                           const char *ylabel, int *width, int *height, gx_error *err) {
     cairo_surface_t *s;
     cairo_t *cr;
     if (measuring_context(&s, &cr, "scatter plot", err) != 0) return -1;
     scatter_layout L;
     int rc = scatter_layout_make(cr, "scatter plot", x, y, n, cls, n_cls, cls_names, group,
-                                 n_groups, group_names, title, xlabel, ylabel, &L, err);
+                                 n_groups, group_names, marks, title, xlabel, ylabel, &L, err);
     cairo_destroy(cr);
     cairo_surface_destroy(s);
     if (rc == 0) {
@@ -697,6 +728,14 @@ int gx_scatter_size(const float *x, const float *y, int64_t n, const int32_t *cl
         *height = L.height;
     }
     return rc;
+}
+
+int gx_scatter_size(const float *x, const float *y, int64_t n, const int32_t *cls, int n_cls,
+                    const char *const *cls_names, const int32_t *group, int n_groups,
+                    const char *const *group_names, const char *title, const char *xlabel,
+                    const char *ylabel, int *width, int *height, gx_error *err) {
+    return gx_scatter_marked_size(x, y, n, cls, n_cls, cls_names, group, n_groups, group_names,
+                                  NULL, title, xlabel, ylabel, width, height, err);
 }
 
 static uint64_t gcd_u64(uint64_t a, uint64_t b) {
@@ -708,17 +747,99 @@ static uint64_t gcd_u64(uint64_t a, uint64_t b) {
     return a;
 }
 
-int gx_scatter_png(const char *path, const float *x, const float *y, int64_t n, const int32_t *cls,
-                   int n_cls, const char *const *cls_names, const int32_t *group, int n_groups,
-                   const char *const *group_names, const char *title, const char *xlabel,
-                   const char *ylabel, gx_error *err) {
+/* A five-pointed star of outer radius r around (x, y), one point up. */
+static void star_path(cairo_t *cr, double x, double y, double r) {
+    for (int i = 0; i < 10; i++) {
+        double a = -M_PI / 2 + i * M_PI / 5, R = i % 2 ? 0.45 * r : r;
+        if (i == 0) cairo_move_to(cr, x + R * cos(a), y + R * sin(a));
+        else cairo_line_to(cr, x + R * cos(a), y + R * sin(a));
+    }
+    cairo_close_path(cr);
+}
+
+/* Text in bold at the right of (x, y) (at its left when it would leave the plot area), drawn
+ * over a white halo so that it stays legible on top of the points. */
+static void put_halo_text(cairo_t *cr, const frame *f, const char *s, double x, double y) {
+    set_font(cr, LABEL_PX, 1);
+    cairo_font_extents_t fe;
+    cairo_font_extents(cr, &fe);
+    double w = text_width(cr, s), off = GX_SCATTER_MARK_R + 3;
+    double tx = x + off + w <= f->x + f->w ? x + off : x - off - w;
+    cairo_move_to(cr, round(tx), round(y + (fe.ascent - fe.descent) / 2));
+    cairo_text_path(cr, s);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_set_line_width(cr, 3.0);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+    cairo_stroke_preserve(cr);
+    cairo_set_source_rgb(cr, TEXT_GRAY, TEXT_GRAY, TEXT_GRAY);
+    cairo_fill(cr);
+}
+
+/* The marks over the points (clipped to the plot area by the caller). */
+static void draw_marks(cairo_t *cr, const frame *f, const gx_scatter_marks *mk) {
+    for (int64_t i = 0; i < mk->n; i++) {
+        if (!isfinite(mk->x[i]) || !isfinite(mk->y[i])) continue;
+        double px = map_x(f, mk->x[i]), py = map_y(f, mk->y[i]);
+        star_path(cr, px, py, GX_SCATTER_MARK_R);
+        if (mk->cls) set_palette(cr, mk->cls[i], 1.0);
+        else cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
+        cairo_fill_preserve(cr);
+        cairo_set_source_rgb(cr, TEXT_GRAY, TEXT_GRAY, TEXT_GRAY);
+        cairo_set_line_width(cr, 1.2);
+        cairo_set_line_join(cr, CAIRO_LINE_JOIN_MITER);
+        cairo_stroke(cr);
+    }
+    for (int64_t i = 0; mk->labels && i < mk->n; i++)
+        if (has_text(mk->labels[i]) && isfinite(mk->x[i]) && isfinite(mk->y[i]))
+            put_halo_text(cr, f, mk->labels[i], map_x(f, mk->x[i]), map_y(f, mk->y[i]));
+}
+
+/* The legend at the right of the plot area: classes, groups, the marks' entry. */
+static void draw_scatter_legend(cairo_t *cr, const scatter_layout *L,
+                                const char *const *cls_names, const char *const *group_names,
+                                const gx_scatter_marks *marks) {
+    set_font(cr, LABEL_PX, 0);
+    char buf[16];
+    int first_group = L->n_cls + L->gap, entries = first_group + L->n_groups + L->n_marks_entry;
+    for (int e = 0; e < entries; e++) {
+        double ex = L->legend_x + (e / L->rows_per_col) * L->col_w;
+        double ey = L->f.y + (e % L->rows_per_col) * LEGEND_ROW_H + LEGEND_ROW_H / 2.0;
+        double cx = ex + LEGEND_SWATCH / 2.0;
+        const char *name;
+        if (e < L->n_cls) {
+            set_palette(cr, e, 1.0);
+            marker_path(cr, 0, cx, ey, 5.0);
+            name = name_or_number(cls_names, e, buf, sizeof buf);
+        } else if (e >= first_group && e < first_group + L->n_groups) {
+            int g = e - first_group;
+            cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
+            marker_path(cr, g, cx, ey, 4.5);
+            name = name_or_number(group_names, g, buf, sizeof buf);
+        } else if (e == first_group + L->n_groups) {
+            cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
+            star_path(cr, cx, ey, 7.0);
+            name = marks->legend;
+        } else {
+            continue;
+        }
+        cairo_fill(cr);
+        cairo_set_source_rgb(cr, TEXT_GRAY, TEXT_GRAY, TEXT_GRAY);
+        put_text(cr, name, ex + LEGEND_SWATCH + LEGEND_TEXT_GAP, ey, 0);
+    }
+}
+
+int gx_scatter_marked_png(const char *path, const float *x, const float *y, int64_t n,
+                          const int32_t *cls, int n_cls, const char *const *cls_names,
+                          const int32_t *group, int n_groups, const char *const *group_names,
+                          const gx_scatter_marks *marks, const char *title, const char *xlabel,
+                          const char *ylabel, gx_error *err) {
     if (!path) return gx_fail(err, "scatter plot: no output path");
     cairo_surface_t *surf;
     cairo_t *cr;
     if (measuring_context(&surf, &cr, path, err) != 0) return -1;
     scatter_layout L;
     int rc = scatter_layout_make(cr, path, x, y, n, cls, n_cls, cls_names, group, n_groups,
-                                 group_names, title, xlabel, ylabel, &L, err);
+                                 group_names, marks, title, xlabel, ylabel, &L, err);
     cairo_destroy(cr);
     cairo_surface_destroy(surf);
     if (rc != 0) return -1;
@@ -742,36 +863,20 @@ int gx_scatter_png(const char *path, const float *x, const float *y, int64_t n, 
         marker_path(cr, group ? group[idx] : 0, map_x(f, x[idx]), map_y(f, y[idx]), r);
         cairo_fill(cr);
     }
+    if (marks) draw_marks(cr, f, marks);
     cairo_restore(cr);
     draw_axes(cr, f, &L.d, xlabel, ylabel);
-
-    /* legend */
-    set_font(cr, LABEL_PX, 0);
-    char buf[16];
-    int entries = L.n_cls + L.gap + L.n_groups;
-    for (int e = 0; e < entries; e++) {
-        double ex = L.legend_x + (e / L.rows_per_col) * L.col_w;
-        double ey = f->y + (e % L.rows_per_col) * LEGEND_ROW_H + LEGEND_ROW_H / 2.0;
-        double cx = ex + LEGEND_SWATCH / 2.0;
-        const char *name;
-        if (e < L.n_cls) {
-            set_palette(cr, e, 1.0);
-            marker_path(cr, 0, cx, ey, 5.0);
-            name = name_or_number(cls_names, e, buf, sizeof buf);
-        } else if (e >= L.n_cls + L.gap) {
-            int g = e - L.n_cls - L.gap;
-            cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
-            marker_path(cr, g, cx, ey, 4.5);
-            name = name_or_number(group_names, g, buf, sizeof buf);
-        } else {
-            continue;
-        }
-        cairo_fill(cr);
-        cairo_set_source_rgb(cr, TEXT_GRAY, TEXT_GRAY, TEXT_GRAY);
-        put_text(cr, name, ex + LEGEND_SWATCH + LEGEND_TEXT_GAP, ey, 0);
-    }
+    draw_scatter_legend(cr, &L, cls_names, group_names, marks);
     draw_title(cr, title, L.width);
     return finish_canvas(path, surf, cr, err);
+}
+
+int gx_scatter_png(const char *path, const float *x, const float *y, int64_t n, const int32_t *cls,
+                   int n_cls, const char *const *cls_names, const int32_t *group, int n_groups,
+                   const char *const *group_names, const char *title, const char *xlabel,
+                   const char *ylabel, gx_error *err) {
+    return gx_scatter_marked_png(path, x, y, n, cls, n_cls, cls_names, group, n_groups,
+                                 group_names, NULL, title, xlabel, ylabel, err);
 }
 
 /* ==== line plots in panels ==================================================================== */

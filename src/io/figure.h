@@ -88,6 +88,34 @@ int gx_scatter_size(const float *x, const float *y, int64_t n, const int32_t *cl
                     const char *const *group_names, const char *title, const char *xlabel,
                     const char *ylabel, int *width, int *height, gx_error *err);
 
+/* Marks drawn over a scatter plot's points, e.g. the means of a mixture's components: mark i is a
+ * five-pointed star of radius GX_SCATTER_MARK_R px at (x[i], y[i]), opaque, filled with the
+ * colour of class cls[i] (cls NULL: dark gray) and outlined in dark gray, with labels[i] (if
+ * given) in bold beside it on a white halo. Marks with a non-finite coordinate are skipped; the
+ * others count in the axes' range. `legend` (NULL: none) is one more legend entry, a gray star,
+ * after the groups. */
+#define GX_SCATTER_MARK_R 9.0
+typedef struct gx_scatter_marks {
+    const float *x, *y;        /* [n] */
+    int64_t n;                 /* >= 1 */
+    const int32_t *cls;        /* [n] in [0, n_cls) of the plot (which must have classes), or NULL */
+    const char *const *labels; /* [n] or NULL; NULL entries allowed */
+    const char *legend;
+} gx_scatter_marks;
+
+/* gx_scatter_png and gx_scatter_size with marks (NULL: none, the same as those). A mark's class
+ * out of range, or classes for marks on a plot without them, is an error naming the mark. */
+int gx_scatter_marked_png(const char *path, const float *x, const float *y, int64_t n,
+                          const int32_t *cls, int n_cls, const char *const *cls_names,
+                          const int32_t *group, int n_groups, const char *const *group_names,
+                          const gx_scatter_marks *marks, const char *title, const char *xlabel,
+                          const char *ylabel, gx_error *err);
+int gx_scatter_marked_size(const float *x, const float *y, int64_t n, const int32_t *cls,
+                           int n_cls, const char *const *cls_names, const int32_t *group,
+                           int n_groups, const char *const *group_names,
+                           const gx_scatter_marks *marks, const char *title, const char *xlabel,
+                           const char *ylabel, int *width, int *height, gx_error *err);
+
 /* One line of a line plot: n points (x[i], y[i]) joined in order. A point is skipped (and the
  * line broken there) when x or y is not finite, or when skip_negative is set and y < 0 (for
  * columns where -1 means "none", like a validation accuracy without a validation set). */
