@@ -643,7 +643,8 @@ static int check_header(const csv_layout *L, const csv_parser *p, long long line
         const char *name = trim(p->fields[j]);
         if (strcmp(name, L->header[j]) != 0)
             return gx_fail(err, "%s: line %lld: column %d is '%.60s'; expected '%.60s' as in the "
-                           "header of %s (the files must have the same columns)",
+                           "header of %s (the files must have the same columns; if their first "
+                           "lines are data, they have no header)",
                            p->path, line, j, name, L->header[j], first);
     }
     return 0;
