@@ -203,9 +203,9 @@ static void test_keep_drop(void **state) {
     gx_dataset_init(&ds);
     read_ok(p, &o, &ds, NULL);
     assert_int_equal(ds.d, 2);
-    assert_string_equal(ds.feature_names[0], "b"); /* file order */
-    assert_string_equal(ds.feature_names[1], "d");
-    assert_true(ds.x[2] == 6.0f && ds.x[3] == 8.0f);
+    assert_string_equal(ds.feature_names[0], "d"); /* the order of keep, not the file's */
+    assert_string_equal(ds.feature_names[1], "b");
+    assert_true(ds.x[0] == 4.0f && ds.x[1] == 2.0f && ds.x[2] == 8.0f && ds.x[3] == 6.0f);
     o.keep = NULL;
     const char *drop[] = {"a", "c", NULL};
     o.drop = drop;
@@ -223,6 +223,9 @@ static void test_keep_drop(void **state) {
     o.drop = bad_drop;
     expect_fail(p, &o, "unknown column in the drop list: 'q'");
     o.drop = NULL;
+    const char *keep_twice[] = {"b", "d", "1", NULL}; /* column 1 is b */
+    o.keep = keep_twice;
+    expect_fail(p, &o, "column 'b' is in the keep list twice");
     const char *keep_label[] = {"a", "label", NULL};
     o.keep = keep_label;
     expect_fail(p, &o, "column 'label' is the label column and cannot be kept");
@@ -340,6 +343,194 @@ static void test_headerless_and_delimiter(void **state) {
     gx_dataset_free(&ds);
 }
 
+static void test_column_names_and_diffs(void **state) {
+    (void)state;
+    const char *p = fixture("nohdr-diff.csv", "1,2,3\n4,6,9\n");
+    gx_csv_options o;
+    gx_csv_options_init(&o);
+    o.has_header = 0;
+    const char *cols[] = {"x", "y", "z", NULL};
+    const gx_csv_diff diffs[] = {{"d", "z", "x"}};
+    o.column_names = cols;
+    o.diffs = diffs;
+    o.n_diffs = 1;
+    gx_dataset ds;
+    gx_dataset_init(&ds);
+    /* No keep: the file's columns, then the differences. */
+    read_ok(p, &o, &ds, NULL);
+    assert_int_equal(ds.d, 4);
+    assert_string_equal(ds.feature_names[0], "x");
+    assert_string_equal(ds.feature_names[3], "d");
+    assert_true(ds.x[3] == 2.0f && ds.x[7] == 5.0f);
+    /* keep names a difference and sets the order. */
+    const char *keep[] = {"d", "y", NULL};
+    o.keep = keep;
+    read_ok(p, &o, &ds, NULL);
+    assert_int_equal(ds.d, 2);
+    assert_string_equal(ds.feature_names[0], "d");
+    assert_string_equal(ds.feature_names[1], "y");
+    assert_true(ds.x[0] == 2.0f && ds.x[1] == 2.0f && ds.x[2] == 5.0f && ds.x[3] == 6.0f);
+    /* A dropped column can still be a difference's source. */
+    o.keep = NULL;
+    const char *drop[] = {"x", "z", NULL};
+    o.drop = drop;
+    read_ok(p, &o, &ds, NULL);
+    assert_int_equal(ds.d, 2);
+    assert_string_equal(ds.feature_names[0], "y");
+    assert_true(ds.x[1] == 2.0f && ds.x[3] == 5.0f);
+    o.drop = NULL;
+    /* column_names replace a header's names. */
+    const char *q = fixture("hdr-rename.csv", "A,B,K\n1,2,u\n3,5,v\n");
+    gx_csv_options h;
+    gx_csv_options_init(&h);
+    const char *hcols[] = {"a", "b", "kind", NULL};
+    const gx_csv_diff hd[] = {{"ba", "b", "0"}}; /* column numbers work too */
+    h.column_names = hcols;
+    h.label_column = "kind";
+    h.diffs = hd;
+    h.n_diffs = 1;
+    read_ok(q, &h, &ds, NULL);
+    assert_int_equal(ds.d, 3);
+    assert_string_equal(ds.feature_names[1], "b");
+    assert_true(ds.x[2] == 1.0f && ds.x[5] == 2.0f);
+    assert_string_equal(ds.class_names[1], "v");
+    gx_dataset_free(&ds);
+}
+
+static void test_column_names_and_diffs_errors(void **state) {
+    (void)state;
+    const char *p = fixture("diff-err.csv", "a,b,lab\n1,2,x\n3,,y\n5,q,x\n");
+    gx_csv_options o;
+    gx_csv_options_init(&o);
+    o.label_column = "lab";
+    const char *two[] = {"u", "v", NULL};
+    o.column_names = two;
+    expect_fail(p, &o, "2 column names given, but line 1 has 3 fields");
+    o.column_names = NULL;
+    gx_csv_diff df = {"d", "a", "nope"};
+    o.diffs = &df;
+    o.n_diffs = 1;
+    expect_fail(p, &o, "diff column 'nope' not found; the columns are 'a', 'b', 'lab'");
+    df = (gx_csv_diff){"b", "a", "b"};
+    expect_fail(p, &o, "diff column 'b' must be a new name");
+    df = (gx_csv_diff){"d", "lab", "a"};
+    expect_fail(p, &o, "diff 'd': column 'lab' is the label column");
+    /* A source that is not a feature is still parsed and checked. */
+    df = (gx_csv_diff){"d", "b", "a"};
+    const char *keep[] = {"a", "d", "d", NULL};
+    o.keep = keep;
+    expect_fail(p, &o, "column 'd' is in the keep list twice");
+    const char *keep_a[] = {"a", NULL};
+    o.keep = keep_a;
+    gx_dataset ds;
+    gx_dataset_init(&ds);
+    read_ok(p, &o, &ds, NULL); /* b is not needed: its bad values do not matter */
+    assert_int_equal(ds.n, 3);
+    const char *keep_d[] = {"d", NULL};
+    o.keep = keep_d;
+    expect_fail(p, &o, "line 3, column 'b': missing value");
+    o.missing = GX_MISSING_DROP;
+    int64_t dropped = 0;
+    read_ok(p, &o, &ds, &dropped);
+    assert_int_equal(ds.n, 1);
+    assert_int_equal(dropped, 2);
+    assert_true(ds.x[0] == 1.0f);
+    gx_dataset_free(&ds);
+}
+
+static void test_several_files(void **state) {
+    (void)state;
+    char a[600], b[600], c[600];
+    snprintf(a, sizeof a, "%s", fixture("multi-a.csv", "f,g,lab\n1,2,cat\n3,4,dog\n"));
+    snprintf(b, sizeof b, "%s", fixture("multi-b.csv", "f,g,lab\n5,6,bird\n7,8,cat\n"));
+    const char *paths[] = {a, b, NULL};
+    gx_csv_options o;
+    gx_csv_options_init(&o);
+    const char *drop[] = {"lab", NULL};
+    o.drop = drop;
+    gx_dataset ds;
+    gx_dataset_init(&ds);
+    gx_error err = {{0}};
+    /* File labels: one class per distinct label, in the order of the files. */
+    const char *labels[] = {"B", "A", NULL};
+    const char *rev[] = {b, a, NULL};
+    assert_int_equal(gx_read_csv_files(rev, labels, &o, &ds, NULL, &err), 0);
+    assert_int_equal(ds.n, 4);
+    assert_int_equal(ds.d, 2);
+    assert_true(ds.x[0] == 5.0f && ds.x[4] == 1.0f);
+    assert_int_equal(ds.n_classes, 2);
+    assert_string_equal(ds.class_names[0], "B");
+    assert_string_equal(ds.class_names[1], "A");
+    const int32_t want[] = {0, 0, 1, 1};
+    for (int i = 0; i < 4; i++) assert_int_equal(ds.y[i], want[i]);
+    /* Equal file labels share a class. */
+    const char *same[] = {"X", "X", NULL};
+    assert_int_equal(gx_read_csv_files(paths, same, &o, &ds, NULL, &err), 0);
+    assert_int_equal(ds.n_classes, 1);
+    assert_int_equal(ds.y[3], 0);
+    /* A label column across files: as one concatenated file. */
+    o.drop = NULL;
+    o.label_column = "lab";
+    assert_int_equal(gx_read_csv_files(paths, NULL, &o, &ds, NULL, &err), 0);
+    assert_int_equal(ds.n_classes, 3);
+    assert_string_equal(ds.class_names[2], "bird");
+    assert_int_equal(ds.y[3], 0);
+    gx_dataset_free(&ds);
+
+    /* Errors name the file and line at fault. */
+    snprintf(c, sizeof c, "%s", fixture("multi-c.csv", "f,h,lab\n1,2,cat\n"));
+    const char *diff_hdr[] = {a, c, NULL};
+    assert_int_equal(gx_read_csv_files(diff_hdr, NULL, &o, &ds, NULL, &err), -1);
+    assert_msg_contains(err.msg, "multi-c.csv: line 1: column 1 is 'h'; expected 'g'");
+    snprintf(c, sizeof c, "%s", fixture("multi-c.csv", "f,g\n1,2\n"));
+    assert_int_equal(gx_read_csv_files(diff_hdr, NULL, &o, &ds, NULL, &err), -1);
+    assert_msg_contains(err.msg, "multi-c.csv: line 1 has 2 fields; expected 3 (as in the header of");
+    assert_msg_contains(err.msg, "multi-a.csv");
+    snprintf(c, sizeof c, "%s", fixture("multi-c.csv", "f,g,lab\n1,2,cat\n\n1,x,dog\n"));
+    assert_int_equal(gx_read_csv_files(diff_hdr, NULL, &o, &ds, NULL, &err), -1);
+    assert_msg_contains(err.msg, "multi-c.csv: line 4, column 'g': 'x' is not a number");
+    const char *classes[] = {"cat", "dog", NULL};
+    o.label_classes = classes;
+    assert_int_equal(gx_read_csv_files(paths, NULL, &o, &ds, NULL, &err), -1);
+    assert_msg_contains(err.msg, "multi-b.csv: line 2, column 'lab': label 'bird' is not one of");
+    o.label_classes = NULL;
+    const char *missing[] = {a, test_path(c, sizeof c, "multi-none.csv"), NULL};
+    assert_int_equal(gx_read_csv_files(missing, NULL, &o, &ds, NULL, &err), -1);
+    assert_msg_contains(err.msg, "multi-none.csv: cannot open CSV file");
+    assert_int_equal(gx_read_csv_files(paths, labels, &o, &ds, NULL, &err), -1);
+    assert_msg_contains(err.msg, "give a label column or file labels, not both");
+    o.label_column = NULL;
+    const char *one[] = {"A", NULL};
+    assert_int_equal(gx_read_csv_files(paths, one, &o, &ds, NULL, &err), -1);
+    assert_msg_contains(err.msg, "2 files but 1 file labels");
+    const char *none[] = {NULL};
+    assert_int_equal(gx_read_csv_files(none, NULL, &o, &ds, NULL, &err), -1);
+    assert_msg_contains(err.msg, "no files given");
+    assert_null(ds.x);
+}
+
+static void test_several_files_headerless(void **state) {
+    (void)state;
+    char a[600], b[600];
+    snprintf(a, sizeof a, "%s", fixture("nh-a.csv", "1,2\n3,4\n"));
+    snprintf(b, sizeof b, "%s", fixture("nh-b.csv", "5,6,7\n"));
+    const char *paths[] = {a, b, NULL}, *labels[] = {"a", "b", NULL};
+    gx_csv_options o;
+    gx_csv_options_init(&o);
+    o.has_header = 0;
+    gx_dataset ds;
+    gx_dataset_init(&ds);
+    gx_error err = {{0}};
+    assert_int_equal(gx_read_csv_files(paths, labels, &o, &ds, NULL, &err), -1);
+    assert_msg_contains(err.msg, "nh-b.csv: line 1 has 3 fields; expected 2 (as in ");
+    snprintf(b, sizeof b, "%s", fixture("nh-b.csv", "5,6\n"));
+    assert_int_equal(gx_read_csv_files(paths, labels, &o, &ds, NULL, &err), 0);
+    assert_int_equal(ds.n, 3); /* no row taken for a header */
+    assert_true(ds.x[4] == 5.0f);
+    assert_int_equal(ds.y[2], 1);
+    gx_dataset_free(&ds);
+}
+
 static void test_real_eros(void **state) {
     (void)state;
     const char *dir = test_data_dir();
@@ -409,6 +600,10 @@ int main(void) {
         cmocka_unit_test(test_missing_values),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_headerless_and_delimiter),
+        cmocka_unit_test(test_column_names_and_diffs),
+        cmocka_unit_test(test_column_names_and_diffs_errors),
+        cmocka_unit_test(test_several_files),
+        cmocka_unit_test(test_several_files_headerless),
         cmocka_unit_test(test_real_eros),
         cmocka_unit_test(test_real_macho),
     };

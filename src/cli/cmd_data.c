@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "data/dataset.h"
@@ -86,7 +87,8 @@ static int is_short_name(gx_spec_kind k) {
     return k == GX_SPEC_MNIST || k == GX_SPEC_FASHION_MNIST || k == GX_SPEC_USPS;
 }
 
-/* One line saying where the data come from, e.g. "csv file stars/train.csv (label column 'type')". */
+/* One line saying where the data come from, e.g. "csv file stars/train.csv (label column 'type')"
+ * or "csv folder stars/macho". */
 static void describe_source(const gx_spec *s, char *buf, size_t n) {
     if (is_short_name(s->kind)) {
         char dir[2048];
@@ -95,7 +97,9 @@ static void describe_source(const gx_spec *s, char *buf, size_t n) {
         snprintf(buf, n, "shared dataset %s (%s split) under %s", kind_name(s->kind), s->path, dir);
         return;
     }
-    int w = snprintf(buf, n, "%s file %s", kind_name(s->kind), s->path);
+    struct stat st;
+    int folder = s->kind == GX_SPEC_CSV && stat(s->path, &st) == 0 && S_ISDIR(st.st_mode);
+    int w = snprintf(buf, n, "%s %s %s", kind_name(s->kind), folder ? "folder" : "file", s->path);
     if (w < 0 || (size_t)w >= n) return;
     size_t len = (size_t)w;
     if (s->kind == GX_SPEC_HDF5)

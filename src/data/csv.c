@@ -143,7 +143,7 @@ static int parse_value(const char *s, double *v) {
 
 /* Finds a column by name, else by index written as digits. Returns the index, -1 if absent, -2
  * if the name is ambiguous. */
-static int find_column(char *const *names, int ncols, const char *spec) {
+static int find_column(const char *const *names, int ncols, const char *spec) {
     int found = -1, count = 0;
     for (int j = 0; j < ncols; j++)
         if (strcmp(names[j], spec) == 0) {
@@ -157,7 +157,7 @@ static int find_column(char *const *names, int ncols, const char *spec) {
     return v < ncols ? (int)v : -1;
 }
 
-static void list_columns(char *buf, size_t n, char *const *names, int ncols) {
+static void list_columns(char *buf, size_t n, const char *const *names, int ncols) {
     size_t len = 0;
     buf[0] = '\0';
     for (int j = 0; j < ncols && len + 1 < n; j++) {
@@ -171,7 +171,7 @@ static void list_columns(char *buf, size_t n, char *const *names, int ncols) {
     }
 }
 
-static int resolve_one(const char *path, char *const *names, int ncols, const char *spec,
+static int resolve_one(const char *path, const char *const *names, int ncols, const char *spec,
                        const char *role, int *idx, gx_error *err) {
     *idx = -1;
     if (!spec) return 0;
@@ -190,7 +190,7 @@ static int resolve_one(const char *path, char *const *names, int ncols, const ch
 }
 
 /* Marks the columns of a NULL-terminated list in mark[]; names every unknown one. */
-static int resolve_list(const char *path, char *const *names, int ncols, const char *const *list,
+static int resolve_list(const char *path, const char *const *names, int ncols, const char *const *list,
                         const char *role, unsigned char *mark, gx_error *err) {
     char unknown[600];
     size_t len = 0;
@@ -233,12 +233,14 @@ static int parse_integral(const char *s, long long *v) {
     return 1;
 }
 
+/* The rows read so far, from one or more files. Strings point into the files' buffers. */
 typedef struct csv_rows {
     int64_t n, cap, d;
-    float *x;
-    char **label; /* NULL entry: unlabelled */
-    char **id;
-    long long *line;
+    float *x;           /* [cap, d] */
+    const char **label; /* [cap]; NULL entry: unlabelled */
+    char **id;          /* [cap] */
+    long long *line;    /* [cap] line of the row in its file */
+    int *file;          /* [cap] index of its file */
 } csv_rows;
 
 static void rows_free(csv_rows *r) {
@@ -246,6 +248,7 @@ static void rows_free(csv_rows *r) {
     free(r->label);
     free(r->id);
     free(r->line);
+    free(r->file);
     memset(r, 0, sizeof *r);
 }
 
@@ -258,7 +261,7 @@ static int rows_grow(csv_rows *r, const char *path, gx_error *err) {
     float *x = realloc(r->x, xb ? xb : 1);
     if (!x) return gx_fail(err, "%s: out of memory for %lld rows", path, (long long)cap);
     r->x = x;
-    char **l = realloc(r->label, (size_t)cap * sizeof *l);
+    const char **l = realloc(r->label, (size_t)cap * sizeof *l);
     if (!l) return gx_fail(err, "%s: out of memory for %lld rows", path, (long long)cap);
     r->label = l;
     char **id = realloc(r->id, (size_t)cap * sizeof *id);
@@ -267,6 +270,9 @@ static int rows_grow(csv_rows *r, const char *path, gx_error *err) {
     long long *ln = realloc(r->line, (size_t)cap * sizeof *ln);
     if (!ln) return gx_fail(err, "%s: out of memory for %lld rows", path, (long long)cap);
     r->line = ln;
+    int *file = realloc(r->file, (size_t)cap * sizeof *file);
+    if (!file) return gx_fail(err, "%s: out of memory for %lld rows", path, (long long)cap);
+    r->file = file;
     r->cap = cap;
     return 0;
 }
@@ -277,9 +283,11 @@ static uint64_t hash_str(const char *s) {
     return h;
 }
 
-/* Maps the label strings to class indices into out->y and sets the class names. */
-static int map_labels(const char *path, const char *col, const csv_rows *r,
-                      const char *const *classes, gx_dataset *out, gx_error *err) {
+/* Maps the label strings to class indices into out->y and sets the class names. path names the
+ * whole table in messages, paths[r->file[i]] the file of row i. */
+static int map_labels(const char *path, const char *const *paths, const char *col,
+                      const csv_rows *r, const char *const *classes, gx_dataset *out,
+                      gx_error *err) {
     int rc = -1;
     long long *vals = NULL, *uniq = NULL;
     int32_t *slot = NULL;
@@ -306,7 +314,7 @@ static int map_labels(const char *path, const char *col, const csv_rows *r,
             if (k < 0)
                 return gx_fail(err, "%s: line %lld, column '%s': label '%.60s' is not one of the %d "
                                "classes given",
-                               path, r->line[i], col, s, K);
+                               paths[r->file[i]], r->line[i], col, s, K);
             out->y[i] = k;
         }
         return gx_dataset_set_classes(out, K, classes, err);
@@ -427,8 +435,374 @@ static char *read_whole_file(const char *path, size_t *len, gx_error *err) {
     return buf;
 }
 
-int gx_read_csv(const char *path, const gx_csv_options *opt, gx_dataset *out, int64_t *dropped,
-                gx_error *err) {
+/* Reads path into p (freeing nothing: the caller owns p->buf, set even on failure) and parses its
+ * first record, the header or the first data row, which starts at *line. */
+static int open_file(csv_parser *p, const char *path, int has_header, long long *line,
+                     gx_error *err) {
+    p->path = path;
+    p->pos = 0;
+    p->line = 1;
+    p->buf = read_whole_file(path, &p->len, err);
+    if (!p->buf) return -1;
+    const char *nul = memchr(p->buf, '\0', p->len);
+    if (nul) {
+        long long at = 1;
+        for (const char *q = p->buf; q < nul; q++) at += *q == '\n';
+        return gx_fail(err, "%s: line %lld: NUL byte; expected a text file", path, at);
+    }
+    if (p->len >= 3 && memcmp(p->buf, "\xEF\xBB\xBF", 3) == 0) p->pos = 3;
+    int have = next_record(p, line, err);
+    if (have < 0) return -1;
+    if (have == 0)
+        return gx_fail(err, "%s: empty file; expected %s", path,
+                       has_header ? "a header line" : "data rows");
+    if (p->nfields > 100000)
+        return gx_fail(err, "%s: line %lld has %zu fields; at most 100000 columns", path, *line,
+                       p->nfields);
+    return 0;
+}
+
+/* The columns of a table, fixed by its first file. Columns 0..ncols-1 are the file's; columns
+ * ncols..ncols+n_diff-1 are the differences asked for (diff k = column diff_a[k] - diff_b[k]). */
+typedef struct csv_layout {
+    int ncols, n_diff, d, label_col, id_col;
+    const char **names;    /* [ncols + n_diff] */
+    const char **header;   /* [ncols] the first file's header fields, or NULL */
+    char (*gen_names)[24]; /* [ncols] "c0", "c1", ... when the columns have no names */
+    int *diff_a, *diff_b;  /* [n_diff] */
+    int *feat_cols;        /* [d] the column of each feature, in feature order */
+    unsigned char *needed; /* [ncols] 1 for the columns whose values are parsed */
+} csv_layout;
+
+static void layout_free(csv_layout *L) {
+    free(L->names);
+    free(L->header);
+    free(L->gen_names);
+    free(L->diff_a);
+    free(L->diff_b);
+    free(L->feat_cols);
+    free(L->needed);
+    memset(L, 0, sizeof *L);
+}
+
+static int list_count(const char *const *l) {
+    int k = 0;
+    while (l && l[k]) k++;
+    return k;
+}
+
+/* Column names: the header's, replaced by opt->column_names when given, else c0, c1, ...; then the
+ * names of the differences. p holds the first record (at `line`). */
+static int layout_names(csv_layout *L, const csv_parser *p, long long line,
+                        const gx_csv_options *opt, gx_error *err) {
+    int nc = L->ncols = (int)p->nfields;
+    L->n_diff = opt->n_diffs > 0 ? opt->n_diffs : 0;
+    L->names = gx_calloc((size_t)(nc + L->n_diff), sizeof *L->names, "column names", err);
+    if (!L->names) return -1;
+    if (opt->has_header) {
+        L->header = gx_calloc((size_t)nc, sizeof *L->header, "column names", err);
+        if (!L->header) return -1;
+        for (int j = 0; j < nc; j++) L->header[j] = trim(p->fields[j]);
+    }
+    int given = list_count(opt->column_names);
+    if (opt->column_names && given != nc)
+        return gx_fail(err, "%s: %d column name%s given, but line %lld has %d field%s", p->path,
+                       given, given == 1 ? "" : "s", line, nc, nc == 1 ? "" : "s");
+    if (!opt->column_names && !L->header) {
+        L->gen_names = gx_calloc((size_t)nc, sizeof *L->gen_names, "column names", err);
+        if (!L->gen_names) return -1;
+    }
+    for (int j = 0; j < nc; j++) {
+        if (opt->column_names) {
+            L->names[j] = opt->column_names[j];
+        } else if (L->header) {
+            L->names[j] = L->header[j];
+        } else {
+            snprintf(L->gen_names[j], sizeof L->gen_names[j], "c%d", j);
+            L->names[j] = L->gen_names[j];
+        }
+    }
+    for (int k = 0; k < L->n_diff; k++) L->names[nc + k] = opt->diffs[k].name;
+    return 0;
+}
+
+/* Resolves the columns of every difference: A and B must be columns of the file other than the
+ * label and id, and the new name must be new. */
+static int layout_diffs(csv_layout *L, const char *path, const gx_csv_options *opt, gx_error *err) {
+    L->diff_a = gx_calloc((size_t)(L->n_diff ? L->n_diff : 1), sizeof *L->diff_a, "diffs", err);
+    L->diff_b = gx_calloc((size_t)(L->n_diff ? L->n_diff : 1), sizeof *L->diff_b, "diffs", err);
+    if (!L->diff_a || !L->diff_b) return -1;
+    for (int k = 0; k < L->n_diff; k++) {
+        const gx_csv_diff *df = &opt->diffs[k];
+        if (!df->name || !*df->name || !df->a || !df->b)
+            return gx_fail(err, "%s: difference %d has no name or no columns", path, k + 1);
+        if (find_column(L->names, L->ncols + k, df->name) != -1 ||
+            strspn(df->name, "0123456789") == strlen(df->name))
+            return gx_fail(err, "%s: diff column '%s' must be a new name (there is a column called "
+                           "that already, or it is a number)", path, df->name);
+        int *ab[2] = {&L->diff_a[k], &L->diff_b[k]};
+        const char *src[2] = {df->a, df->b};
+        for (int s = 0; s < 2; s++) {
+            if (resolve_one(path, L->names, L->ncols, src[s], "diff", ab[s], err) != 0) return -1;
+            if (*ab[s] == L->label_col || *ab[s] == L->id_col)
+                return gx_fail(err, "%s: diff '%s': column '%s' is the %s column, not a feature",
+                               path, df->name, src[s], *ab[s] == L->label_col ? "label" : "id");
+        }
+    }
+    return 0;
+}
+
+/* The features: the keep list in its order (it may name differences), else every column other
+ * than the label and id followed by the differences; minus the drop list. */
+static int layout_features(csv_layout *L, const char *path, const gx_csv_options *opt,
+                           gx_error *err) {
+    int total = L->ncols + L->n_diff;
+    unsigned char *mark = gx_calloc((size_t)total, 1, "columns", err);
+    L->feat_cols = gx_calloc((size_t)total, sizeof *L->feat_cols, "columns", err);
+    if (!mark || !L->feat_cols) goto fail;
+    if (opt->keep) {
+        if (resolve_list(path, L->names, total, opt->keep, "keep", mark, err) != 0) goto fail;
+        memset(mark, 0, (size_t)total);
+        for (int i = 0; opt->keep[i]; i++) {
+            int j = find_column(L->names, total, opt->keep[i]);
+            if (j == L->label_col || j == L->id_col) {
+                gx_fail(err, "%s: column '%s' is the %s column and cannot be kept as a feature",
+                        path, L->names[j], j == L->label_col ? "label" : "id");
+                goto fail;
+            }
+            if (mark[j]) {
+                gx_fail(err, "%s: column '%s' is in the keep list twice", path, L->names[j]);
+                goto fail;
+            }
+            mark[j] = 1;
+            L->feat_cols[L->d++] = j;
+        }
+    } else {
+        for (int j = 0; j < total; j++)
+            if (j != L->label_col && j != L->id_col) L->feat_cols[L->d++] = j;
+    }
+    if (opt->drop) {
+        memset(mark, 0, (size_t)total);
+        if (resolve_list(path, L->names, total, opt->drop, "drop", mark, err) != 0) goto fail;
+        int d = 0;
+        for (int k = 0; k < L->d; k++)
+            if (!mark[L->feat_cols[k]]) L->feat_cols[d++] = L->feat_cols[k];
+        L->d = d;
+    }
+    free(mark);
+    if (L->d == 0)
+        return gx_fail(err, "%s: no feature columns left (after the label, id, keep and drop "
+                       "choices)", path);
+    return 0;
+fail:
+    free(mark);
+    return -1;
+}
+
+/* Which columns are parsed: the file columns among the features, and the sources of the
+ * differences among them. */
+static int layout_needed(csv_layout *L, gx_error *err) {
+    L->needed = gx_calloc((size_t)L->ncols, 1, "columns", err);
+    if (!L->needed) return -1;
+    for (int k = 0; k < L->d; k++) {
+        int j = L->feat_cols[k];
+        if (j < L->ncols) {
+            L->needed[j] = 1;
+        } else {
+            L->needed[L->diff_a[j - L->ncols]] = 1;
+            L->needed[L->diff_b[j - L->ncols]] = 1;
+        }
+    }
+    return 0;
+}
+
+/* The layout from the first file's first record. */
+static int layout_init(csv_layout *L, const csv_parser *p, long long line,
+                       const gx_csv_options *opt, gx_error *err) {
+    const char *path = p->path;
+    L->label_col = L->id_col = -1;
+    if (layout_names(L, p, line, opt, err) != 0) return -1;
+    if (resolve_one(path, L->names, L->ncols, opt->label_column, "label", &L->label_col, err) != 0 ||
+        resolve_one(path, L->names, L->ncols, opt->id_column, "id", &L->id_col, err) != 0)
+        return -1;
+    if (L->label_col >= 0 && L->label_col == L->id_col)
+        return gx_fail(err, "%s: column '%s' cannot be both the label and the id", path,
+                       L->names[L->label_col]);
+    if (layout_diffs(L, path, opt, err) != 0 || layout_features(L, path, opt, err) != 0)
+        return -1;
+    return layout_needed(L, err);
+}
+
+/* A later file's header must match the first file's, field by field. */
+static int check_header(const csv_layout *L, const csv_parser *p, long long line,
+                        const char *first, gx_error *err) {
+    if ((int)p->nfields != L->ncols)
+        return gx_fail(err, "%s: line %lld has %zu field%s; expected %d (as in the header of %s)",
+                       p->path, line, p->nfields, p->nfields == 1 ? "" : "s", L->ncols, first);
+    for (int j = 0; j < L->ncols; j++) {
+        const char *name = trim(p->fields[j]);
+        if (strcmp(name, L->header[j]) != 0)
+            return gx_fail(err, "%s: line %lld: column %d is '%.60s'; expected '%.60s' as in the "
+                           "header of %s (the files must have the same columns; if their first "
+                           "lines are data, they have no header)",
+                           p->path, line, j, name, L->header[j], first);
+    }
+    return 0;
+}
+
+/* The message for a value that could not be used (st is one of VAL_*). */
+static int value_error(const char *path, long long line, const char *col, const char *s, int st,
+                       int first_row, gx_error *err) {
+    switch (st) {
+    case VAL_MISSING:
+        return gx_fail(err, "%s: line %lld, column '%s': missing value '%s'; expected a number "
+                       "(or drop rows with missing values)", path, line, col, s);
+    case VAL_BAD:
+        return gx_fail(err, "%s: line %lld, column '%s': '%.60s' is not a number%s", path, line,
+                       col, s, first_row ? " (a text column? drop it or make it the id column)" : "");
+    case VAL_NONFINITE:
+        return gx_fail(err, "%s: line %lld, column '%s': non-finite value '%.60s'; expected a "
+                       "finite number", path, line, col, s);
+    default:
+        return gx_fail(err, "%s: line %lld, column '%s': '%.60s' is out of float32 range", path,
+                       line, col, s);
+    }
+}
+
+/* Parses the needed values of the record in p into vals [ncols] and the features into x [d].
+ * Returns 0, 1 (a value is unusable and such rows are dropped) or -1. */
+static int parse_row(const csv_parser *p, long long line, const csv_layout *L,
+                     const gx_csv_options *opt, int first_row, double *vals, float *x,
+                     gx_error *err) {
+    for (int j = 0; j < L->ncols; j++) {
+        if (!L->needed[j]) continue;
+        char *s = trim(p->fields[j]);
+        int st = parse_value(s, &vals[j]);
+        if (st == VAL_OK) continue;
+        if (opt->missing == GX_MISSING_DROP) return 1;
+        return value_error(p->path, line, L->names[j], s, st, first_row, err);
+    }
+    for (int k = 0; k < L->d; k++) {
+        int j = L->feat_cols[k];
+        if (j < L->ncols) {
+            x[k] = (float)vals[j];
+            continue;
+        }
+        double v = vals[L->diff_a[j - L->ncols]] - vals[L->diff_b[j - L->ncols]];
+        if (fabs(v) > FLT_MAX) {
+            if (opt->missing == GX_MISSING_DROP) return 1;
+            return gx_fail(err, "%s: line %lld: diff column '%s' = %g is out of float32 range",
+                           p->path, line, L->names[j], v);
+        }
+        x[k] = (float)v;
+    }
+    return 0;
+}
+
+/* Appends the data records of file number `file` (p at its first data record, `have` as
+ * next_record returned it) to rows. Rows get the label file_label when it is not NULL. */
+static int read_rows(csv_parser *p, int have, long long line, int file, const char *first,
+                     const char *file_label, const csv_layout *L, const gx_csv_options *opt,
+                     double *vals, csv_rows *rows, int64_t *n_dropped, gx_error *err) {
+    for (; have > 0; have = next_record(p, &line, err)) {
+        if ((int)p->nfields != L->ncols) {
+            char as[600];
+            if (file > 0) snprintf(as, sizeof as, "as in %s", first);
+            else snprintf(as, sizeof as, "as %s", opt->has_header ? "in the header" : "in the first line");
+            return gx_fail(err, "%s: line %lld has %zu field%s; expected %d (%s)", p->path, line,
+                           p->nfields, p->nfields == 1 ? "" : "s", L->ncols, as);
+        }
+        if (rows_grow(rows, p->path, err) != 0) return -1;
+        int st = parse_row(p, line, L, opt, rows->n == 0, vals, rows->x + rows->n * L->d, err);
+        if (st < 0) return -1;
+        if (st > 0) {
+            (*n_dropped)++;
+            continue;
+        }
+        char *lab = L->label_col >= 0 ? trim(p->fields[L->label_col]) : NULL;
+        rows->label[rows->n] = lab && !is_missing(lab) ? lab : file_label;
+        rows->id[rows->n] = L->id_col >= 0 ? p->fields[L->id_col] : NULL;
+        rows->line[rows->n] = line;
+        rows->file[rows->n] = file;
+        rows->n++;
+    }
+    return have < 0 ? -1 : 0;
+}
+
+/* The distinct labels of a NULL-terminated list, in order of first appearance (NULL-terminated;
+ * the strings are not copied). */
+static const char **distinct(const char *const *labels, gx_error *err) {
+    int n = list_count(labels), k = 0;
+    const char **out = gx_calloc((size_t)n + 1, sizeof *out, "file labels", err);
+    if (!out) return NULL;
+    for (int i = 0; i < n; i++) {
+        int seen = 0;
+        for (int j = 0; j < k && !seen; j++) seen = !strcmp(out[j], labels[i]);
+        if (!seen) out[k++] = labels[i];
+    }
+    return out;
+}
+
+static int build_labels(const char *table, const char *const *paths, const char *const *file_labels,
+                        const csv_layout *L, const csv_rows *rows, const gx_csv_options *opt,
+                        gx_dataset *out, gx_error *err) {
+    if (L->label_col >= 0)
+        return map_labels(table, paths, L->names[L->label_col], rows, opt->label_classes, out, err);
+    const char **classes = distinct(file_labels, err);
+    if (!classes) return -1;
+    int rc = map_labels(table, paths, "file", rows, classes, out, err);
+    free(classes);
+    return rc;
+}
+
+static int build_dataset(const char *table, const char *const *paths,
+                         const char *const *file_labels, const csv_layout *L, const csv_rows *rows,
+                         const gx_csv_options *opt, gx_dataset *out, gx_error *err) {
+    int64_t n = rows->n, d = L->d;
+    gx_reader_set_source(out, table);
+    if (gx_dataset_alloc(out, n, d, L->label_col >= 0 || file_labels, err) != 0)
+        return gx_fail_prefix(err, "%s", table);
+    memcpy(out->x, rows->x, (size_t)n * (size_t)d * sizeof(float));
+    if (out->y && build_labels(table, paths, file_labels, L, rows, opt, out, err) != 0) return -1;
+    out->feature_names = gx_calloc((size_t)d, sizeof *out->feature_names, "feature names", err);
+    if (!out->feature_names) return -1;
+    for (int64_t k = 0; k < d; k++) {
+        out->feature_names[k] = strdup(L->names[L->feat_cols[k]]);
+        if (!out->feature_names[k]) return gx_fail(err, "%s: out of memory for feature names", table);
+    }
+    if (L->id_col < 0) return 0;
+    out->ids = gx_calloc((size_t)n, sizeof *out->ids, "ids", err);
+    if (!out->ids) return -1;
+    for (int64_t i = 0; i < n; i++) {
+        out->ids[i] = strdup(rows->id[i]);
+        if (!out->ids[i]) return gx_fail(err, "%s: out of memory for ids", table);
+    }
+    return 0;
+}
+
+/* Checks the arguments of gx_read_csv_files; *n_files gets the number of paths. */
+static int check_args(const char *const *paths, const char *const *file_labels,
+                      const gx_csv_options *opt, int *n_files, gx_error *err) {
+    int n = list_count(paths);
+    if (n == 0) return gx_fail(err, "CSV: no files given");
+    for (int f = 0; f < n; f++)
+        if (!*paths[f]) return gx_fail(err, "CSV: file %d of %d has an empty path", f + 1, n);
+    if (file_labels && list_count(file_labels) != n)
+        return gx_fail(err, "CSV: %d files but %d file labels", n, list_count(file_labels));
+    if (file_labels && opt->label_column)
+        return gx_fail(err, "%s: give a label column or file labels, not both", paths[0]);
+    if (opt->n_diffs > 0 && !opt->diffs)
+        return gx_fail(err, "%s: %d differences but no list of them", paths[0], opt->n_diffs);
+    char delim = opt->delimiter;
+    if (delim == '"' || delim == '\n' || delim == '\r')
+        return gx_fail(err, "%s: invalid CSV delimiter", paths[0]);
+    *n_files = n;
+    return 0;
+}
+
+int gx_read_csv_files(const char *const *paths, const char *const *file_labels,
+                      const gx_csv_options *opt, gx_dataset *out, int64_t *dropped,
+                      gx_error *err) {
     gx_dataset_free(out);
     if (dropped) *dropped = 0;
     gx_csv_options defaults;
@@ -436,206 +810,66 @@ int gx_read_csv(const char *path, const gx_csv_options *opt, gx_dataset *out, in
         gx_csv_options_init(&defaults);
         opt = &defaults;
     }
-    if (!path || !*path) return gx_fail(err, "CSV: no path given");
-    char delim = opt->delimiter ? opt->delimiter : ',';
-    if (delim == '"' || delim == '\n' || delim == '\r')
-        return gx_fail(err, "%s: invalid CSV delimiter", path);
+    int n_files = 0;
+    if (check_args(paths, file_labels, opt, &n_files, err) != 0) return -1;
+    char table[600];
+    if (n_files == 1) snprintf(table, sizeof table, "%s", paths[0]);
+    else snprintf(table, sizeof table, "%s (and %d more files)", paths[0], n_files - 1);
 
-    csv_parser p = {.path = path, .delim = delim, .line = 1};
+    csv_parser p = {.delim = opt->delimiter ? opt->delimiter : ','};
+    csv_layout L = {0};
     csv_rows rows = {0};
-    char **names = NULL;
-    char (*gen_names)[24] = NULL;
-    unsigned char *is_feature = NULL, *mark = NULL;
-    int *feat_cols = NULL;
-    int ncols = 0, d = 0, label_col = -1, id_col = -1;
-    long long rec_line = 0;
+    double *vals = NULL;
     int64_t n_dropped = 0;
-    int have_record, rc = -1;
-
-    p.buf = read_whole_file(path, &p.len, err);
-    if (!p.buf) goto fail;
-    const char *nul = memchr(p.buf, '\0', p.len);
-    if (nul) {
-        long long line = 1;
-        for (const char *q = p.buf; q < nul; q++) line += *q == '\n';
-        gx_fail(err, "%s: line %lld: NUL byte; expected a text file", path, line);
-        goto fail;
-    }
-    if (p.len >= 3 && memcmp(p.buf, "\xEF\xBB\xBF", 3) == 0) p.pos = 3;
-
-    have_record = next_record(&p, &rec_line, err);
-    if (have_record < 0) goto fail;
-    if (have_record == 0) {
-        gx_fail(err, "%s: empty file; expected %s", path,
-                opt->has_header ? "a header line" : "data rows");
-        goto fail;
-    }
-    if (p.nfields > 100000) {
-        gx_fail(err, "%s: line %lld has %zu fields; at most 100000 columns", path, rec_line,
-                p.nfields);
-        goto fail;
-    }
-    ncols = (int)p.nfields;
-    names = gx_calloc((size_t)ncols, sizeof *names, "column names", err);
-    if (!names) goto fail;
-    if (opt->has_header) {
-        for (int j = 0; j < ncols; j++) names[j] = trim(p.fields[j]);
-        have_record = next_record(&p, &rec_line, err);
-        if (have_record < 0) goto fail;
-    } else {
-        gen_names = gx_calloc((size_t)ncols, sizeof *gen_names, "column names", err);
-        if (!gen_names) goto fail;
-        for (int j = 0; j < ncols; j++) {
-            snprintf(gen_names[j], sizeof gen_names[j], "c%d", j);
-            names[j] = gen_names[j];
-        }
-    }
-
-    /* Which columns are what. */
-    if (resolve_one(path, names, ncols, opt->label_column, "label", &label_col, err) != 0 ||
-        resolve_one(path, names, ncols, opt->id_column, "id", &id_col, err) != 0)
-        goto fail;
-    if (label_col >= 0 && label_col == id_col) {
-        gx_fail(err, "%s: column '%s' cannot be both the label and the id", path, names[label_col]);
-        goto fail;
-    }
-    is_feature = gx_calloc((size_t)ncols, 1, "columns", err);
-    mark = gx_calloc((size_t)ncols, 1, "columns", err);
-    feat_cols = gx_calloc((size_t)ncols, sizeof *feat_cols, "columns", err);
-    if (!is_feature || !mark || !feat_cols) goto fail;
-    if (opt->keep) {
-        if (resolve_list(path, names, ncols, opt->keep, "keep", is_feature, err) != 0) goto fail;
-        for (int j = 0; j < ncols; j++)
-            if (is_feature[j] && (j == label_col || j == id_col)) {
-                gx_fail(err, "%s: column '%s' is the %s column and cannot be kept as a feature",
-                        path, names[j], j == label_col ? "label" : "id");
-                goto fail;
-            }
-    } else {
-        for (int j = 0; j < ncols; j++) is_feature[j] = j != label_col && j != id_col;
-    }
-    if (opt->drop) {
-        if (resolve_list(path, names, ncols, opt->drop, "drop", mark, err) != 0) goto fail;
-        for (int j = 0; j < ncols; j++)
-            if (mark[j]) is_feature[j] = 0;
-    }
-    for (int j = 0; j < ncols; j++)
-        if (is_feature[j]) feat_cols[d++] = j;
-    if (d == 0) {
-        gx_fail(err, "%s: no feature columns left (after the label, id, keep and drop choices)",
-                path);
-        goto fail;
-    }
-    rows.d = d;
-
-    /* The data rows. */
-    for (; have_record > 0; have_record = next_record(&p, &rec_line, err)) {
-        if ((int)p.nfields != ncols) {
-            gx_fail(err, "%s: line %lld has %zu field%s; expected %d (as %s)", path, rec_line,
-                    p.nfields, p.nfields == 1 ? "" : "s", ncols,
-                    opt->has_header ? "in the header" : "in the first line");
+    int rc = -1;
+    char **bufs = gx_calloc((size_t)n_files, sizeof *bufs, "CSV files", err);
+    if (!bufs) return -1;
+    for (int f = 0; f < n_files; f++) {
+        long long line;
+        int st = open_file(&p, paths[f], opt->has_header, &line, err);
+        bufs[f] = p.buf;
+        if (st != 0) goto fail;
+        if (f == 0) {
+            if (layout_init(&L, &p, line, opt, err) != 0) goto fail;
+            rows.d = L.d;
+            vals = gx_calloc((size_t)L.ncols, sizeof *vals, "a CSV row", err);
+            if (!vals) goto fail;
+        } else if (opt->has_header && check_header(&L, &p, line, paths[0], err) != 0) {
             goto fail;
         }
-        if (rows_grow(&rows, path, err) != 0) goto fail;
-        float *x = rows.x + rows.n * d;
-        int bad = 0;
-        for (int k = 0; k < d && !bad; k++) {
-            int j = feat_cols[k];
-            char *s = trim(p.fields[j]);
-            double v = 0;
-            int st = parse_value(s, &v);
-            if (st == VAL_OK) {
-                x[k] = (float)v;
-                continue;
-            }
-            if (opt->missing == GX_MISSING_DROP) {
-                bad = 1;
-                break;
-            }
-            switch (st) {
-            case VAL_MISSING:
-                gx_fail(err,
-                        "%s: line %lld, column '%s': missing value '%s'; expected a number "
-                        "(or drop rows with missing values)",
-                        path, rec_line, names[j], s);
-                break;
-            case VAL_BAD:
-                gx_fail(err, "%s: line %lld, column '%s': '%.60s' is not a number%s", path,
-                        rec_line, names[j], s,
-                        rows.n == 0 ? " (a text column? drop it or make it the id column)" : "");
-                break;
-            case VAL_NONFINITE:
-                gx_fail(err, "%s: line %lld, column '%s': non-finite value '%.60s'; expected a "
-                        "finite number", path, rec_line, names[j], s);
-                break;
-            default:
-                gx_fail(err, "%s: line %lld, column '%s': '%.60s' is out of float32 range", path,
-                        rec_line, names[j], s);
-                break;
-            }
+        int have = opt->has_header ? next_record(&p, &line, err) : 1;
+        if (read_rows(&p, have, line, f, paths[0], file_labels ? file_labels[f] : NULL, &L, opt,
+                      vals, &rows, &n_dropped, err) != 0)
             goto fail;
-        }
-        if (bad) {
-            n_dropped++;
-            continue;
-        }
-        char *lab = label_col >= 0 ? trim(p.fields[label_col]) : NULL;
-        rows.label[rows.n] = lab && !is_missing(lab) ? lab : NULL;
-        rows.id[rows.n] = id_col >= 0 ? p.fields[id_col] : NULL;
-        rows.line[rows.n] = rec_line;
-        rows.n++;
     }
-    if (have_record < 0) goto fail;
     if (rows.n == 0) {
         if (n_dropped)
             gx_fail(err, "%s: all %lld data rows were dropped for missing or non-numeric values",
-                    path, (long long)n_dropped);
+                    table, (long long)n_dropped);
         else
-            gx_fail(err, "%s: no data rows", path);
+            gx_fail(err, "%s: no data rows", table);
         goto fail;
     }
-
-    /* The dataset. */
-    gx_reader_set_source(out, path);
-    if (gx_dataset_alloc(out, rows.n, d, label_col >= 0, err) != 0) {
-        gx_fail_prefix(err, "%s", path);
-        goto fail;
-    }
-    memcpy(out->x, rows.x, (size_t)rows.n * (size_t)d * sizeof(float));
-    if (label_col >= 0 &&
-        map_labels(path, names[label_col], &rows, opt->label_classes, out, err) != 0)
-        goto fail;
-    out->feature_names = gx_calloc((size_t)d, sizeof *out->feature_names, "feature names", err);
-    if (!out->feature_names) goto fail;
-    for (int k = 0; k < d; k++) {
-        out->feature_names[k] = strdup(names[feat_cols[k]]);
-        if (!out->feature_names[k]) {
-            gx_fail(err, "%s: out of memory for feature names", path);
-            goto fail;
-        }
-    }
-    if (id_col >= 0) {
-        out->ids = gx_calloc((size_t)rows.n, sizeof *out->ids, "ids", err);
-        if (!out->ids) goto fail;
-        for (int64_t i = 0; i < rows.n; i++) {
-            out->ids[i] = strdup(rows.id[i]);
-            if (!out->ids[i]) {
-                gx_fail(err, "%s: out of memory for ids", path);
-                goto fail;
-            }
-        }
-    }
+    if (build_dataset(table, paths, file_labels, &L, &rows, opt, out, err) != 0) goto fail;
     if (dropped) *dropped = n_dropped;
     rc = 0;
 fail:
     if (rc != 0) gx_reader_fail(out);
     rows_free(&rows);
-    free(names);
-    free(gen_names);
-    free(is_feature);
-    free(mark);
-    free(feat_cols);
+    layout_free(&L);
+    free(vals);
+    for (int f = 0; f < n_files; f++) free(bufs[f]);
+    free(bufs);
     free(p.fields);
-    free(p.buf);
     return rc;
+}
+
+int gx_read_csv(const char *path, const gx_csv_options *opt, gx_dataset *out, int64_t *dropped,
+                gx_error *err) {
+    if (!path || !*path) {
+        gx_dataset_free(out);
+        return gx_fail(err, "CSV: no path given");
+    }
+    const char *paths[2] = {path, NULL};
+    return gx_read_csv_files(paths, NULL, opt, out, dropped, err);
 }

@@ -27,13 +27,26 @@ int gx_read_hdf5(const char *path, const char *data_name, const char *label_name
 
 typedef enum { GX_MISSING_ERROR, GX_MISSING_DROP } gx_missing_policy;
 
+/* A computed feature: column `name` = column a - column b (a and b: names, or numbers from 0, of
+ * the file's columns other than the label and id). */
+typedef struct gx_csv_diff {
+    const char *name, *a, *b;
+} gx_csv_diff;
+
 typedef struct gx_csv_options {
     int has_header;            /* 1 (default): first line names the columns; 0: columns are "c0".. */
     char delimiter;            /* ',' by default */
+    /* Names of the file's columns in order (NULL-terminated), or NULL. They replace the header's
+     * names (or "c0".. without a header); their count must equal the number of fields. */
+    const char *const *column_names;
     const char *label_column;  /* name (or index as text, e.g. "3") of the label column, or NULL */
     const char *id_column;     /* column used as example id, or NULL */
-    const char *const *keep;   /* feature columns to keep (NULL-terminated), or NULL for all */
+    /* Feature columns to keep, in the order wanted (NULL-terminated), or NULL for all; they may
+     * name the differences below. */
+    const char *const *keep;
     const char *const *drop;   /* columns to drop (NULL-terminated), or NULL */
+    const gx_csv_diff *diffs;  /* n_diffs computed features, appended after the file's columns */
+    int n_diffs;
     /* Feature values that are missing ("", NA, N/A, nan, null, none; any case), non-numeric,
      * infinite or beyond float32: GX_MISSING_ERROR fails naming line and column, GX_MISSING_DROP
      * drops the row (counted in *dropped). */
@@ -53,14 +66,26 @@ typedef struct gx_csv_options {
 void gx_csv_options_init(gx_csv_options *o);
 
 /* Reads a CSV file (RFC 4180 quoting with "" escapes, LF or CRLF, blank lines and a UTF-8 BOM
- * skipped). Features are the columns other than the label and id columns, in file order (only
- * those in keep, when given; minus those in drop; naming an unknown column is an error). Ragged
- * rows, non-numeric or missing values are errors naming line and column (or, with
- * GX_MISSING_DROP, such rows are dropped and counted in *dropped, which may be NULL). Fills
- * feature_names from the header (or "c0".. without one) and ids from the id column. opt may be
- * NULL (defaults). */
+ * skipped). Features are, when keep is given, the columns it names in its order; else the columns
+ * other than the label and id columns in file order followed by the differences; minus those in
+ * drop (naming an unknown column, or a column twice in keep, is an error). A difference is
+ * computed in double from the parsed values of its two columns, which are parsed (and checked)
+ * even when they are not features themselves. Ragged rows, non-numeric or missing values are
+ * errors naming line and column (or, with GX_MISSING_DROP, such rows are dropped and counted in
+ * *dropped, which may be NULL). Fills feature_names from the column names and ids from the id
+ * column. opt may be NULL (defaults). */
 int gx_read_csv(const char *path, const gx_csv_options *opt, gx_dataset *out, int64_t *dropped,
                 gx_error *err);
+
+/* The same for several files (paths NULL-terminated) read as one table: their rows concatenated
+ * in the order given. The first file fixes the columns; every other must have as many fields (and,
+ * with a header, the same header), else the error names the file and line. With file_labels
+ * (NULL-terminated, one per file; opt->label_column must then be NULL), every row of file f gets
+ * the label file_labels[f], and the classes are the distinct file labels in order of first
+ * appearance (files with equal labels share a class). Messages name the file and line at fault. */
+int gx_read_csv_files(const char *const *paths, const char *const *file_labels,
+                      const gx_csv_options *opt, gx_dataset *out, int64_t *dropped,
+                      gx_error *err);
 
 /* NumPy .npy: a generic array as read from disk. */
 typedef enum { GX_NPY_F32, GX_NPY_F64, GX_NPY_U8, GX_NPY_I32, GX_NPY_I64 } gx_npy_dtype;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "data/readers.h"
+#include "data/spec_csv.h"
 #include "data/splits.h"
 #include "data/transforms.h"
 
@@ -25,7 +26,8 @@ static const struct {
     {"idx", GX_SPEC_IDX, "idx:IMAGES[,labels=LABELS]  IDX files, plain or gzip'd (values as stored)"},
     {"npy", GX_SPEC_NPY, "npy:X.npy[,labels=Y.npy]    NumPy arrays: n x d (or n x h x w) and n labels"},
     {"hdf5", GX_SPEC_HDF5, "hdf5:FILE,data=/DSET[,labels=/DSET]  HDF5 datasets inside FILE"},
-    {"csv", GX_SPEC_CSV, "csv:FILE[,label=COL]...     a CSV table, one row per example"},
+    {"csv", GX_SPEC_CSV, "csv:FILE[,label=COL]...     a CSV table, one row per example\n"
+     "  csv:FOLDER[,files=A+B]...   CSV files with the same columns as one table (see files=)"},
 };
 #define N_KINDS ((int)(sizeof kinds / sizeof kinds[0]))
 
@@ -34,8 +36,9 @@ static const struct {
 #define K_ALL 0x7fu
 
 enum {
-    O_LABELS, O_DATA, O_LABEL, O_ID, O_KEEP, O_DROP, O_MISSING, O_HEADER, O_SEP, O_CLASSES,
-    O_SELECT, O_LIMIT, O_IMAGE, O_LOG10, O_SCALE, O_RESIZE, O_PAD, N_OPTS
+    O_LABELS, O_DATA, O_LABEL, O_ID, O_KEEP, O_DROP, O_MISSING, O_HEADER, O_SEP, O_COLUMNS,
+    O_FILES, O_DIFF, O_CLASSES, O_RENAME, O_SELECT, O_LIMIT, O_IMAGE, O_LOG10, O_SCALE, O_RESIZE,
+    O_PAD, N_OPTS
 };
 
 static const struct {
@@ -47,12 +50,23 @@ static const struct {
     [O_DATA] = {"data", K(GX_SPEC_HDF5), "data=/DSET        hdf5: the data set to read (required)"},
     [O_LABEL] = {"label", K(GX_SPEC_CSV), "label=COL         csv: label column (name, or number from 0)"},
     [O_ID] = {"id", K(GX_SPEC_CSV), "id=COL            csv: column of example ids"},
-    [O_KEEP] = {"keep", K(GX_SPEC_CSV), "keep=A+B+...      csv: feature columns to keep (default: all others)"},
+    [O_KEEP] = {"keep", K(GX_SPEC_CSV), "keep=A+B+...      csv: the feature columns, in this order (default: all others in file\n"
+                "                    order, then the diff= columns); may name diff= columns"},
     [O_DROP] = {"drop", K(GX_SPEC_CSV), "drop=A+B+...      csv: columns to leave out"},
     [O_MISSING] = {"missing", K(GX_SPEC_CSV), "missing=error|drop  csv: rows with missing values are an error (default) or dropped"},
     [O_HEADER] = {"header", K(GX_SPEC_CSV), "header=yes|no     csv: first line names the columns (default yes; no: c0, c1, ...)"},
     [O_SEP] = {"sep", K(GX_SPEC_CSV), "sep=C             csv: delimiter, one character or tab|space|comma|semicolon"},
+    [O_COLUMNS] = {"columns", K(GX_SPEC_CSV), "columns=A+B+...   csv: names of the file's columns, in order (as many as it has); they\n"
+                   "                    replace the header's names, or c0, c1, ... with header=no"},
+    [O_FILES] = {"files", K(GX_SPEC_CSV), "files=A+B+...     csv: PATH is a folder: read PATH/A.csv, PATH/B.csv, ... in this order\n"
+                 "                    as one table (same columns in each); a folder without files= reads\n"
+                 "                    all its *.csv files, sorted by name. Without label=, the class of a\n"
+                 "                    row is its file's name without .csv (A, B, ...), in file order"},
+    [O_DIFF] = {"diff", K(GX_SPEC_CSV), "diff=NEW:A-B+...  csv: add the feature NEW = column A - column B (A, B without '-';\n"
+                "                    numbers from 0 also work), after the others unless keep= places it"},
     [O_CLASSES] = {"classes", K_FILES | K(GX_SPEC_CSV), "classes=A+B+...   class names in index order (csv: the label values, in class order)"},
+    [O_RENAME] = {"rename", K_ALL, "rename=OLD:NEW+... rename classes (before select); classes given the same new name are\n"
+                  "                    merged into one, at the place of the first of them"},
     [O_SELECT] = {"select", K_ALL, "select=A+B+...    keep these classes (names, else indices), renumbered in the order given"},
     [O_LIMIT] = {"limit", K_ALL, "limit=N           keep the first N rows (after select)"},
     [O_IMAGE] = {"image", K_ALL, "image=HxW         the rows are H x W single-channel images"},
@@ -69,11 +83,18 @@ void gx_spec_print_help(FILE *f) {
     fprintf(f, "options:\n");
     for (int o = 0; o < N_OPTS; o++) fprintf(f, "  %s\n", opts[o].usage);
     fprintf(f,
-            "Options are applied after loading in the order select, limit, image, log10, scale,\n"
-            "resize, pad. Short names are read from $GENXFER_DATA (default ../shared/data).\n"
+            "CSV column choices (columns, keep, drop, diff) act while reading; the other options\n"
+            "are applied after loading in the order rename, select, limit, image, log10, scale,\n"
+            "resize, pad (so log10= and scale= may name diff= columns). Short names are read from\n"
+            "$GENXFER_DATA (default ../shared/data).\n"
             "A bare path ending in .csv, .npy, .h5/.hdf5 or -ubyte[.gz] needs no KIND.\n"
-            "Examples: mnist:train,limit=1000   usps:test,resize=20x20,pad=4\n"
-            "          csv:train.csv,label=type,drop=id+ra+dec,log10=period\n");
+            "Examples (each spec is one argument, without line breaks):\n"
+            "          mnist:train,limit=1000   usps:test,resize=20x20,pad=4\n"
+            "          csv:train.csv,label=type,drop=id+ra+dec,log10=period\n"
+            "          csv:stars/eros1/train.csv,label=type,id=Unnamed: 0,rename=1:EB+2:CEPH+3:RRL+4:LPV,\n"
+            "              diff=color:magnitude_b-magnitude_r,keep=magnitude_r+color+period\n"
+            "          csv:stars/macho,header=no,columns=mag+color+period+amp,\n"
+            "              files=EB+CEPH+RRL+longperiod_lc,rename=longperiod_lc:LPV,keep=mag+color+period\n");
 }
 
 /* ---- parsing helpers ---------------------------------------------------------------------- */
@@ -163,6 +184,108 @@ static int parse_list(char *val, const char ***out, const char *spec, const char
     return 0;
 }
 
+static int list_len(const char *const *l) {
+    int k = 0;
+    while (l && l[k]) k++;
+    return k;
+}
+
+/* Splits item at its first `sep` into two trimmed parts; -1 when there is no sep or a part is
+ * empty (item may be cut then). */
+static int split_at(char *item, char sep, char **left, char **right) {
+    char *at = strchr(item, sep);
+    if (!at) return -1;
+    *at = '\0';
+    *left = trim(item);
+    *right = trim(at + 1);
+    return **left && **right ? 0 : -1;
+}
+
+static int bad_item(const char *spec, const char *key, const char *item, const char *expected,
+                    gx_error *err) {
+    return gx_fail(err, "spec '%s': option '%s': bad item '%s' (expected %s)", spec, key, item,
+                   expected);
+}
+
+/* The items of a list point into the spec's private, writable copy: they may be split in place. */
+static char *writable(const char *item) {
+    return (char *)item;
+}
+
+/* rename=OLD:NEW+...: two parallel NULL-terminated lists; an OLD name given twice is an error. */
+static int parse_rename(char *val, gx_spec *out, const char *spec, gx_error *err) {
+    const char **items;
+    if (parse_list(val, &items, spec, "rename", err) != 0) return -1;
+    int n = list_len(items), rc = -1;
+    out->rename_from = gx_calloc((size_t)n + 1, sizeof *out->rename_from, "spec list", err);
+    out->rename_to = gx_calloc((size_t)n + 1, sizeof *out->rename_to, "spec list", err);
+    for (int i = 0; i < n && out->rename_to; i++) {
+        char shown[160], *from, *to;
+        snprintf(shown, sizeof shown, "%s", items[i]);
+        if (split_at(writable(items[i]), ':', &from, &to) != 0) {
+            bad_item(spec, "rename", shown, "OLD:NEW with a class name on each side, e.g. 1:EB", err);
+            goto done;
+        }
+        for (int j = 0; j < i; j++)
+            if (!strcmp(out->rename_from[j], from)) {
+                gx_fail(err, "spec '%s': option 'rename': class '%s' is renamed twice", spec, from);
+                goto done;
+            }
+        out->rename_from[i] = from;
+        out->rename_to[i] = to;
+    }
+    rc = out->rename_to ? 0 : -1;
+done:
+    free(items);
+    return rc;
+}
+
+/* diff=NEW:A-B+...: one '-' between the two column names. */
+static int parse_diffs(char *val, gx_spec *out, const char *spec, gx_error *err) {
+    const char **items;
+    if (parse_list(val, &items, spec, "diff", err) != 0) return -1;
+    int n = list_len(items), rc = -1;
+    out->diffs = gx_calloc((size_t)n, sizeof *out->diffs, "spec list", err);
+    for (int i = 0; i < n && out->diffs; i++) {
+        char shown[160], *name, *expr, *a, *b;
+        snprintf(shown, sizeof shown, "%s", items[i]);
+        int ok = split_at(writable(items[i]), ':', &name, &expr) == 0 && strchr(expr, '-') &&
+                 strchr(expr, '-') == strrchr(expr, '-') && split_at(expr, '-', &a, &b) == 0;
+        if (!ok) {
+            bad_item(spec, "diff", shown, "NEW:A-B with one '-', e.g. color:magnitude_b-magnitude_r", err);
+            goto done;
+        }
+        out->diffs[i] = (gx_csv_diff){name, a, b};
+    }
+    out->n_diffs = n;
+    rc = out->diffs ? 0 : -1;
+done:
+    free(items);
+    return rc;
+}
+
+/* Length of a file name without its ".csv". */
+static size_t stem_len(const char *name) {
+    size_t n = strlen(name);
+    return n > 4 && !strcmp(name + n - 4, ".csv") ? n - 4 : n;
+}
+
+/* files=A+B+...: plain file names (no '/'), each once. */
+static int parse_files(char *val, gx_spec *out, const char *spec, gx_error *err) {
+    if (parse_list(val, &out->files, spec, "files", err) != 0) return -1;
+    for (int i = 0; out->files[i]; i++) {
+        const char *f = out->files[i];
+        size_t n = stem_len(f);
+        if (strchr(f, '/') || !strcmp(f, ".csv"))
+            return bad_item(spec, "files", f, "a file name in the folder PATH, without '/'", err);
+        for (int j = 0; j < i; j++)
+            if (stem_len(out->files[j]) == n && !strncmp(out->files[j], f, n))
+                return gx_fail(err, "spec '%s': option 'files': '%.*s' is listed twice", spec,
+                               (int)n, f);
+    }
+    return 0;
+}
+
 static int parse_int(const char *val, long long lo, long long hi, long long *out) {
     if (!*val) return -1;
     for (const char *p = val; *p; p++)
@@ -244,6 +367,11 @@ static int infer_kind(const char *path) {
 void gx_spec_free(gx_spec *s) {
     free(s->keep);
     free(s->drop);
+    free(s->columns);
+    free(s->files);
+    free(s->diffs);
+    free(s->rename_from);
+    free(s->rename_to);
     free(s->classes);
     free(s->select);
     free(s->log10);
@@ -444,6 +572,10 @@ int gx_spec_parse(const char *spec, gx_spec *out, gx_error *err) {
     LIST(O_CLASSES, classes);
     LIST(O_SELECT, select);
     LIST(O_LOG10, log10);
+    LIST(O_COLUMNS, columns);
+    if (raw[O_FILES] && parse_files(raw[O_FILES], out, spec, err) != 0) goto fail;
+    if (raw[O_DIFF] && parse_diffs(raw[O_DIFF], out, spec, err) != 0) goto fail;
+    if (raw[O_RENAME] && parse_rename(raw[O_RENAME], out, spec, err) != 0) goto fail;
 #undef BAD
 #undef LIST
 
@@ -492,12 +624,6 @@ static const char *const digit_names[] = {"0", "1", "2", "3", "4", "5", "6", "7"
 static const char *const fashion_names[] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                             "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
 
-static int list_len(const char **l) {
-    int k = 0;
-    while (l && l[k]) k++;
-    return k;
-}
-
 static int load_short(const gx_spec *s, gx_dataset *ds, gx_error *err) {
     char dir[4096], a[4200], b[4200];
     if (gx_spec_data_dir(dir, sizeof dir, err) != 0) return -1;
@@ -534,19 +660,8 @@ static int load_format(const gx_spec *s, gx_dataset *ds, gx_error *err) {
     case GX_SPEC_HDF5:
         if (gx_read_hdf5(s->path, s->data, s->labels, nc, ds, err) != 0) return -1;
         break;
-    case GX_SPEC_CSV: {
-        gx_csv_options o;
-        gx_csv_options_init(&o);
-        o.has_header = s->header;
-        o.delimiter = s->sep;
-        o.label_column = s->label;
-        o.id_column = s->id;
-        o.keep = s->keep;
-        o.drop = s->drop;
-        o.missing = s->missing_drop ? GX_MISSING_DROP : GX_MISSING_ERROR;
-        o.label_classes = s->classes;
-        return gx_read_csv(s->path, &o, ds, NULL, err);
-    }
+    case GX_SPEC_CSV:
+        return gx_spec_load_csv(s, ds, err);
     }
     if (nc > 0) return gx_dataset_set_classes(ds, nc, s->classes, err);
     return 0;
@@ -565,6 +680,66 @@ static int keep_rows(gx_dataset *ds, const int64_t *idx, int64_t m, gx_error *er
     return 0;
 }
 
+/* The class named `name`, or -1. */
+static int class_named(const gx_dataset *ds, const char *name) {
+    char buf[32];
+    for (int k = 0; k < ds->n_classes; k++)
+        if (!strcmp(gx_dataset_class_name(ds, k, buf, sizeof buf), name)) return k;
+    return -1;
+}
+
+/* Fails with "OPTION: no class 'NAME' (classes: 'a', 'b', ...)". */
+static int no_class(const gx_dataset *ds, const char *option, const char *name, gx_error *err) {
+    char list[400], buf[32];
+    size_t len = 0;
+    list[0] = '\0';
+    for (int k = 0; k < ds->n_classes && len < sizeof list - 40; k++) {
+        int w = snprintf(list + len, sizeof list - len, "%s'%s'", k ? ", " : "",
+                         gx_dataset_class_name(ds, k, buf, sizeof buf));
+        if (w < 0) break;
+        len += (size_t)w;
+    }
+    return gx_fail(err, "%s: no class '%s' (classes: %s)", option, name, list);
+}
+
+/* rename=: class rename_from[i] is called rename_to[i]; classes with equal names after that
+ * become one class, at the index of the first of them (rows relabelled, order otherwise kept). */
+static int apply_rename(const gx_spec *s, gx_dataset *ds, gx_error *err) {
+    if (!ds->y) return gx_fail(err, "rename= needs labels, and the data have none");
+    int K = ds->n_classes, n_out = 0, rc = -1;
+    size_t m = K > 0 ? (size_t)K : 1;
+    const char **name = gx_calloc(m, sizeof *name, "class names", err);     /* [K] new names */
+    const char **merged = gx_calloc(m, sizeof *merged, "class names", err); /* [n_out] */
+    int32_t *map = gx_calloc(m, sizeof *map, "class map", err);             /* old -> new index */
+    char (*num)[16] = gx_calloc(m, sizeof *num, "class names", err);        /* "0".. if unnamed */
+    if (!name || !merged || !map || !num) goto done;
+    for (int k = 0; k < K; k++) name[k] = gx_dataset_class_name(ds, k, num[k], sizeof num[k]);
+    for (int i = 0; s->rename_from[i]; i++) {
+        int k = class_named(ds, s->rename_from[i]);
+        if (k < 0) {
+            no_class(ds, "rename", s->rename_from[i], err);
+            goto done;
+        }
+        name[k] = s->rename_to[i];
+    }
+    for (int k = 0; k < K; k++) {
+        int j = 0;
+        while (j < n_out && strcmp(merged[j], name[k])) j++;
+        if (j == n_out) merged[n_out++] = name[k];
+        map[k] = j;
+    }
+    if (gx_dataset_set_classes(ds, n_out, merged, err) != 0) goto done; /* copies, then frees */
+    for (int64_t r = 0; r < ds->n; r++)
+        if (ds->y[r] >= 0 && ds->y[r] < K) ds->y[r] = map[ds->y[r]];
+    rc = 0;
+done:
+    free(name);
+    free(merged);
+    free(map);
+    free(num);
+    return rc;
+}
+
 static int apply_select(const gx_spec *s, gx_dataset *ds, gx_error *err) {
     if (!ds->y) return gx_fail(err, "select= needs labels, and the data have none");
     int K = ds->n_classes, n_sel = list_len(s->select);
@@ -577,22 +752,11 @@ static int apply_select(const gx_spec *s, gx_dataset *ds, gx_error *err) {
     for (int k = 0; k < K; k++) map[k] = -1;
     for (int i = 0; i < n_sel; i++) {
         char buf[32];
-        int found = -1;
-        for (int k = 0; k < K && found < 0; k++)
-            if (!strcmp(gx_dataset_class_name(ds, k, buf, sizeof buf), s->select[i])) found = k;
+        int found = class_named(ds, s->select[i]);
         long long v;
         if (found < 0 && parse_int(s->select[i], 0, K - 1, &v) == 0) found = (int)v;
         if (found < 0) {
-            char list[400];
-            size_t len = 0;
-            list[0] = '\0';
-            for (int k = 0; k < K && len < sizeof list - 40; k++) {
-                int w = snprintf(list + len, sizeof list - len, "%s'%s'", k ? ", " : "",
-                                 gx_dataset_class_name(ds, k, buf, sizeof buf));
-                if (w < 0) break;
-                len += (size_t)w;
-            }
-            gx_fail(err, "select: no class '%s' (classes: %s)", s->select[i], list);
+            no_class(ds, "select", s->select[i], err);
             goto done;
         }
         if (map[found] >= 0) {
@@ -626,6 +790,7 @@ done:
 }
 
 static int apply_options(const gx_spec *s, gx_dataset *ds, gx_error *err) {
+    if (s->rename_from && apply_rename(s, ds, err) != 0) return -1;
     if (s->select && apply_select(s, ds, err) != 0) return -1;
     if (s->limit > 0 && s->limit < ds->n) {
         int64_t *rows;

@@ -6,6 +6,19 @@
  *     csv:stars/eros1/train.csv,label=type,drop=patch_id+star_id_b,log10=period
  *     hdf5:usps.h5,data=/train/data,labels=/train/target,image=16x16
  *
+ * The star tables of two surveys with the same classes and features, for cross-survey transfer:
+ *
+ *     csv:stars/eros1/train.csv,label=type,id=Unnamed: 0,rename=1:EB+2:CEPH+3:RRL+4:LPV,
+ *         diff=color:magnitude_b-magnitude_r,keep=magnitude_r+color+period,log10=period
+ *     csv:stars/macho,header=no,columns=mag+color+period+amp,files=EB+CEPH+RRL+longperiod_lc,
+ *         rename=longperiod_lc:LPV,keep=mag+color+period,log10=period
+ *
+ * (each on one line). A csv PATH may be a folder: files=A+B reads PATH/A.csv and PATH/B.csv (all
+ * *.csv files in it, sorted by name, without files=) as one table, and without label= each file
+ * is a class named after it. columns= names the columns (header=no files have none); diff=NEW:A-B
+ * adds the feature A - B; keep= picks the features in its order (it may name NEW); rename=OLD:NEW
+ * renames classes, merging those given the same name, before select=.
+ *
  * Grammar: KIND:PATH[,KEY=VALUE]... ; a list value joins its items with '+'. So a path or value
  * cannot contain ',' and a list item cannot contain '+'. Spaces around keys and values are
  * ignored. gx_spec_print_help prints the full grammar (for --help texts).
@@ -19,6 +32,7 @@
 #include <stdio.h>
 
 #include "data/dataset.h"
+#include "data/readers.h"
 
 typedef enum {
     GX_SPEC_MNIST,
@@ -34,19 +48,25 @@ typedef enum {
  * (NULL when the option was not given). */
 typedef struct gx_spec {
     gx_spec_kind kind;
-    const char *path;    /* file path; for a short name "train" or "test" */
+    const char *path;    /* file path (csv: or folder); for a short name "train" or "test" */
     /* format options */
     const char *labels;  /* idx, npy: label file; hdf5: label dataset */
     const char *data;    /* hdf5: data dataset (required) */
     const char *label;   /* csv: label column */
     const char *id;      /* csv: id column */
-    const char **keep;   /* csv: feature columns to keep */
+    const char **keep;   /* csv: feature columns to keep, in this order (may name diffs) */
     const char **drop;   /* csv: columns to drop */
+    const char **columns; /* csv: names of the file's columns, in order */
+    const char **files;  /* csv: PATH is a folder; read PATH/files[i] (".csv" appended if absent) */
+    gx_csv_diff *diffs;  /* csv: n_diffs computed features NAME = A - B (diff=NAME:A-B+...) */
+    int n_diffs;
     int missing_drop;    /* csv: missing=drop (1) or missing=error (0, default) */
     int header;          /* csv: header=yes (1, default) or no */
     char sep;            /* csv: delimiter, ',' by default */
     const char **classes; /* class names in index order (csv: the label values, in class order) */
     /* options of every kind, applied in this order after loading */
+    const char **rename_from, **rename_to; /* rename=OLD:NEW+...: class rename_from[i] becomes
+                                            * rename_to[i]; classes of equal new names merge */
     const char **select; /* keep these classes (names or indices), re-indexed in the order given */
     int64_t limit;       /* keep the first N rows (after select); 0 = all */
     int image_h, image_w; /* image=HxW; 0 = not given */
