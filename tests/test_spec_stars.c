@@ -328,6 +328,27 @@ static void test_diff_and_keep_order(void **state) {
 }
 
 /* The MACHO and EROS-1 tables as used for cross-survey transfer. */
+/* log10= of a column with a value <= 0: an error, unless missing=drop, which drops that row. */
+static void test_log10_nonpositive_rows(void **state) {
+    (void)state;
+    char p[600], spec[1400];
+    test_path(p, sizeof p, "zero_period.csv");
+    test_write_text(p, "period,amp,type\n10,1,a\n0,2,b\n100,3,a\n1000,0,b\n");
+    gx_dataset ds;
+    gx_dataset_init(&ds);
+    snprintf(spec, sizeof spec, "csv:%s,label=type,log10=period", p);
+    load_fails(spec, "period");
+    snprintf(spec, sizeof spec, "csv:%s,label=type,log10=period,missing=drop", p);
+    load_ok(spec, &ds);
+    assert_int_equal(ds.n, 3);
+    assert_near(ds.x[2], 2.0, 1e-6); /* row 3: log10(100) */
+    snprintf(spec, sizeof spec, "csv:%s,label=type,log10=period+amp,missing=drop", p);
+    load_ok(spec, &ds);
+    assert_int_equal(ds.n, 2);
+    assert_near(ds.x[3], log10(3.0), 1e-6);
+    gx_dataset_free(&ds);
+}
+
 static void test_real_star_tables(void **state) {
     (void)state;
     const char *data = test_data_dir();
@@ -383,6 +404,7 @@ int main(void) {
         cmocka_unit_test(test_rename_merges_classes),
         cmocka_unit_test(test_rename_integer_labels),
         cmocka_unit_test(test_diff_and_keep_order),
+        cmocka_unit_test(test_log10_nonpositive_rows),
         cmocka_unit_test(test_real_star_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,7 +70,8 @@ static const struct {
     [O_SELECT] = {"select", K_ALL, "select=A+B+...    keep these classes (names, else indices), renumbered in the order given"},
     [O_LIMIT] = {"limit", K_ALL, "limit=N           keep the first N rows (after select)"},
     [O_IMAGE] = {"image", K_ALL, "image=HxW         the rows are H x W single-channel images"},
-    [O_LOG10] = {"log10", K_ALL, "log10=A+B+...     replace these columns by their log10 (values must be > 0)"},
+    [O_LOG10] = {"log10", K_ALL, "log10=A+B+...     replace these columns by their log10 (values must be > 0; with\n"
+                                 "                    missing=drop, rows where they are not are dropped)"},
     [O_SCALE] = {"scale", K_ALL, "scale=F           multiply every value by F (a number or A/B, e.g. 1/255)"},
     [O_RESIZE] = {"resize", K_ALL, "resize=HxW        bilinear image resize (align_corners=False)"},
     [O_PAD] = {"pad", K_ALL, "pad=P             zero-pad images by P pixels on each side"},
@@ -680,6 +681,34 @@ static int keep_rows(gx_dataset *ds, const int64_t *idx, int64_t m, gx_error *er
     return 0;
 }
 
+/* missing=drop with log10=: rows where a log10 column is not > 0 have no logarithm, so they are
+ * dropped like rows with missing values. */
+static int drop_nonpositive(gx_dataset *ds, const char *const *names, gx_error *err) {
+    int k = 0;
+    while (names[k]) k++;
+    int64_t *cols = gx_calloc((size_t)(k ? k : 1), sizeof *cols, "log10 columns", err);
+    int64_t *rows = cols ? gx_calloc((size_t)(ds->n ? ds->n : 1), sizeof *rows, "rows", err) : NULL;
+    int64_t m = 0;
+    int rc = -1;
+    if (!rows) goto done;
+    for (int i = 0; i < k; i++)
+        if (gx_find_column(ds, names[i], &cols[i], err) != 0) goto done;
+    for (int64_t r = 0; r < ds->n; r++) {
+        int ok = 1;
+        for (int i = 0; i < k; i++) ok &= ds->x[r * ds->d + cols[i]] > 0.0f;
+        if (ok) rows[m++] = r;
+    }
+    if (m == 0) {
+        gx_fail(err, "log10 with missing=drop: no row has positive values in every log10 column");
+        goto done;
+    }
+    rc = m < ds->n ? keep_rows(ds, rows, m, err) : 0;
+done:
+    free(rows);
+    free(cols);
+    return rc;
+}
+
 /* The class named `name`, or -1. */
 static int class_named(const gx_dataset *ds, const char *name) {
     char buf[32];
@@ -804,6 +833,7 @@ static int apply_options(const gx_spec *s, gx_dataset *ds, gx_error *err) {
                        s->image_w, (long long)s->image_h * s->image_w, (long long)ds->d);
     if (s->image_h > 0 && gx_dataset_set_image_shape(ds, s->image_h, s->image_w, 1, err) != 0)
         return -1;
+    if (s->log10 && s->missing_drop && drop_nonpositive(ds, s->log10, err) != 0) return -1;
     if (s->log10 && gx_transform_log10_named(ds, s->log10, err) != 0) return -1;
     float scale = 1.0f;
     int do_scale = 0;
