@@ -34,37 +34,43 @@ add() { # add DIR ARGS...: one training run
     printf '> %q 2>&1\n' "$dir.log" >> "$list"
 }
 
-for s in $seeds; do
-    # MNIST -> USPS
-    add "$out/m2u/source-only/seed$s" "${mlp_source[@]}" --seed "$s" --domain mnist:train \
-        --test "usps:test,$framed"
-    for k in 0 1 5 10; do
-        add "$out/m2u/same/dvt/k$k/seed$s" "${dvt[@]}" --seed "$s" --domain mnist:train \
-            --domain "usps:train,$framed,share=mnist,k=$k" --test "usps:test,$framed"
-        [ "$k" -gt 0 ] || continue
-        add "$out/m2u/native/dvt/k$k/seed$s" "${dvt[@]}" --seed "$s" --domain mnist:train \
-            --domain "usps:train,k=$k" --test usps:test
-        add "$out/m2u/same/target-only/k$k/seed$s" "${mlp_target[@]}" --seed "$s" \
-            --domain "usps:train,$framed,k=$k" --test "usps:test,$framed"
-        add "$out/m2u/native/target-only/k$k/seed$s" "${mlp_target[@]}" --seed "$s" \
-            --domain "usps:train,k=$k" --test usps:test
-        add "$out/m2u/m2-target/k$k/seed$s" "${m2[@]}" --epochs 20 --seed "$s" \
-            --domain "usps:train,k=$k" --test usps:test
-    done
-    # USPS -> MNIST
-    add "$out/u2m/source-only/seed$s" "${mlp_source[@]}" --seed "$s" \
-        --domain "usps:train,$framed" --test mnist:test
-    for k in 0 1 5 10; do
-        add "$out/u2m/same/dvt/k$k/seed$s" "${dvt[@]}" --seed "$s" --domain "usps:train,$framed" \
-            --domain "mnist:train,share=usps,k=$k" --test mnist:test
-        [ "$k" -gt 0 ] || continue
-        add "$out/u2m/native/dvt/k$k/seed$s" "${dvt[@]}" --seed "$s" --domain usps:train \
-            --domain "mnist:train,k=$k" --test mnist:test
-        add "$out/u2m/target-only/k$k/seed$s" "${mlp_target[@]}" --seed "$s" \
-            --domain "mnist:train,k=$k" --test mnist:test
-        add "$out/u2m/m2-target/k$k/seed$s" "${m2[@]}" --epochs 3 --seed "$s" \
-            --domain "mnist:train,k=$k" --test mnist:test
-    done
+# Settings in order of importance (a run stopped half-way can be completed later), seeds inside.
+seed_runs() { # seed_runs DIR ARGS...: the run for every seed
+    local dir=$1; shift
+    for s in $seeds; do add "$dir/seed$s" "$@" --seed "$s"; done
+}
+# MNIST -> USPS and USPS -> MNIST, no target labels (same space only)
+seed_runs "$out/m2u/source-only" "${mlp_source[@]}" --domain mnist:train --test "usps:test,$framed"
+seed_runs "$out/m2u/same/dvt/k0" "${dvt[@]}" --domain mnist:train \
+    --domain "usps:train,$framed,share=mnist,k=0" --test "usps:test,$framed"
+seed_runs "$out/u2m/source-only" "${mlp_source[@]}" --domain "usps:train,$framed" --test mnist:test
+seed_runs "$out/u2m/same/dvt/k0" "${dvt[@]}" --domain "usps:train,$framed" \
+    --domain "mnist:train,share=usps,k=0" --test mnist:test
+# the target-only baselines (cheap)
+for k in 1 5 10; do
+    seed_runs "$out/m2u/same/target-only/k$k" "${mlp_target[@]}" \
+        --domain "usps:train,$framed,k=$k" --test "usps:test,$framed"
+    seed_runs "$out/m2u/native/target-only/k$k" "${mlp_target[@]}" --domain "usps:train,k=$k" \
+        --test usps:test
+    seed_runs "$out/u2m/target-only/k$k" "${mlp_target[@]}" --domain "mnist:train,k=$k" \
+        --test mnist:test
+done
+# k target labels per class
+for k in 10 1 5; do
+    seed_runs "$out/m2u/same/dvt/k$k" "${dvt[@]}" --domain mnist:train \
+        --domain "usps:train,$framed,share=mnist,k=$k" --test "usps:test,$framed"
+    seed_runs "$out/m2u/native/dvt/k$k" "${dvt[@]}" --domain mnist:train \
+        --domain "usps:train,k=$k" --test usps:test
+    seed_runs "$out/m2u/m2-target/k$k" "${m2[@]}" --epochs 20 --domain "usps:train,k=$k" \
+        --test usps:test
+done
+for k in 10 1 5; do
+    seed_runs "$out/u2m/same/dvt/k$k" "${dvt[@]}" --domain "usps:train,$framed" \
+        --domain "mnist:train,share=usps,k=$k" --test mnist:test
+    seed_runs "$out/u2m/native/dvt/k$k" "${dvt[@]}" --domain usps:train \
+        --domain "mnist:train,k=$k" --test mnist:test
+    seed_runs "$out/u2m/m2-target/k$k" "${m2[@]}" --epochs 3 --domain "mnist:train,k=$k" \
+        --test mnist:test
 done
 
 if [ "${DRY:-0}" = 1 ]; then cat "$list"; exit 0; fi
