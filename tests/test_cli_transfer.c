@@ -147,6 +147,32 @@ static void test_bad_test_fraction_options(void **s) {
                           "std=maybe");
 }
 
+/* Star-table mistakes in a two-domain run: a column that is not in the file, a class to rename that
+ * matches nothing, and a target whose selected classes the source lacks. */
+static void test_star_csv_errors(void **s) {
+    (void)s;
+    char src[600], tgt[600], out[600];
+    test_path(src, sizeof src, "survey_a.csv");
+    test_path(tgt, sizeof tgt, "survey_b.csv");
+    test_path(out, sizeof out, "stars");
+    test_write_text(src, "period,mag,type\n1.5,17,1\n300,15,4\n0.5,19,1\n250,14,4\n");
+    test_write_text(tgt, "period,mag,cls\n1.2,-5,EB\n280,-7,LPV\n0.6,-4,EB\n310,-8,LPV\n2,-3,QSO\n");
+    const char *t = "--epochs 1 --enc 4,4 --dec 4 --z 2 --threads 1 --quiet";
+    assert_one_error_line(run("train --domain 'csv:%s,label=type,keep=period+colour,name=a' "
+                              "--domain 'csv:%s,label=cls,name=b,k=1' %s --out '%s'", src, tgt, t,
+                              out), "colour");
+    assert_one_error_line(run("train --domain 'csv:%s,label=type,rename=1:EB+5:LPV,name=a' "
+                              "--domain 'csv:%s,label=cls,name=b,k=1' %s --out '%s'", src, tgt, t,
+                              out), "'5'");
+    assert_one_error_line(run("train --domain 'csv:%s,label=type,rename=1:EB+4:LPV,name=a' "
+                              "--domain 'csv:%s,label=cls,select=QSO,name=b,k=1' %s --out '%s'",
+                              src, tgt, t, out), "none of its classes");
+    /* and with the names matched, the same files train */
+    int rc = run("train --domain 'csv:%s,label=type,rename=1:EB+4:LPV,name=a' --domain "
+                 "'csv:%s,label=cls,name=b,k=1' %s --out '%s'", src, tgt, t, out);
+    if (rc) fail_msg("train failed (%d): %s", rc, slurp(ERR));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mlp_with_test_fraction_and_standardisation),
@@ -154,6 +180,7 @@ int main(void) {
         cmocka_unit_test(test_domain_sharing_no_class_is_an_error),
         cmocka_unit_test(test_domain_lacking_a_class_trains),
         cmocka_unit_test(test_bad_test_fraction_options),
+        cmocka_unit_test(test_star_csv_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
