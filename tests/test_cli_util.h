@@ -74,7 +74,7 @@ static char *slurp(const char *path) {
 
 /* The last run failed with exit 1 and exactly one stderr line "genxfer: error: ..." that names
  * `what` (the file); nothing went to stdout. */
-static void assert_one_error_line(int rc, const char *what) {
+static inline void assert_one_error_line(int rc, const char *what) {
     char *err = slurp(ERR), *out = slurp(OUT);
     size_t lines = 0;
     for (const char *p = err; *p; p++) lines += *p == '\n';
