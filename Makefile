@@ -1,5 +1,6 @@
-# genxfer build. `make` builds libgenxfer.a and the genxfer tool; `make test` runs the tests, then
-# runs them again under AddressSanitizer + UndefinedBehaviorSanitizer. See README.md.
+# genxfer build. `make` builds libgenxfer.a, libgenxfer.so and the genxfer tool; `make test` runs
+# the tests, then runs them again under AddressSanitizer + UndefinedBehaviorSanitizer; `make
+# install PREFIX=...` installs them (below). See README.md.
 
 CC      ?= cc
 BUILD   ?= build
