@@ -1,5 +1,6 @@
-# genxfer build. `make` builds libgenxfer.a and the genxfer tool; `make test` runs the tests, then
-# runs them again under AddressSanitizer + UndefinedBehaviorSanitizer. See README.md.
+# genxfer build. `make` builds libgenxfer.a, libgenxfer.so and the genxfer tool; `make test` runs
+# the tests, then runs them again under AddressSanitizer + UndefinedBehaviorSanitizer; `make
+# install PREFIX=...` installs them (below). See README.md.
 
 CC      ?= cc
 BUILD   ?= build
@@ -29,8 +30,28 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 LIB := $(BUILD)/libgenxfer.a
 BIN := $(BUILD)/genxfer
 
-.PHONY: all deps test test-plain test-san demo e1 clean bench
-all: $(LIB) $(BIN) genxfer
+# The shared library: the same (position-independent) objects, exporting only the functions of
+# the public header include/genxfer.h, which also holds the version.
+VERSION := $(shell sed -n 's/^\#define GENXFER_VERSION "\(.*\)"/\1/p' include/genxfer.h)
+SONAME  := libgenxfer.so.$(firstword $(subst ., ,$(VERSION)))
+SO      := $(BUILD)/libgenxfer.so.$(VERSION)
+SO_MAP  := src/api/libgenxfer.map
+SO_LDFLAGS := -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(SO_MAP)
+ifneq ($(SAN),1)
+SO_LDFLAGS += -Wl,--no-undefined
+endif
+
+# `make install PREFIX=... [DESTDIR=...]`; `make uninstall` with the same variables.
+PREFIX       ?= /usr/local
+BINDIR       = $(PREFIX)/bin
+LIBDIR       = $(PREFIX)/lib
+INCLUDEDIR   = $(PREFIX)/include
+MANDIR       = $(PREFIX)/share/man
+PKGCONFIGDIR = $(LIBDIR)/pkgconfig
+INSTALL      ?= install
+
+.PHONY: all deps test test-plain test-san demo e1 clean bench install uninstall
+all: $(LIB) $(SO) $(BIN) genxfer
 
 # The tool at the project root, for the commands in the README.
 genxfer: $(BUILD)/genxfer
@@ -47,6 +68,10 @@ $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  AR    $@"
 	$(Q)$(AR) rcs $@ $^
+
+$(SO): $(LIB_OBJS) $(SO_MAP)
+	@echo "  LD    $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SO_LDFLAGS) -o $@ $(LIB_OBJS) $(LDLIBS_ALL)
 
 $(BIN): $(CLI_OBJS) $(LIB)
 	@echo "  LD    $@"
@@ -71,11 +96,32 @@ test: deps
 	@$(MAKE) --no-print-directory SAN=1 test-san
 	@scripts/run-tests.sh --summary build/test-results.txt build/san/test-results.txt
 
-test-plain: $(TEST_BINS) $(BIN)
+test-plain: $(TEST_BINS) $(BIN) $(SO)
 	@scripts/run-tests.sh $(BUILD)
 
 test-san: $(TEST_BINS) $(BIN)
 	@scripts/run-tests.sh $(BUILD)
+
+# The tool, the static and shared libraries, the public header, pkg-config file and man page.
+install: $(LIB) $(SO) $(BIN)
+	$(INSTALL) -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(LIBDIR)" "$(DESTDIR)$(PKGCONFIGDIR)" \
+	    "$(DESTDIR)$(INCLUDEDIR)" "$(DESTDIR)$(MANDIR)/man1"
+	$(INSTALL) -m 755 $(BIN) "$(DESTDIR)$(BINDIR)/genxfer"
+	$(INSTALL) -m 644 $(LIB) "$(DESTDIR)$(LIBDIR)/libgenxfer.a"
+	$(INSTALL) -m 755 $(SO) "$(DESTDIR)$(LIBDIR)/libgenxfer.so.$(VERSION)"
+	ln -sf libgenxfer.so.$(VERSION) "$(DESTDIR)$(LIBDIR)/$(SONAME)"
+	ln -sf $(SONAME) "$(DESTDIR)$(LIBDIR)/libgenxfer.so"
+	$(INSTALL) -m 644 include/genxfer.h "$(DESTDIR)$(INCLUDEDIR)/genxfer.h"
+	$(INSTALL) -m 644 docs/genxfer.1 "$(DESTDIR)$(MANDIR)/man1/genxfer.1"
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(PKGS)|' src/api/genxfer.pc.in \
+	    > "$(DESTDIR)$(PKGCONFIGDIR)/genxfer.pc"
+
+uninstall:
+	rm -f "$(DESTDIR)$(BINDIR)/genxfer" "$(DESTDIR)$(LIBDIR)/libgenxfer.a" \
+	    "$(DESTDIR)$(LIBDIR)/libgenxfer.so" "$(DESTDIR)$(LIBDIR)/$(SONAME)" \
+	    "$(DESTDIR)$(LIBDIR)/libgenxfer.so.$(VERSION)" "$(DESTDIR)$(INCLUDEDIR)/genxfer.h" \
+	    "$(DESTDIR)$(PKGCONFIGDIR)/genxfer.pc" "$(DESTDIR)$(MANDIR)/man1/genxfer.1"
 
 # The main job on a default dataset: DVT from MNIST (all labelled) to USPS (no labels), USPS
 # brought into MNIST's frame (20x20 box padded to 28x28), then samples decoded in both domains.

@@ -2,8 +2,9 @@
 # Installs the Debian packages genxfer needs to build and test, if any is missing.
 # As root it runs apt-get; otherwise it prints the command to run. Does nothing when all are present.
 set -u
+# python3-numpy: tests/test_load_model_py.c runs examples/load_model.py (skipped without it).
 pkgs=(gcc make pkg-config libopenblas-openmp-dev zlib1g-dev libhdf5-dev libcjson-dev
-      libcairo2-dev libcmocka-dev)
+      libcairo2-dev libcmocka-dev python3-numpy)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

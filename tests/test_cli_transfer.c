@@ -108,7 +108,9 @@ static void test_domain_sharing_no_class_is_an_error(void **s) {
     int rc = run("train --domain 'csv:%s,label=label,name=src' --domain 'csv:%s,label=label,"
                  "name=tgt,k=2' --epochs 1 --threads 1 --quiet --out '%s'", a, b, out);
     assert_one_error_line(rc, "none of its classes");
-    assert_contains(slurp(ERR), "domain src");
+    char *err = slurp(ERR);
+    assert_contains(err, "domain src");
+    free(err);
 }
 
 /* Domains that share some classes train; the target lacks class C and that is fine. */

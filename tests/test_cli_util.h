@@ -15,7 +15,7 @@
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static const char *bin(void) {
+static inline const char *bin(void) {
     const char *b = getenv("GENXFER_BIN");
     return b && *b ? b : "build/genxfer";
 }
@@ -23,7 +23,7 @@ static const char *bin(void) {
 static char OUT[600], ERR[600];
 
 /* Runs `genxfer ARGS` (ARGS already shell-quoted), stdout to OUT and stderr to ERR; exit status. */
-static int run(const char *fmt, ...) {
+static inline int run(const char *fmt, ...) {
     char args[1800], cmd[3500]; /* test_run adds a redirection within its 4096 bytes */
     va_list ap;
     va_start(ap, fmt);
@@ -38,7 +38,7 @@ static int run(const char *fmt, ...) {
 }
 
 /* The whole file as a string (caller frees); "" for a missing file. */
-static char *slurp(const char *path) {
+static inline char *slurp(const char *path) {
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
     size_t len = 0, cap = 0;
@@ -74,7 +74,7 @@ static char *slurp(const char *path) {
 
 /* The last run failed with exit 1 and exactly one stderr line "genxfer: error: ..." that names
  * `what` (the file); nothing went to stdout. */
-static void assert_one_error_line(int rc, const char *what) {
+static inline void assert_one_error_line(int rc, const char *what) {
     char *err = slurp(ERR), *out = slurp(OUT);
     size_t lines = 0;
     for (const char *p = err; *p; p++) lines += *p == '\n';

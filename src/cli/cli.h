@@ -3,7 +3,9 @@
 #ifndef GX_CLI_H
 #define GX_CLI_H
 
-#define GX_VERSION "0.1.0"
+#include "genxfer.h"
+
+#define GX_VERSION GENXFER_VERSION /* one version, in the public header */
 
 int cmd_data(int argc, char **argv);
 int cmd_info(int argc, char **argv);

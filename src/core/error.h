@@ -6,9 +6,13 @@
 
 #include <stddef.h>
 
+/* The same type as include/genxfer.h's (whichever header comes first defines it). */
+#ifndef GX_ERROR_TYPE_DEFINED
+#define GX_ERROR_TYPE_DEFINED
 typedef struct gx_error {
     char msg[1024];
 } gx_error;
+#endif
 
 /* Formats the message into err (when err is not NULL) and returns -1, so that callers can write
  * `return gx_fail(err, "%s: line %d: ...", path, line);`. */
