@@ -26,10 +26,4 @@ struct gx_model {
     int best_epoch;        /* likewise; -1 when loaded */
 };
 
-/* map[k] [ds->n_classes]: the index in names[0..*n-1] of class k of ds, by name. add_missing:
- * append the names that are missing (*n grows, up to max); otherwise a missing name is an error
- * listing the known ones. */
-int gx_api_map_classes(const gx_dataset *ds, char **names, int *n, int max, int add_missing,
-                       int32_t *map, gx_error *err);
-
 #endif

@@ -79,7 +79,7 @@ int gx_model_labels(const gx_model *model, const gx_data *data, int32_t *y, gx_e
     if (ds->n_classes > GX_MAX_CLASSES)
         return gx_fail(err, "%s: %d classes (at most %d)", ds->source, ds->n_classes,
                        GX_MAX_CLASSES);
-    if (gx_api_map_classes(ds, model->info.class_names, &n, n, 0, map, err)) return -1;
+    if (gx_dataset_map_classes(ds, model->info.class_names, &n, n, 0, map, err)) return -1;
     for (int64_t i = 0; i < ds->n; i++) y[i] = ds->y[i] >= 0 ? map[ds->y[i]] : -1;
     return 0;
 }

@@ -117,13 +117,6 @@ static int read_options(const gx_train_options *o, int n_domains, gx_ssdgm_confi
     return 0;
 }
 
-static int all_in_unit_interval(const gx_dataset *ds) {
-    int64_t total = ds->n * ds->d;
-    for (int64_t i = 0; i < total; i++)
-        if (!(ds->x[i] >= 0.0f && ds->x[i] <= 1.0f)) return 0;
-    return 1;
-}
-
 /* Copies domain d's data into r->ds[d] with its labels on the run's class list. */
 static int take_domain(run *r, int d, const gx_domain *dom, gx_error *err) {
     char *name = r->names[d];
@@ -154,21 +147,16 @@ static int take_domain(run *r, int d, const gx_domain *dom, gx_error *err) {
     gx_dataset *ds = &r->ds[d];
     snprintf(ds->source, sizeof ds->source, "%s", src->source);
     if (!ds->y) return 0;
-    int32_t map[GX_MAX_CLASSES];
-    if (ds->n_classes > GX_MAX_CLASSES)
-        return gx_fail(err, "domain %s: %d classes (at most %d)", name, ds->n_classes,
-                       GX_MAX_CLASSES);
-    if (gx_api_map_classes(ds, r->class_names, &r->n_classes, GX_MAX_CLASSES, 1, map, err))
+    if (gx_dataset_match_classes(ds, r->class_names, &r->n_classes, GX_MAX_CLASSES, 1, err))
         return gx_fail_prefix(err, "domain %s", name);
-    for (int64_t i = 0; i < ds->n; i++)
-        if (ds->y[i] >= 0) ds->y[i] = map[ds->y[i]];
-    return gx_dataset_set_classes(ds, r->n_classes, (const char *const *)r->class_names, err);
+    return 0;
 }
 
 /* Standardises r->ds[d] with its own statistics when asked (or, on auto, unless every value is
  * in [0, 1]); the statistics go to info. */
 static int standardise(run *r, int d, const gx_domain *dom, gx_model_info *info, gx_error *err) {
-    if (dom->standardise == 0 || (dom->standardise < 0 && all_in_unit_interval(&r->ds[d])))
+    if (dom->standardise == 0 ||
+        (dom->standardise < 0 && gx_dataset_find_outside_unit(&r->ds[d]) < 0))
         return 0;
     gx_standardizer st;
     gx_standardizer_init(&st);
@@ -228,7 +216,7 @@ static int configure_domain(const run *r, int d, const gx_domain *dom, gx_ssdgm_
     dc->n_in = (int)ds->d;
     dc->height = ds->height, dc->width = ds->width, dc->channels = ds->channels;
     const char *lik = dom->likelihood ? dom->likelihood : "auto";
-    int unit = all_in_unit_interval(ds);
+    int unit = gx_dataset_find_outside_unit(ds) < 0;
     if (!strcmp(lik, "auto")) dc->lik = unit ? GX_LIK_BERNOULLI : GX_LIK_GAUSSIAN;
     else if (!strcmp(lik, "gaussian")) dc->lik = GX_LIK_GAUSSIAN;
     else if (!strcmp(lik, "bernoulli") && unit) dc->lik = GX_LIK_BERNOULLI;

@@ -93,49 +93,10 @@ int cli_domain_parse(const char *arg, int index, cli_domain *out, gx_error *err)
     return 0;
 }
 
-int cli_match_classes(gx_dataset *ds, char **names, int *n, int max, int add_missing,
-                      gx_error *err) {
-    if (!ds->y) return 0;
-    int map[GX_MAX_CLASSES];
-    if (ds->n_classes > GX_MAX_CLASSES)
-        return gx_fail(err, "%s: %d classes (at most %d)", ds->source, ds->n_classes, GX_MAX_CLASSES);
-    for (int k = 0; k < ds->n_classes; k++) {
-        char buf[32];
-        const char *name = gx_dataset_class_name(ds, k, buf, sizeof buf);
-        map[k] = -1;
-        for (int j = 0; j < *n; j++)
-            if (!strcmp(names[j], name)) map[k] = j;
-        if (map[k] >= 0) continue;
-        if (!add_missing) {
-            char list[512] = "";
-            for (int j = 0; j < *n; j++) {
-                size_t l = strlen(list);
-                snprintf(list + l, sizeof list - l, "%s%s", j ? ", " : "", names[j]);
-            }
-            return gx_fail(err, "%s: class '%s' is not one of the model's classes (%s)", ds->source,
-                           name, list);
-        }
-        if (*n == max) return gx_fail(err, "%s: more than %d classes in all", ds->source, max);
-        if (!(names[*n] = strdup(name))) return gx_fail(err, "out of memory");
-        map[k] = (*n)++;
-    }
-    for (int64_t i = 0; i < ds->n; i++)
-        if (ds->y[i] >= 0) ds->y[i] = map[ds->y[i]];
-    /* the dataset now uses the global class list */
-    return gx_dataset_set_classes(ds, *n, (const char *const *)names, err);
-}
-
-static int all_in_unit_interval(const gx_dataset *ds) {
-    int64_t total = ds->n * ds->d;
-    for (int64_t i = 0; i < total; i++)
-        if (!(ds->x[i] >= 0.0f && ds->x[i] <= 1.0f)) return 0;
-    return 1;
-}
-
 int cli_wants_standardise(const cli_domain *dom) {
     if (!strcmp(dom->std, "yes")) return 1;
     if (!strcmp(dom->std, "no")) return 0;
-    return !all_in_unit_interval(&dom->ds);
+    return gx_dataset_find_outside_unit(&dom->ds) >= 0;
 }
 
 int cli_standardise_domain(cli_domain *dom, gx_dataset *test, float **mean, float **std,
@@ -155,19 +116,12 @@ int cli_standardise_domain(cli_domain *dom, gx_dataset *test, float **mean, floa
     return 0;
 }
 
-/* Rows per class of ds: count[K]. */
-static void class_counts(const gx_dataset *ds, int K, int64_t *count) {
-    memset(count, 0, (size_t)K * sizeof *count);
-    for (int64_t i = 0; i < ds->n; i++)
-        if (ds->y[i] >= 0 && ds->y[i] < K) count[ds->y[i]]++;
-}
-
 int cli_check_shared_classes(const cli_domain *doms, int n, int n_classes, char **names,
                              gx_error *err) {
-    static int64_t count[GX_MAX_DOMAINS][GX_MAX_CLASSES];
+    int64_t count[GX_MAX_DOMAINS][GX_MAX_CLASSES] = {{0}}; /* rows per class and domain */
     int labelled = 0;
     for (int d = 0; d < n; d++)
-        if (doms[d].ds.y) class_counts(&doms[d].ds, n_classes, count[d]), labelled++;
+        if (doms[d].ds.y) gx_dataset_class_counts(&doms[d].ds, count[d]), labelled++;
     if (labelled < 2) return 0;
     for (int d = 0; d < n; d++) {
         if (!doms[d].ds.y) continue;
@@ -189,20 +143,10 @@ int cli_check_shared_classes(const cli_domain *doms, int n, int n_classes, char 
 }
 
 int cli_choose_likelihood(const gx_dataset *ds, const char *lik, gx_likelihood *out, gx_error *err) {
-    if (!strcmp(lik, "bernoulli") || !strcmp(lik, "auto")) {
-        int64_t total = ds->n * ds->d;
-        for (int64_t i = 0; i < total; i++)
-            if (!(ds->x[i] >= 0.0f && ds->x[i] <= 1.0f)) {
-                if (!strcmp(lik, "auto")) {
-                    *out = GX_LIK_GAUSSIAN;
-                    return 0;
-                }
-                return gx_fail(err, "%s: lik=bernoulli needs values in [0, 1], found %g in row %lld",
-                               ds->source, ds->x[i], (long long)(i / ds->d));
-            }
-        *out = GX_LIK_BERNOULLI;
-        return 0;
-    }
-    *out = GX_LIK_GAUSSIAN;
+    int64_t i = strcmp(lik, "gaussian") ? gx_dataset_find_outside_unit(ds) : 0;
+    if (!strcmp(lik, "bernoulli") && i >= 0)
+        return gx_fail(err, "%s: lik=bernoulli needs values in [0, 1], found %g in row %lld",
+                       ds->source, ds->x[i], (long long)(i / ds->d));
+    *out = !strcmp(lik, "gaussian") || i >= 0 ? GX_LIK_GAUSSIAN : GX_LIK_BERNOULLI;
     return 0;
 }

@@ -32,12 +32,6 @@ typedef struct cli_domain {
 
 int cli_domain_parse(const char *arg, int index, cli_domain *out, gx_error *err);
 
-/* Maps the classes of ds onto names[0..n-1] by name, rewriting ds->y and ds's class list.
- * add_missing: append class names that are not in names (then *n grows, up to max); otherwise a
- * class of ds that is not in names is an error naming it. */
-int cli_match_classes(gx_dataset *ds, char **names, int *n, int max, int add_missing,
-                      gx_error *err);
-
 /* Whether the domain's features are to be standardised (std=auto|yes|no). */
 int cli_wants_standardise(const cli_domain *dom);
 

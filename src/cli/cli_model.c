@@ -24,7 +24,7 @@ int cli_load_for_model(const gx_ssdgm *m, const gx_model_info *info, int d, cons
                 *x = (*x - info->prep_mean[d][j]) / info->prep_std[d][j];
             }
     int n = info->n_classes;
-    if (ds->y && cli_match_classes(ds, info->class_names, &n, n, 0, err)) return -1;
+    if (ds->y && gx_dataset_match_classes(ds, info->class_names, &n, n, 0, err)) return -1;
     return 0;
 }
 

@@ -371,7 +371,7 @@ int cmd_train(int argc, char **argv) {
         cli_domain *x = &o.dom[d];
         if (!o.quiet) fprintf(stderr, "loading %s (domain %s)\n", x->spec, x->name);
         if (gx_spec_load(x->spec, &x->ds, &err)) { cli_error("%s", err.msg); goto done; }
-        if (x->ds.y && cli_match_classes(&x->ds, class_names, &n_classes, GX_MAX_CLASSES, 1, &err)) {
+        if (x->ds.y && gx_dataset_match_classes(&x->ds, class_names, &n_classes, GX_MAX_CLASSES, 1, &err)) {
             cli_error("%s", err.msg);
             goto done;
         }

@@ -167,6 +167,53 @@ int64_t gx_dataset_find_nonfinite(const gx_dataset *ds) {
     return -1;
 }
 
+int64_t gx_dataset_find_outside_unit(const gx_dataset *ds) {
+    int64_t total = ds->n * ds->d;
+    for (int64_t i = 0; i < total; i++)
+        if (!(ds->x[i] >= 0.0f && ds->x[i] <= 1.0f)) return i;
+    return -1;
+}
+
+int gx_dataset_map_classes(const gx_dataset *ds, char **names, int *n, int max, int add_missing,
+                           int32_t *map, gx_error *err) {
+    for (int k = 0; k < ds->n_classes; k++) {
+        char buf[32];
+        const char *name = gx_dataset_class_name(ds, k, buf, sizeof buf);
+        map[k] = -1;
+        for (int j = 0; j < *n && map[k] < 0; j++)
+            if (!strcmp(names[j], name)) map[k] = j;
+        if (map[k] >= 0) continue;
+        if (!add_missing) {
+            char list[512] = "";
+            for (int j = 0; j < *n; j++) {
+                size_t l = strlen(list);
+                snprintf(list + l, sizeof list - l, "%s%s", j ? ", " : "", names[j]);
+            }
+            return gx_fail(err, "%s: class '%s' is not one of the model's classes (%s)", ds->source,
+                           name, list);
+        }
+        if (*n == max) return gx_fail(err, "%s: more than %d classes in all", ds->source, max);
+        if (!(names[*n] = strdup(name))) return gx_fail(err, "out of memory");
+        map[k] = (*n)++;
+    }
+    return 0;
+}
+
+int gx_dataset_match_classes(gx_dataset *ds, char **names, int *n, int max, int add_missing,
+                             gx_error *err) {
+    if (!ds->y) return 0;
+    int32_t *map = gx_calloc((size_t)(ds->n_classes > 0 ? ds->n_classes : 1), sizeof *map,
+                             "class map", err);
+    if (!map) return -1;
+    int rc = gx_dataset_map_classes(ds, names, n, max, add_missing, map, err);
+    if (!rc)
+        for (int64_t i = 0; i < ds->n; i++)
+            if (ds->y[i] >= 0) ds->y[i] = map[ds->y[i]];
+    free(map);
+    /* the dataset now uses the global class list */
+    return rc ? -1 : gx_dataset_set_classes(ds, *n, (const char *const *)names, err);
+}
+
 int gx_dataset_set_image_shape(gx_dataset *ds, int h, int w, int c, gx_error *err) {
     if (h == 0 && w == 0 && c == 0) {
         ds->height = ds->width = ds->channels = 0;

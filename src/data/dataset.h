@@ -47,6 +47,20 @@ int64_t gx_dataset_class_counts(const gx_dataset *ds, int64_t *counts);
 /* Index of the first non-finite value in x, or -1. */
 int64_t gx_dataset_find_nonfinite(const gx_dataset *ds);
 
+/* Index of the first value of x outside [0, 1] (NaN included), or -1: whether the data suit a
+ * Bernoulli likelihood and need no standardisation. */
+int64_t gx_dataset_find_outside_unit(const gx_dataset *ds);
+
+/* map[k] [ds->n_classes]: the index in names[0..*n-1] of class k of ds, matched by name.
+ * add_missing: append the names that are missing (*n grows, up to max; names are strdup'd);
+ * otherwise a missing name is an error listing the known ones. */
+int gx_dataset_map_classes(const gx_dataset *ds, char **names, int *n, int max, int add_missing,
+                           int32_t *map, gx_error *err);
+
+/* gx_dataset_map_classes, then ds's labels and class list are rewritten onto names[0..*n-1]. */
+int gx_dataset_match_classes(gx_dataset *ds, char **names, int *n, int max, int add_missing,
+                             gx_error *err);
+
 /* Declares x's rows to be h x w x c images (e.g. "usps is 16x16"): fails unless h, w, c > 0 and
  * h * w * c == d. h = w = c = 0 clears the shape. */
 int gx_dataset_set_image_shape(gx_dataset *ds, int h, int w, int c, gx_error *err);

@@ -553,9 +553,14 @@ static int domain_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_ss
             ws->src[r] = nl + i;
             ws->ybr[r] = k;
         }
-    if (!gen) memset(ws->elbo, 0, (size_t)nl * sizeof(float)), memset(ws->kl, 0, (size_t)nl * sizeof(float));
-    else if (c->lat_y) branches_forward_y(m, ws, d, nl, nu, h, rng);
-    else branches_forward_shared(m, ws, d, nl, nu, h, rng);
+    if (!gen) { /* mlp: no bound, the labelled rows' loss is the cross-entropy alone */
+        memset(ws->elbo, 0, (size_t)nl * sizeof(float));
+        memset(ws->kl, 0, (size_t)nl * sizeof(float));
+    } else if (c->lat_y) {
+        branches_forward_y(m, ws, d, nl, nu, h, rng);
+    } else {
+        branches_forward_shared(m, ws, d, nl, nu, h, rng);
+    }
 
     /* ---- loss, and its gradient w.r.t. each branch's bound (g) and the classifier logits ---- */
     double loss = 0;
