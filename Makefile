@@ -50,7 +50,7 @@ MANDIR       = $(PREFIX)/share/man
 PKGCONFIGDIR = $(LIBDIR)/pkgconfig
 INSTALL      ?= install
 
-.PHONY: all deps test test-plain test-san demo e1 clean bench install uninstall
+.PHONY: all deps test test-plain test-san demo e1 clean bench bench-profile install uninstall
 all: $(LIB) $(SO) $(BIN) genxfer
 
 # The tool at the project root, for the commands in the README.
@@ -147,6 +147,16 @@ demo: deps
 e1: deps
 	@$(MAKE) --no-print-directory all
 	scripts/run-e1.sh runs/e1
+
+# Instruction counts of 3 B1 steps on synthetic data (callgrind: stable on a noisy machine).
+bench-profile: $(BUILD)/bench/profile_step
+	valgrind --tool=callgrind --callgrind-out-file=$(BUILD)/callgrind.out $(BUILD)/bench/profile_step 3 1
+	callgrind_annotate $(BUILD)/callgrind.out | head -45
+
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD    $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS_ALL)
 
 clean:
 	rm -rf build genxfer

@@ -217,11 +217,15 @@ void gx_dense_backward(const gx_dense_block *blk, gx_params *p, gx_dense_ws *ws,
     }
 }
 
-double gx_dense_flops_forward(const gx_dense_block *blk, int n_src, int R) {
-    double f = 0;
+double gx_dense_macs_train(const gx_dense_block *blk, int n_src, int R, int input_grad,
+                           double *unshared) {
+    double f = 0, u = 0;
     for (int i = 0; i < blk->n_layers; i++) {
         const gx_dense_layer *L = &blk->layer[i];
-        f += (double)(i == 0 ? n_src : R) * L->in * L->out;
+        int passes = i > 0 || input_grad ? 3 : 2; /* forward, dW, [dX] */
+        f += passes * (double)(i == 0 ? n_src : R) * L->in * L->out;
+        u += passes * (double)R * (L->in + L->n_labels) * L->out;
     }
+    if (unshared) *unshared = u;
     return f;
 }

@@ -92,7 +92,12 @@ static inline int gx_dense_out_size(const gx_dense_block *blk) {
     return blk->layer[blk->n_layers - 1].out;
 }
 
-/* Multiply-adds of a forward pass of R rows from n_src distinct inputs (for the benchmarks). */
-double gx_dense_flops_forward(const gx_dense_block *blk, int n_src, int R);
+/* Multiply-adds of the GEMMs of a training pass (forward, weight gradient, and the input gradient
+ * when input_grad; the first layer's input gradient is always needed by the layers after it) of R
+ * rows from n_src distinct inputs, for the benchmarks. *unshared (may be NULL) receives the count
+ * without the shared first-layer GEMM: every row's [a ; onehot(y)] multiplied in full, as a
+ * framework that concatenates the label would. */
+double gx_dense_macs_train(const gx_dense_block *blk, int n_src, int R, int input_grad,
+                           double *unshared);
 
 #endif

@@ -698,12 +698,17 @@ void gx_ssdgm_set_class_prior(gx_ssdgm *m, int d, const double *prob) {
     for (int k = 0; k < m->cfg.n_classes; k++) lp[k] = (float)log(prob[k] > 1e-12 ? prob[k] : 1e-12);
 }
 
-double gx_ssdgm_step_flops(const gx_ssdgm *m, int d, int nl, int nu) {
-    int N = nl + nu, R = m->cfg.lat_y ? nl + m->cfg.n_classes * nu : N;
-    if (!gx_ssdgm_is_generative(m))
-        return gx_dense_flops_forward(&m->enc_in[d], N, N) +
-               gx_dense_flops_forward(&m->enc_trunk, N, N) + gx_dense_flops_forward(&m->cls, N, N);
-    return gx_dense_flops_forward(&m->enc_in[d], N, N) + gx_dense_flops_forward(&m->enc_trunk, N, N) +
-           gx_dense_flops_forward(&m->cls, N, N) + gx_dense_flops_forward(&m->lat, N, R) +
-           gx_dense_flops_forward(&m->dec_trunk, R, R) + gx_dense_flops_forward(&m->dec_out[d], R, R);
+double gx_ssdgm_step_macs(const gx_ssdgm *m, int d, int nl, int nu, double *unshared) {
+    int N = nl + nu, R = m->cfg.lat_y ? nl + m->cfg.n_classes * nu : N, gen = gx_ssdgm_is_generative(m);
+    const gx_dense_block *blk[6] = {&m->enc_in[d], &m->enc_trunk, &m->cls, &m->lat, &m->dec_trunk,
+                                    &m->dec_out[d]};
+    int src[6] = {N, N, N, N, R, R}, rows[6] = {N, N, N, R, R, R};
+    double f = 0, u = 0;
+    for (int i = 0; i < (gen ? 6 : 3); i++) {
+        double ui;
+        f += gx_dense_macs_train(blk[i], src[i], rows[i], i > 0, &ui);
+        u += ui;
+    }
+    if (unshared) *unshared = u;
+    return f;
 }

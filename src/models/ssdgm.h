@@ -164,7 +164,10 @@ void gx_ssdgm_generate(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int n, int label, co
 /* Log class priors of domain d (the stats group): from counts (+1 smoothing), or set directly. */
 void gx_ssdgm_set_class_prior(gx_ssdgm *m, int d, const double *prob);
 
-/* Forward multiply-adds of one step (forward only; a training step is about 3x). */
-double gx_ssdgm_step_flops(const gx_ssdgm *m, int d, int nl, int nu);
+/* Multiply-adds of the GEMMs of one training step (forward and backward) of domain d with nl
+ * labelled and nu unlabelled rows, as this code computes it; *unshared (may be NULL) receives the
+ * count when every [a ; onehot(y)] layer multiplies its whole input for every (row, class) branch.
+ * Element-wise work is not counted. */
+double gx_ssdgm_step_macs(const gx_ssdgm *m, int d, int nl, int nu, double *unshared);
 
 #endif

@@ -1,0 +1,539 @@
+/* genxfer bench: the training-speed benchmark B1 of EXPERIMENTS.md. The M2 step on MNIST (the m2
+ * preset's defaults) timed at each thread count, set against this machine's SGEMM peak measured in
+ * the same run; the time to load MNIST; one epoch of E1 run as a child process for its time and
+ * peak memory. --export writes one step's inputs and results for the PyTorch cross-check
+ * (bench/reference/m2_torch.py). */
+#include <cJSON.h>
+#include <cblas.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/gemm.h"
+#include "core/optim.h"
+#include "data/batch.h"
+#include "data/spec.h"
+#include "data/splits.h"
+#include "io/report.h"
+#include "io/safetensors.h"
+#include "models/ssdgm.h"
+
+#define MAX_RUNS 8
+#define BATCH 100     /* labelled and unlabelled examples per step */
+#define LABELS_PER_CLASS 10
+#define PEAK_N 1024   /* the square SGEMM of the peak */
+
+static void usage(FILE *f) {
+    fprintf(f,
+"usage: genxfer bench [options]\n\n"
+"The training-speed benchmark B1: the M2 model of `genxfer train --preset m2` on MNIST (encoder\n"
+"and decoder MLPs 784-500-500 softplus, z = 50, 10 classes, 100 labelled + 100 unlabelled\n"
+"examples per step, Adam). For each thread count: the median time of a training step (batch\n"
+"gathering, loss and gradient, Adam update), examples per second, the achieved GFLOP/s of the\n"
+"step's multiply-adds, this machine's SGEMM peak (a square 1024 product through the same BLAS)\n"
+"and the step time over the GEMM-bound time (FLOPs / peak). Then the time to load MNIST, and one\n"
+"epoch of E1 (genxfer train --preset m2 on MNIST with 100 labels) run as a child process, with\n"
+"its peak resident memory.\n\n"
+"options (default in brackets):\n"
+"  --threads LIST  thread counts to measure, e.g. 1,2 [1 and all cores]\n"
+"  --steps N       measured steps per thread count, after the warm-up [100]\n"
+"  --warmup N      steps before the measured ones [10]\n"
+"  --data SPEC     the training images [mnist:train]\n"
+"  --test SPEC     the test set of the E1 epoch [mnist:test]\n"
+"  --no-epoch      skip the E1 epoch\n"
+"  --seed N        [1]\n"
+"  --json FILE     also write the results as JSON\n"
+"  --export FILE   instead of timing: train --warmup steps, then write the model, the next batch,\n"
+"                  its noise and genxfer's loss and gradients for it (safetensors), which\n"
+"                  bench/reference/m2_torch.py check compares with PyTorch\n"
+"  --help          this text\n");
+}
+
+typedef struct bench_opts {
+    int threads[MAX_RUNS], n_threads;
+    long steps, warmup, seed;
+    const char *data, *test, *json, *export_path;
+    int epoch;
+} bench_opts;
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts v in place and returns its median. */
+static double median(double *v, int n) {
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static double load_average(void) {
+    double l[1];
+    return getloadavg(l, 1) == 1 ? l[0] : -1;
+}
+
+static int parse_args(int argc, char **argv, bench_opts *o) {
+    enum { O_STEPS = 256, O_WARMUP, O_DATA, O_TEST, O_NOEPOCH, O_SEED, O_JSON, O_EXPORT, O_THREADS };
+    static const struct option longopts[] = {
+        {"threads", required_argument, 0, O_THREADS}, {"steps", required_argument, 0, O_STEPS},
+        {"warmup", required_argument, 0, O_WARMUP},   {"data", required_argument, 0, O_DATA},
+        {"test", required_argument, 0, O_TEST},       {"no-epoch", no_argument, 0, O_NOEPOCH},
+        {"seed", required_argument, 0, O_SEED},       {"json", required_argument, 0, O_JSON},
+        {"export", required_argument, 0, O_EXPORT},   {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *cmd = "bench";
+    memset(o, 0, sizeof *o);
+    o->steps = 100;
+    o->warmup = 10;
+    o->seed = 1;
+    o->data = "mnist:train";
+    o->test = "mnist:test";
+    o->epoch = 1;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    o->threads[o->n_threads++] = 1;
+    if (cores > 1) o->threads[o->n_threads++] = (int)cores;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h': usage(stdout); return 3;
+        case O_THREADS:
+            if (cli_parse_sizes(cmd, "--threads", optarg, o->threads, MAX_RUNS, &o->n_threads))
+                return 1;
+            break;
+        case O_STEPS: if (cli_parse_int(cmd, "--steps", optarg, 1, 1000000, &o->steps)) return 1; break;
+        case O_WARMUP: if (cli_parse_int(cmd, "--warmup", optarg, 0, 1000000, &o->warmup)) return 1; break;
+        case O_SEED: if (cli_parse_int(cmd, "--seed", optarg, 0, 2147483647L, &o->seed)) return 1; break;
+        case O_DATA: o->data = optarg; break;
+        case O_TEST: o->test = optarg; break;
+        case O_NOEPOCH: o->epoch = 0; break;
+        case O_JSON: o->json = optarg; break;
+        case O_EXPORT: o->export_path = optarg; break;
+        default: return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+/* ---- the B1 step ------------------------------------------------------------------------- */
+
+/* Everything one timing run needs, built afresh for each thread count so that every run does the
+ * same work from the same state. */
+typedef struct b1 {
+    gx_ssdgm m;
+    gx_ssdgm_ws ws;
+    gx_optim opt;
+    gx_batcher lab, unl;
+    gx_rng data_rng, noise_rng;
+    float *xl, *xu;
+    int32_t *yl;
+    gx_ssdgm_hyper hyper;
+} b1;
+
+static void b1_free(b1 *b) {
+    gx_ssdgm_ws_free(&b->ws);
+    gx_ssdgm_free(&b->m);
+    gx_batcher_free(&b->lab);
+    gx_batcher_free(&b->unl);
+    free(b->xl);
+    free(b->xu);
+    free(b->yl);
+}
+
+/* The m2 model for images like ds's rows; labelled batches from lab[0..n_lab-1], unlabelled ones
+ * from every row of ds. */
+static int b1_init(b1 *b, const gx_dataset *ds, const int64_t *lab, int64_t n_lab, uint64_t seed,
+                   gx_error *err) {
+    memset(b, 0, sizeof *b);
+    gx_ssdgm_config c;
+    gx_ssdgm_config_default(&c, GX_PRESET_M2, ds->n_classes);
+    c.n_domains = 1;
+    snprintf(c.dom[0].name, sizeof c.dom[0].name, "mnist");
+    c.dom[0].n_in = (int)ds->d;
+    c.dom[0].lik = GX_LIK_BERNOULLI;
+    c.dom[0].height = ds->height, c.dom[0].width = ds->width, c.dom[0].channels = ds->channels;
+    gx_rng init;
+    gx_rng_init(&init, seed, GX_STREAM_INIT);
+    gx_rng_init(&b->data_rng, seed, GX_STREAM_DATA);
+    gx_rng_init(&b->noise_rng, seed, GX_STREAM_NOISE);
+    if (gx_ssdgm_create(&b->m, &c, &init, err) ||
+        gx_ssdgm_ws_alloc(&b->ws, &b->m, BATCH, BATCH, err) ||
+        gx_batcher_init(&b->lab, ds, lab, n_lab, BATCH, GX_BATCH_INFINITE, &b->data_rng, err) ||
+        gx_batcher_init(&b->unl, ds, NULL, ds->n, BATCH, GX_BATCH_INFINITE, &b->data_rng, err) ||
+        !(b->xl = gx_malloc_aligned((size_t)BATCH * ds->d * sizeof(float), "batch", err)) ||
+        !(b->xu = gx_malloc_aligned((size_t)BATCH * ds->d * sizeof(float), "batch", err)) ||
+        !(b->yl = gx_malloc((size_t)BATCH * sizeof(int32_t), "labels", err))) {
+        b1_free(b);
+        return -1;
+    }
+    double prob[GX_MAX_CLASSES];
+    for (int k = 0; k < c.n_classes; k++) prob[k] = 1.0 / c.n_classes; /* k per class: uniform */
+    gx_ssdgm_set_class_prior(&b->m, 0, prob);
+    gx_optim_init(&b->opt, GX_OPT_ADAM);
+    /* alpha as genxfer train's default for 100 labels: 0.1 x labelled examples */
+    b->hyper = (gx_ssdgm_hyper){.alpha = 0.1f * (float)n_lab, .beta = 1.0f, .bn_momentum = 0.1f};
+    return 0;
+}
+
+/* Draws the next batch into b's buffers. */
+static gx_ssdgm_batch b1_next_batch(b1 *b) {
+    int nl = (int)gx_batcher_next(&b->lab, b->xl, b->yl);
+    int nu = (int)gx_batcher_next(&b->unl, b->xu, NULL);
+    return (gx_ssdgm_batch){b->xl, b->yl, nl, b->xu, nu};
+}
+
+/* One training step as gx_ssdgm_train takes it (batches, zero, loss and gradient, Adam). */
+static int b1_step(b1 *b, gx_error *err) {
+    gx_ssdgm_batch batch = b1_next_batch(b);
+    gx_ssdgm_stats st;
+    gx_params_zero_grad(&b->m.params);
+    if (gx_ssdgm_loss_and_grad(&b->m, &b->ws, &batch, &b->hyper, &b->noise_rng, &st, err))
+        return -1;
+    gx_optim_step(&b->opt, &b->m.params, 1e-3f);
+    return 0;
+}
+
+/* ---- measurements ------------------------------------------------------------------------ */
+
+typedef struct run_result {
+    int threads;
+    double median_ms, min_ms, mean_ms;
+    double peak_gflops; /* square PEAK_N SGEMM, best of 5 */
+} run_result;
+
+/* Best GFLOP/s of a square n SGEMM over 5 runs after one warm-up, at the current thread count. */
+static double sgemm_peak(const float *A, const float *B, float *C, int n) {
+    double best = 1e30;
+    for (int r = 0; r < 6; r++) {
+        double t = now_seconds();
+        gx_gemm(false, false, n, n, n, 1.0f, A, n, B, n, 0.0f, C, n);
+        t = now_seconds() - t;
+        if (r > 0 && t < best) best = t;
+    }
+    return 2.0 * n * n * n / best * 1e-9;
+}
+
+static int time_steps(const bench_opts *o, const gx_dataset *ds, const int64_t *lab, int64_t n_lab,
+                      double *times, run_result *res, gx_error *err) {
+    b1 b;
+    if (b1_init(&b, ds, lab, n_lab, (uint64_t)o->seed, err)) return -1;
+    int rc = -1;
+    for (long i = 0; i < o->warmup + o->steps; i++) {
+        double t = now_seconds();
+        if (b1_step(&b, err)) goto done;
+        if (i >= o->warmup) times[i - o->warmup] = now_seconds() - t;
+    }
+    double sum = 0;
+    for (long i = 0; i < o->steps; i++) sum += times[i];
+    res->mean_ms = 1e3 * sum / o->steps;
+    res->median_ms = 1e3 * median(times, (int)o->steps);
+    res->min_ms = 1e3 * times[0];
+    rc = 0;
+done:
+    b1_free(&b);
+    return rc;
+}
+
+/* Loads `spec` three times; the median time in *ms. ds keeps the last load. */
+static int time_load(const char *spec, gx_dataset *ds, double *ms, gx_error *err) {
+    double t[3];
+    for (int i = 0; i < 3; i++) {
+        double t0 = now_seconds();
+        if (gx_spec_load(spec, ds, err)) return -1;
+        t[i] = now_seconds() - t0;
+        if (i < 2) gx_dataset_free(ds);
+    }
+    *ms = 1e3 * median(t, 3);
+    return 0;
+}
+
+typedef struct epoch_result {
+    int ran, threads;
+    double wall_s, epoch_s; /* whole run (loading, epoch, test), and the epoch as train_log says */
+    double max_rss_mb;
+} epoch_result;
+
+/* The last field of the last line of path, as a number (-1 if unreadable). */
+static double last_field(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char line[4096], last[4096] = "";
+    while (fgets(line, sizeof line, f))
+        if (line[0] && line[0] != '\n') memcpy(last, line, sizeof last);
+    fclose(f);
+    char *comma = strrchr(last, ',');
+    return comma ? atof(comma + 1) : -1;
+}
+
+/* One epoch of E1's m2 run: `genxfer train` as a child process, its output in a scratch folder. */
+static int run_e1_epoch(const bench_opts *o, int threads, epoch_result *r, gx_error *err) {
+    char dir[] = "/tmp/genxfer-bench-XXXXXX", data[1100], thr[16], seed[24], log[64], cmd[160];
+    if (!mkdtemp(dir)) return gx_fail(err, "bench: cannot create a scratch folder in /tmp");
+    snprintf(data, sizeof data, "%s,k=%d,val=100", o->data, LABELS_PER_CLASS);
+    snprintf(thr, sizeof thr, "%d", threads);
+    snprintf(seed, sizeof seed, "%ld", o->seed);
+    double t0 = now_seconds();
+    pid_t pid = fork();
+    if (pid < 0) return gx_fail(err, "bench: fork failed");
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout)) _exit(127);
+        char *args[] = {"genxfer", "train", "--preset", "m2", "--domain", data, "--test",
+                        (char *)o->test, "--epochs", "1", "--lr", "3e-4", "--threads", thr,
+                        "--seed", seed, "--quiet", "--out", dir, NULL};
+        execv("/proc/self/exe", args);
+        _exit(127);
+    }
+    int status;
+    struct rusage ru;
+    if (wait4(pid, &status, 0, &ru) != pid) return gx_fail(err, "bench: wait for the E1 run failed");
+    r->wall_s = now_seconds() - t0;
+    snprintf(log, sizeof log, "%s/train_log.csv", dir);
+    r->epoch_s = last_field(log);
+    r->max_rss_mb = ru.ru_maxrss / 1024.0;
+    r->threads = threads;
+    r->ran = 1;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "genxfer bench: could not remove %s\n", dir);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return gx_fail(err, "bench: the E1 run (genxfer train --preset m2 --domain %s) failed", data);
+    return 0;
+}
+
+/* ---- export for the PyTorch cross-check -------------------------------------------------- */
+
+static int export_step(const bench_opts *o, const gx_dataset *ds, const int64_t *lab, int64_t n_lab,
+                       gx_error *err) {
+    b1 b;
+    if (b1_init(&b, ds, lab, n_lab, (uint64_t)o->seed, err)) return -1;
+    int rc = -1;
+    gx_st_writer *w = NULL;
+    for (long i = 0; i < o->warmup; i++)
+        if (b1_step(&b, err)) goto done;
+    gx_ssdgm_batch batch = b1_next_batch(&b);
+    gx_ssdgm_stats st;
+    gx_params_zero_grad(&b.m.params);
+    if (gx_ssdgm_loss_and_grad(&b.m, &b.ws, &batch, &b.hyper, &b.noise_rng, &st, err)) goto done;
+    if (!(w = gx_st_writer_new(err))) goto done;
+    const gx_params *p = &b.m.params;
+    char name[GX_PARAM_NAME_MAX + 8], num[32];
+    for (int i = 0; i < p->n; i++) {
+        const gx_param_info *t = &p->info[i];
+        gx_st_writer_add(w, t->name, GX_ST_F32, t->ndim, t->shape, p->data + t->offset, err);
+        if (p->groups[t->group].frozen) continue;
+        snprintf(name, sizeof name, "grad.%s", t->name);
+        gx_st_writer_add(w, name, GX_ST_F32, t->ndim, t->shape, p->grad + t->offset, err);
+    }
+    int K = b.m.cfg.n_classes, Z = b.m.cfg.z_dim;
+    int64_t sl[2] = {batch.nl, ds->d}, su[2] = {batch.nu, ds->d}, sy[1] = {batch.nl};
+    int64_t se[2] = {batch.nl + (int64_t)K * batch.nu, Z}, s1[1] = {1};
+    float loss = (float)st.loss;
+    gx_st_writer_add(w, "batch.xl", GX_ST_F32, 2, sl, batch.xl, err);
+    gx_st_writer_add(w, "batch.yl", GX_ST_I32, 1, sy, batch.yl, err);
+    gx_st_writer_add(w, "batch.xu", GX_ST_F32, 2, su, batch.xu, err);
+    gx_st_writer_add(w, "batch.eps", GX_ST_F32, 2, se, b.ws.eps, err); /* [labelled; class blocks] */
+    gx_st_writer_add(w, "loss", GX_ST_F32, 1, s1, &loss, err);
+    snprintf(num, sizeof num, "%.9g", b.hyper.alpha);
+    gx_st_writer_meta(w, "alpha", num, err);
+    snprintf(num, sizeof num, "%.9g", b.hyper.beta);
+    gx_st_writer_meta(w, "beta", num, err);
+    if (gx_st_write(w, o->export_path, err)) goto done;
+    printf("genxfer bench: wrote %s (model after %ld steps, one batch of %d + %d, loss %.6g)\n",
+           o->export_path, o->warmup, batch.nl, batch.nu, st.loss);
+    rc = 0;
+done:
+    gx_st_writer_free(w);
+    b1_free(&b);
+    return rc;
+}
+
+/* ---- report ------------------------------------------------------------------------------ */
+
+static void cpu_name(char *buf, size_t n) {
+    snprintf(buf, n, "unknown CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) || !colon) continue;
+        colon += 1 + (colon[1] == ' ');
+        colon[strcspn(colon, "\n")] = '\0';
+        snprintf(buf, n, "%s", colon);
+        break;
+    }
+    fclose(f);
+}
+
+typedef struct report {
+    char cpu[256];
+    const char *blas_core;
+    long cores;
+    double load_before, load_after;
+    double macs, macs_unshared;
+    size_t n_params;
+    run_result run[MAX_RUNS];
+    int n_runs;
+    const char *data;
+    double load_ms;
+    int64_t rows, cols;
+    epoch_result e1;
+} report;
+
+static void print_report(const report *r) {
+    printf("B1: M2 on MNIST (784-500-500 softplus, z 50, 10 classes), %d labelled + %d unlabelled "
+           "per step, Adam\n", BATCH, BATCH);
+    printf("machine: %s, %ld cores, OpenBLAS %s kernels; load average %.2f before, %.2f after\n",
+           r->cpu, r->cores, r->blas_core, r->load_before, r->load_after);
+    printf("model: %zu parameters; %.3f G multiply-adds per step (%.3f G without the shared "
+           "first-layer GEMMs: %.1f%% saved)\n\n", r->n_params, r->macs * 1e-9,
+           r->macs_unshared * 1e-9, 100 * (1 - r->macs / r->macs_unshared));
+    printf("threads  step ms (median  min   mean)  examples/s  GFLOP/s  SGEMM peak  GEMM-bound ms  "
+           "step / GEMM-bound\n");
+    for (int i = 0; i < r->n_runs; i++) {
+        const run_result *u = &r->run[i];
+        double gflops = 2 * r->macs / (u->median_ms * 1e-3) * 1e-9;
+        double bound_ms = 2 * r->macs / (u->peak_gflops * 1e9) * 1e3;
+        printf("%7d  %14.2f %6.2f %6.2f   %10.0f  %7.1f  %10.1f  %13.2f  %17.2f\n", u->threads,
+               u->median_ms, u->min_ms, u->mean_ms, 2 * BATCH / (u->median_ms * 1e-3), gflops,
+               u->peak_gflops, bound_ms, u->median_ms / bound_ms);
+    }
+    for (int i = 1; i < r->n_runs; i++)
+        if (r->run[0].threads == 1)
+            printf("speed-up 1 -> %d threads: %.2fx\n", r->run[i].threads,
+                   r->run[0].median_ms / r->run[i].median_ms);
+    printf("\nload %s: %lld x %lld in %.0f ms (median of 3): %.0f images/s, %.0f MB as float32\n",
+           r->data, (long long)r->rows, (long long)r->cols, r->load_ms, r->rows / (r->load_ms * 1e-3),
+           r->rows * r->cols * 4.0 / (1 << 20));
+    if (r->e1.ran)
+        printf("E1 epoch (genxfer train --preset m2, %d threads): epoch %.1f s, whole run %.1f s "
+               "(loading, epoch, validation, test); peak RSS %.0f MB\n", r->e1.threads,
+               r->e1.epoch_s, r->e1.wall_s, r->e1.max_rss_mb);
+    printf("CNN step: not measured yet (the CNN classifier is being added on branch cnn)\n");
+}
+
+static int write_json(const char *path, const report *r, gx_error *err) {
+    cJSON *j = cJSON_CreateObject(), *runs = cJSON_AddArrayToObject(j, "runs");
+    cJSON_AddStringToObject(j, "cpu", r->cpu);
+    cJSON_AddStringToObject(j, "blas_core", r->blas_core);
+    cJSON_AddNumberToObject(j, "cores", (double)r->cores);
+    cJSON_AddNumberToObject(j, "load_before", r->load_before);
+    cJSON_AddNumberToObject(j, "load_after", r->load_after);
+    cJSON_AddNumberToObject(j, "macs_per_step", r->macs);
+    cJSON_AddNumberToObject(j, "macs_per_step_unshared", r->macs_unshared);
+    cJSON_AddNumberToObject(j, "parameters", (double)r->n_params);
+    for (int i = 0; i < r->n_runs; i++) {
+        const run_result *u = &r->run[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "threads", u->threads);
+        cJSON_AddNumberToObject(o, "median_ms", u->median_ms);
+        cJSON_AddNumberToObject(o, "min_ms", u->min_ms);
+        cJSON_AddNumberToObject(o, "mean_ms", u->mean_ms);
+        cJSON_AddNumberToObject(o, "examples_per_s", 2 * BATCH / (u->median_ms * 1e-3));
+        cJSON_AddNumberToObject(o, "gflops", 2 * r->macs / (u->median_ms * 1e-3) * 1e-9);
+        cJSON_AddNumberToObject(o, "sgemm_peak_gflops", u->peak_gflops);
+        cJSON_AddNumberToObject(o, "gemm_bound_ms", 2 * r->macs / (u->peak_gflops * 1e9) * 1e3);
+        cJSON_AddItemToArray(runs, o);
+    }
+    cJSON_AddNumberToObject(j, "load_ms", r->load_ms);
+    if (r->e1.ran) {
+        cJSON_AddNumberToObject(j, "e1_epoch_s", r->e1.epoch_s);
+        cJSON_AddNumberToObject(j, "e1_run_s", r->e1.wall_s);
+        cJSON_AddNumberToObject(j, "e1_max_rss_mb", r->e1.max_rss_mb);
+    }
+    int rc = gx_json_write_file(path, j, err);
+    cJSON_Delete(j);
+    return rc;
+}
+
+int cmd_bench(int argc, char **argv) {
+    bench_opts o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc) return rc == 3 ? 0 : rc;
+    gx_error err;
+    gx_dataset ds;
+    gx_dataset_init(&ds);
+    gx_split split;
+    gx_split_init(&split);
+    double *times = NULL;
+    float *A = NULL, *B = NULL, *C = NULL;
+    static report r;
+    memset(&r, 0, sizeof r);
+    rc = 1;
+    r.load_before = load_average();
+    r.data = o.data;
+    if (time_load(o.data, &ds, &r.load_ms, &err)) goto fail;
+    r.rows = ds.n, r.cols = ds.d;
+    if (!ds.y || ds.n_classes < 2) {
+        gx_fail(&err, "bench: %s has no labels (the benchmark needs a labelled image set)", o.data);
+        goto fail;
+    }
+    gx_rng split_rng;
+    gx_rng_init(&split_rng, (uint64_t)o.seed, GX_STREAM_SPLIT);
+    if (gx_split_per_class(&ds, NULL, ds.n, LABELS_PER_CLASS, &split_rng, &split, &err)) goto fail;
+    if (o.export_path) {
+        if (export_step(&o, &ds, split.take, split.n_take, &err)) goto fail;
+        rc = 0;
+        goto done;
+    }
+    size_t nn = (size_t)PEAK_N * PEAK_N;
+    if (!(times = gx_malloc(o.steps * sizeof *times, "step times", &err)) ||
+        !(A = gx_malloc_aligned(nn * sizeof *A, "SGEMM matrices", &err)) ||
+        !(B = gx_malloc_aligned(nn * sizeof *B, "SGEMM matrices", &err)) ||
+        !(C = gx_malloc_aligned(nn * sizeof *C, "SGEMM matrices", &err)))
+        goto fail;
+    for (size_t i = 0; i < nn; i++) A[i] = (float)(i % 7) / 7, B[i] = (float)(i % 5) / 5;
+    for (int i = 0; i < o.n_threads; i++) {
+        run_result *u = &r.run[r.n_runs++];
+        u->threads = o.threads[i];
+        gx_set_threads(u->threads);
+        u->peak_gflops = sgemm_peak(A, B, C, PEAK_N);
+        fprintf(stderr, "genxfer bench: %d thread(s): %ld + %ld steps...\n", u->threads, o.warmup,
+                o.steps);
+        if (time_steps(&o, &ds, split.take, split.n_take, times, u, &err)) goto fail;
+    }
+    {
+        b1 b; /* the model's size and multiply-adds */
+        if (b1_init(&b, &ds, split.take, split.n_take, 1, &err)) goto fail;
+        r.macs = gx_ssdgm_step_macs(&b.m, 0, BATCH, BATCH, &r.macs_unshared);
+        r.n_params = gx_params_count(&b.m.params, true);
+        b1_free(&b);
+    }
+    gx_dataset_free(&ds); /* the E1 run loads its own */
+    if (o.epoch) {
+        int t = o.threads[o.n_threads - 1];
+        fprintf(stderr, "genxfer bench: one epoch of E1 at %d thread(s)...\n", t);
+        if (run_e1_epoch(&o, t, &r.e1, &err)) goto fail;
+    }
+    cpu_name(r.cpu, sizeof r.cpu);
+    r.blas_core = openblas_get_corename();
+    r.cores = sysconf(_SC_NPROCESSORS_ONLN);
+    r.load_after = load_average();
+    print_report(&r);
+    if (o.json && write_json(o.json, &r, &err)) goto fail;
+    rc = 0;
+    goto done;
+fail:
+    rc = cli_error("%s", err.msg);
+done:
+    free(times);
+    free(A);
+    free(B);
+    free(C);
+    gx_split_free(&split);
+    gx_dataset_free(&ds);
+    return rc;
+}
