@@ -7,6 +7,7 @@
 
 #include "core/gemm.h"
 #include "core/losses.h"
+#include "core/vmath.h"
 
 /* Element-wise loops over big arrays run on the OpenMP pool; each element is computed
  * independently, so the result does not depend on the thread count. */
@@ -35,6 +36,7 @@ void gx_linear_backward(float *dX, float *dW, float *db, const float *dY, const 
     if (db) {
         for (int i = 0; i < B; i++) {
             const float *d = dY + (size_t)i * (size_t)out;
+#pragma omp simd
             for (int o = 0; o < out; o++) db[o] += d[o];
         }
     }
@@ -79,75 +81,88 @@ void gx_soft_label_columns_backward(float *dWy, float *dP, const float *dY, cons
 
 /* ---- activations ---- */
 
-void gx_act_forward(gx_act a, float *Y, const float *X, size_t n) {
+/* The kernels run serially on a contiguous range and are compiled for AVX-512, AVX2 and the
+ * baseline (GX_VEC_CLONES); the public functions split big arrays into chunks over the pool. */
+#define GX_CHUNK ((size_t)8192)
+
+GX_VEC_CLONES static void act_forward_range(gx_act a, float *Y, const float *X, size_t n) {
     switch (a) {
     case GX_ACT_IDENTITY:
-        if (Y != X) memmove(Y, X, n * sizeof *Y);
         break;
     case GX_ACT_RELU:
-#pragma omp parallel for if (n > GX_PAR_MIN)
+#pragma omp simd
         for (size_t i = 0; i < n; i++) Y[i] = X[i] < 0.0f ? 0.0f : X[i]; /* NaN stays NaN */
         break;
     case GX_ACT_LEAKY_RELU:
-#pragma omp parallel for if (n > GX_PAR_MIN)
+#pragma omp simd
         for (size_t i = 0; i < n; i++) Y[i] = X[i] < 0.0f ? GX_LEAKY_SLOPE * X[i] : X[i];
         break;
     case GX_ACT_SOFTPLUS:
-#pragma omp parallel for if (n > GX_PAR_MIN)
-        for (size_t i = 0; i < n; i++) Y[i] = gx_softplus(X[i]);
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) Y[i] = gx_vsoftplus(X[i]);
         break;
     case GX_ACT_TANH:
-#pragma omp parallel for if (n > GX_PAR_MIN)
         for (size_t i = 0; i < n; i++) Y[i] = tanhf(X[i]);
         break;
     case GX_ACT_SIGMOID:
-#pragma omp parallel for if (n > GX_PAR_MIN)
-        for (size_t i = 0; i < n; i++) Y[i] = gx_sigmoid(X[i]);
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) Y[i] = gx_vsigmoid(X[i]);
         break;
     }
+}
+
+void gx_act_forward(gx_act a, float *Y, const float *X, size_t n) {
+    if (a == GX_ACT_IDENTITY) {
+        if (Y != X) memmove(Y, X, n * sizeof *Y);
+        return;
+    }
+    if (n <= GX_PAR_MIN) {
+        act_forward_range(a, Y, X, n);
+        return;
+    }
+#pragma omp parallel for
+    for (size_t c = 0; c < n; c += GX_CHUNK)
+        act_forward_range(a, Y + c, X + c, n - c < GX_CHUNK ? n - c : GX_CHUNK);
 }
 
 /* dX += dY * f'(x). Which of X and Y is used:
  *   identity: neither;  relu, tanh, sigmoid: Y (X if Y is NULL);
  *   leaky relu: X, else Y (y has the sign of x);
- *   softplus: X (f' = sigmoid(x)), else Y via sigmoid(x) = 1 - exp(-softplus(x)) = -expm1(-y),
- *   which is accurate for small y too, so an in-place softplus needs only Y. */
-void gx_act_backward(gx_act a, float *dX, const float *dY, const float *X, const float *Y,
-                     size_t n) {
-    if (!dX) return;
+ *   softplus: X (f' = sigmoid(x)), else Y via sigmoid(x) = 1 - exp(-softplus(x)) (a series for
+ *   small y, so that it stays accurate), so an in-place softplus needs only Y. */
+GX_VEC_CLONES static void act_backward_range(gx_act a, float *dX, const float *dY, const float *X,
+                                             const float *Y, size_t n) {
     switch (a) {
     case GX_ACT_IDENTITY:
-#pragma omp parallel for if (n > GX_PAR_MIN)
+#pragma omp simd
         for (size_t i = 0; i < n; i++) dX[i] += dY[i];
         break;
     case GX_ACT_RELU: {
         const float *V = Y ? Y : X; /* y > 0 exactly when x > 0 */
-#pragma omp parallel for if (n > GX_PAR_MIN)
-        for (size_t i = 0; i < n; i++)
-            if (V[i] > 0.0f) dX[i] += dY[i];
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) dX[i] += V[i] > 0.0f ? dY[i] : 0.0f;
         break;
     }
     case GX_ACT_LEAKY_RELU: {
         const float *V = X ? X : Y; /* the slope is positive: y > 0 exactly when x > 0 */
-#pragma omp parallel for if (n > GX_PAR_MIN)
+#pragma omp simd
         for (size_t i = 0; i < n; i++) dX[i] += V[i] > 0.0f ? dY[i] : GX_LEAKY_SLOPE * dY[i];
         break;
     }
     case GX_ACT_SOFTPLUS:
         if (X) {
-#pragma omp parallel for if (n > GX_PAR_MIN)
-            for (size_t i = 0; i < n; i++) dX[i] += dY[i] * gx_sigmoid(X[i]);
+#pragma omp simd
+            for (size_t i = 0; i < n; i++) dX[i] += dY[i] * gx_vsigmoid(X[i]);
         } else {
-#pragma omp parallel for if (n > GX_PAR_MIN)
-            for (size_t i = 0; i < n; i++) dX[i] += dY[i] * -expm1f(-Y[i]);
+#pragma omp simd
+            for (size_t i = 0; i < n; i++) dX[i] += dY[i] * gx_vsoftplus_grad_from_y(Y[i]);
         }
         break;
     case GX_ACT_TANH:
         if (Y) {
-#pragma omp parallel for if (n > GX_PAR_MIN)
+#pragma omp simd
             for (size_t i = 0; i < n; i++) dX[i] += dY[i] * (1.0f - Y[i] * Y[i]);
         } else {
-#pragma omp parallel for if (n > GX_PAR_MIN)
             for (size_t i = 0; i < n; i++) {
                 float t = tanhf(X[i]);
                 dX[i] += dY[i] * (1.0f - t * t);
@@ -156,17 +171,69 @@ void gx_act_backward(gx_act a, float *dX, const float *dY, const float *X, const
         break;
     case GX_ACT_SIGMOID:
         if (Y) {
-#pragma omp parallel for if (n > GX_PAR_MIN)
+#pragma omp simd
             for (size_t i = 0; i < n; i++) dX[i] += dY[i] * Y[i] * (1.0f - Y[i]);
         } else {
-#pragma omp parallel for if (n > GX_PAR_MIN)
+#pragma omp simd
             for (size_t i = 0; i < n; i++) {
-                float s = gx_sigmoid(X[i]);
+                float s = gx_vsigmoid(X[i]);
                 dX[i] += dY[i] * s * (1.0f - s);
             }
         }
         break;
     }
+}
+
+void gx_act_backward(gx_act a, float *dX, const float *dY, const float *X, const float *Y,
+                     size_t n) {
+    if (!dX) return;
+    if (n <= GX_PAR_MIN) {
+        act_backward_range(a, dX, dY, X, Y, n);
+        return;
+    }
+#pragma omp parallel for
+    for (size_t c = 0; c < n; c += GX_CHUNK)
+        act_backward_range(a, dX + c, dY + c, X ? X + c : NULL, Y ? Y + c : NULL,
+                           n - c < GX_CHUNK ? n - c : GX_CHUNK);
+}
+
+/* dY *= f'(x) from y, as act_backward_range does with X = NULL. */
+GX_VEC_CLONES static void act_scale_range(gx_act a, float *dY, const float *Y, size_t n) {
+    switch (a) {
+    case GX_ACT_IDENTITY:
+        break;
+    case GX_ACT_RELU:
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) dY[i] = Y[i] > 0.0f ? dY[i] : 0.0f;
+        break;
+    case GX_ACT_LEAKY_RELU:
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) dY[i] = Y[i] > 0.0f ? dY[i] : GX_LEAKY_SLOPE * dY[i];
+        break;
+    case GX_ACT_SOFTPLUS:
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) dY[i] *= gx_vsoftplus_grad_from_y(Y[i]);
+        break;
+    case GX_ACT_TANH:
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) dY[i] *= 1.0f - Y[i] * Y[i];
+        break;
+    case GX_ACT_SIGMOID:
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) dY[i] *= Y[i] * (1.0f - Y[i]);
+        break;
+    }
+}
+
+void gx_act_grad_scale(gx_act a, float *dY, const float *Y, size_t n) {
+    if (a == GX_ACT_IDENTITY) return;
+    if (n <= GX_PAR_MIN) {
+        act_scale_range(a, dY, Y, n);
+        return;
+    }
+#pragma omp parallel for
+    for (size_t c = 0; c < n; c += GX_CHUNK)
+        act_scale_range(a, dY + c, Y + c, n - c < GX_CHUNK ? n - c : GX_CHUNK);
 }
 
 static const struct {

@@ -52,6 +52,9 @@ void gx_act_forward(gx_act a, float *Y, const float *X, size_t n);
  * 1 - exp(-y) (computed as -expm1(-y)). So after an in-place forward pass (X gone) every
  * activation can be differentiated from Y with X = NULL. */
 void gx_act_backward(gx_act a, float *dX, const float *dY, const float *X, const float *Y, size_t n);
+/* dY[n] *= f'(x), from the output Y alone (as gx_act_backward with X = NULL, in place): the
+ * gradient through an activation whose input is gone. */
+void gx_act_grad_scale(gx_act a, float *dY, const float *Y, size_t n);
 /* "relu", "leaky_relu", "softplus", "tanh", "sigmoid", "identity"; -1 if unknown. */
 int gx_act_parse(const char *s, gx_act *out);
 const char *gx_act_name(gx_act a);

@@ -7,6 +7,8 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "core/vmath.h"
+
 #define GX_PAR_MIN ((size_t)1 << 15)
 #define PAR_ROWS(B, D) ((size_t)(B) * (size_t)(D) > GX_PAR_MIN)
 
@@ -23,13 +25,10 @@ float gx_logsumexp(const float *x, int n) {
     return (float)((double)m + log(s));
 }
 
-float gx_softplus(float x) { return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x)); }
+/* The vectorisable versions, so that a scalar and a vector loop give the same bits. */
+float gx_softplus(float x) { return gx_vsoftplus(x); }
 
-float gx_sigmoid(float x) {
-    if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
-}
+float gx_sigmoid(float x) { return gx_vsigmoid(x); }
 
 /* Row max m and log(sum_k exp(l_k - m)), so that log_softmax(l)_k = (l_k - m) - ls. */
 static void row_lse(const float *l, int K, float *m_out, double *ls_out) {
@@ -72,25 +71,28 @@ void gx_log_softmax_backward(float *dL, const float *dLP, const float *P, int B,
 
 /* ---- Bernoulli ---- */
 
-void gx_bernoulli_loglik_forward(float *out, const float *X, const float *L, int B, int D) {
+GX_VEC_CLONES void gx_bernoulli_loglik_forward(float *out, const float *X, const float *L, int B,
+                                               int D) {
 #pragma omp parallel for if (PAR_ROWS(B, D))
     for (int b = 0; b < B; b++) {
         const float *x = X + (size_t)b * (size_t)D, *l = L + (size_t)b * (size_t)D;
         double s = 0.0;
-        for (int j = 0; j < D; j++) s += (double)(x[j] * l[j]) - (double)gx_softplus(l[j]);
+#pragma omp simd reduction(+ : s)
+        for (int j = 0; j < D; j++) s += (double)(x[j] * l[j]) - (double)gx_vsoftplus(l[j]);
         out[b] = (float)s;
     }
 }
 
-void gx_bernoulli_loglik_backward(float *dL, const float *g, const float *X, const float *L, int B,
-                                  int D) {
+GX_VEC_CLONES void gx_bernoulli_loglik_backward(float *dL, const float *g, const float *X,
+                                                const float *L, int B, int D) {
     if (!dL) return;
 #pragma omp parallel for if (PAR_ROWS(B, D))
     for (int b = 0; b < B; b++) {
         const float *x = X + (size_t)b * (size_t)D, *l = L + (size_t)b * (size_t)D;
         float *dl = dL + (size_t)b * (size_t)D;
         const float gb = g[b];
-        for (int j = 0; j < D; j++) dl[j] += gb * (x[j] - gx_sigmoid(l[j]));
+#pragma omp simd
+        for (int j = 0; j < D; j++) dl[j] += gb * (x[j] - gx_vsigmoid(l[j]));
     }
 }
 
@@ -186,17 +188,21 @@ void gx_kl_diag_backward(float *dMU1, float *dLV1, float *dMU2, float *dLV2, con
 
 /* ---- reparameterisation ---- */
 
-void gx_reparam_forward(float *Z, const float *MU, const float *LV, const float *EPS, int n) {
-#pragma omp parallel for if ((size_t)n > GX_PAR_MIN)
-    for (int i = 0; i < n; i++) Z[i] = MU[i] + expf(0.5f * LV[i]) * EPS[i];
+GX_VEC_CLONES void gx_reparam_forward(float *Z, const float *MU, const float *LV, const float *EPS,
+                                      int n) {
+#pragma omp parallel for simd if ((size_t)n > GX_PAR_MIN)
+    for (int i = 0; i < n; i++) Z[i] = MU[i] + gx_vexp(0.5f * LV[i]) * EPS[i];
 }
 
-void gx_reparam_backward(float *dMU, float *dLV, const float *dZ, const float *LV, const float *EPS,
-                         int n) {
-#pragma omp parallel for if ((size_t)n > GX_PAR_MIN)
-    for (int i = 0; i < n; i++) {
-        if (dMU) dMU[i] += dZ[i];
-        if (dLV) dLV[i] += dZ[i] * 0.5f * expf(0.5f * LV[i]) * EPS[i];
+GX_VEC_CLONES void gx_reparam_backward(float *dMU, float *dLV, const float *dZ, const float *LV,
+                                       const float *EPS, int n) {
+    if (dMU) {
+#pragma omp parallel for simd if ((size_t)n > GX_PAR_MIN)
+        for (int i = 0; i < n; i++) dMU[i] += dZ[i];
+    }
+    if (dLV) {
+#pragma omp parallel for simd if ((size_t)n > GX_PAR_MIN)
+        for (int i = 0; i < n; i++) dLV[i] += dZ[i] * 0.5f * gx_vexp(0.5f * LV[i]) * EPS[i];
     }
 }
 
