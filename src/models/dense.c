@@ -7,6 +7,10 @@
 
 #include "core/batchnorm.h"
 #include "core/gemm.h"
+#include "core/vmath.h"
+
+/* Row loops over more elements than this run on the OpenMP pool (rows are independent). */
+#define GX_DENSE_PAR_MIN ((size_t)1 << 15)
 
 int gx_dense_declare(gx_dense_block *blk, gx_params *p, const char *prefix, int n,
                      const int *sizes, int n_labels, gx_act act, gx_act last_act, int bn_slots,
@@ -64,7 +68,10 @@ void gx_dense_init(const gx_dense_block *blk, gx_params *p, gx_rng *rng) {
     }
 }
 
-/* One allocation carved into every buffer; aliases where a stage is the identity. */
+/* One allocation carved into every buffer. A layer without batch norm works in place: its linear
+ * output is the activation's input and output (Z = A = Y), and its gradients share one buffer too
+ * (dY = dA = dZ), since every activation's derivative can be had from its output. With batch norm,
+ * Z, xhat, A and Y are separate, dA is dY scaled in place, and dZ is separate. */
 int gx_dense_ws_alloc(gx_dense_ws *ws, const gx_dense_block *blk, int max_rows, int max_src,
                       gx_error *err) {
     memset(ws, 0, sizeof *ws);
@@ -99,20 +106,20 @@ int gx_dense_ws_alloc(gx_dense_ws *ws, const gx_dense_block *blk, int max_rows, 
             if ((size_t)L->out > widest) widest = (size_t)L->out;
             CARVE(W->Z, n);
             CARVE(W->dY, n);
-            CARVE(W->dZ, n);
             if (L->bn) {
                 CARVE(W->xhat, n);
                 CARVE(W->A, n);
-                CARVE(W->dA, n);
+                CARVE(W->Y, n); /* batch norm is only used with an activation */
+                CARVE(W->dZ, n);
                 CARVE(W->inv_std, L->out);
+                if (pass == 1) W->dA = W->dY;
             } else if (pass == 1) {
-                W->A = W->Z;
-                W->dA = W->dZ;
+                W->A = W->Y = W->Z;
+                W->dA = W->dZ = W->dY;
             }
-            if (L->act != GX_ACT_IDENTITY) CARVE(W->Y, n);
-            else if (pass == 1) W->Y = W->A;
         }
         CARVE(ws->dP, (size_t)max_src * blk->layer[0].out);
+        CARVE(ws->wy, (size_t)blk->layer[0].n_labels * blk->layer[0].out);
 #undef CARVE
         total = off;
     }
@@ -126,22 +133,32 @@ void gx_dense_ws_free(gx_dense_ws *ws) {
     memset(ws, 0, sizeof *ws);
 }
 
-/* Z[R, out] of layer 0: the GEMM on the distinct inputs, then bias and label columns per row. */
-static void first_layer_forward(const gx_dense_layer *L, const gx_params *p, gx_dense_ws *ws,
-                                const float *X, int n_src, const int32_t *src, const int32_t *y,
-                                int R) {
-    const float *W = gx_params_value(p, L->w), *b = gx_params_value(p, L->b);
-    int ldw = L->in + L->n_labels;
-    float *Z = ws->l[0].Z;
-    if (!src) {
-        gx_linear_forward(Z, X, W, ldw, b, R, L->in, L->out);
-    } else {
-        float *P = ws->dP; /* borrowed as forward scratch: [n_src, out] */
-        gx_linear_forward(P, X, W, ldw, b, n_src, L->in, L->out);
-        for (int r = 0; r < R; r++)
-            memcpy(Z + (size_t)r * L->out, P + (size_t)src[r] * L->out, (size_t)L->out * sizeof *Z);
+/* Z[r,:] = S[s_r,:] + b + Wy[y_r,:] (s_r = src[r], or r without src; no label term without y),
+ * then the activation in place unless batch norm comes first. S may be Z when src is NULL. */
+GX_VEC_CLONES static void finish_rows(const gx_dense_layer *L, float *Z, const float *S, const int32_t *src,
+                        const float *b, const float *Wy, const int32_t *y, int R) {
+    const int out = L->out, act = L->bn ? GX_ACT_IDENTITY : L->act;
+#pragma omp parallel for if ((size_t)R * out > GX_DENSE_PAR_MIN)
+    for (int r = 0; r < R; r++) {
+        float *z = Z + (size_t)r * out;
+        const float *s = S + (size_t)(src ? src[r] : r) * out;
+        if (Wy && y) {
+            const float *w = Wy + (size_t)y[r] * out;
+#pragma omp simd
+            for (int o = 0; o < out; o++) z[o] = s[o] + b[o] + w[o];
+        } else {
+#pragma omp simd
+            for (int o = 0; o < out; o++) z[o] = s[o] + b[o];
+        }
+        gx_act_forward((gx_act)act, z, z, (size_t)out);
     }
-    if (L->n_labels > 0 && y) gx_label_columns_forward(Z, y, W + L->in, ldw, R, L->out);
+}
+
+/* The label columns of layer 0's weight, W[:, in .. in + K), as rows: Wy [K, out]. */
+static void gather_label_columns(const gx_dense_layer *L, const float *W, float *Wy) {
+    int ldw = L->in + L->n_labels;
+    for (int o = 0; o < L->out; o++)
+        for (int k = 0; k < L->n_labels; k++) Wy[(size_t)k * L->out + o] = W[(size_t)o * ldw + L->in + k];
 }
 
 void gx_dense_forward(const gx_dense_block *blk, const gx_params *p, gx_dense_ws *ws, const float *X,
@@ -150,24 +167,49 @@ void gx_dense_forward(const gx_dense_block *blk, const gx_params *p, gx_dense_ws
     for (int i = 0; i < blk->n_layers; i++) {
         const gx_dense_layer *L = &blk->layer[i];
         gx_dense_ws_layer *W = &ws->l[i];
-        if (i == 0) {
-            first_layer_forward(L, p, ws, X, n_src, src, y, R);
+        const float *Wt = gx_params_value(p, L->w), *b = gx_params_value(p, L->b);
+        int ldw = L->in + L->n_labels;
+        const float *in = i == 0 ? X : ws->l[i - 1].Y;
+        const float *Wy = NULL;
+        if (i == 0 && L->n_labels > 0 && y) {
+            gather_label_columns(L, Wt, ws->wy);
+            Wy = ws->wy;
+        }
+        if (i == 0 && src) {
+            /* the GEMM on the distinct inputs only: P [n_src, out], then row r takes P[src[r]] */
+            gx_gemm(false, true, n_src, L->out, L->in, 1.0f, in, L->in, Wt, ldw, 0.0f, ws->dP, L->out);
+            finish_rows(L, W->Z, ws->dP, src, b, Wy, y, R);
         } else {
-            gx_linear_forward(W->Z, ws->l[i - 1].Y, gx_params_value(p, L->w), L->in,
-                              gx_params_value(p, L->b), R, L->in, L->out);
+            gx_gemm(false, true, R, L->out, L->in, 1.0f, in, L->in, Wt, ldw, 0.0f, W->Z, L->out);
+            finish_rows(L, W->Z, W->Z, NULL, b, Wy, i == 0 ? y : NULL, R);
         }
-        if (L->bn) {
-            const float *g = gx_params_value(p, L->gamma), *bt = gx_params_value(p, L->beta);
-            if (train)
-                gx_batchnorm_forward_train(W->A, W->xhat, W->inv_std, W->Z, g, bt, R, L->out,
-                                           bn_momentum, gx_params_value(p, L->run_mean[slot]),
-                                           gx_params_value(p, L->run_var[slot]), ws->work);
-            else
-                gx_batchnorm_forward_eval(W->A, W->Z, g, bt, gx_params_value(p, L->run_mean[slot]),
-                                          gx_params_value(p, L->run_var[slot]), R, L->out);
-        }
-        if (L->act != GX_ACT_IDENTITY) gx_act_forward(L->act, W->Y, W->A, (size_t)R * L->out);
+        if (!L->bn) continue;
+        const float *g = gx_params_value(p, L->gamma), *bt = gx_params_value(p, L->beta);
+        if (train)
+            gx_batchnorm_forward_train(W->A, W->xhat, W->inv_std, W->Z, g, bt, R, L->out,
+                                       bn_momentum, gx_params_value(p, L->run_mean[slot]),
+                                       gx_params_value(p, L->run_var[slot]), ws->work);
+        else
+            gx_batchnorm_forward_eval(W->A, W->Z, g, bt, gx_params_value(p, L->run_mean[slot]),
+                                      gx_params_value(p, L->run_var[slot]), R, L->out);
+        gx_act_forward(L->act, W->Y, W->A, (size_t)R * L->out);
     }
+}
+
+/* dW[:, in + k] += the sum of the rows dZ[r,:] with y[r] = k: summed per class into G [K, out]
+ * (contiguous rows, in row order), then added as columns. */
+static void label_columns_backward(const gx_dense_layer *L, float *dW, const float *dZ,
+                                   const int32_t *y, int R, float *G) {
+    int out = L->out, ldw = L->in + L->n_labels;
+    memset(G, 0, (size_t)L->n_labels * out * sizeof *G);
+    for (int r = 0; r < R; r++) {
+        float *g = G + (size_t)y[r] * out;
+        const float *d = dZ + (size_t)r * out;
+#pragma omp simd
+        for (int o = 0; o < out; o++) g[o] += d[o];
+    }
+    for (int o = 0; o < out; o++)
+        for (int k = 0; k < L->n_labels; k++) dW[(size_t)o * ldw + L->in + k] += G[(size_t)k * out + o];
 }
 
 void gx_dense_backward(const gx_dense_block *blk, gx_params *p, gx_dense_ws *ws, float *dX,
@@ -176,32 +218,27 @@ void gx_dense_backward(const gx_dense_block *blk, gx_params *p, gx_dense_ws *ws,
         const gx_dense_layer *L = &blk->layer[i];
         gx_dense_ws_layer *W = &ws->l[i];
         size_t n = (size_t)R * L->out;
-        /* dY -> dA through the activation */
-        float *dA = W->dY;
-        if (L->act != GX_ACT_IDENTITY) {
-            dA = W->dA;
-            memset(dA, 0, n * sizeof *dA);
-            gx_act_backward(L->act, dA, W->dY, W->A, W->Y, n);
-        }
-        /* dA -> dZ through batch norm */
-        float *dZ = dA;
+        /* dY -> dA through the activation (in place), dA -> dZ through batch norm */
+        gx_act_grad_scale(L->act, W->dY, W->Y, n);
+        float *dZ = W->dA;
         if (L->bn) {
             dZ = W->dZ;
             memset(dZ, 0, n * sizeof *dZ);
             gx_batchnorm_backward(dZ, gx_params_gradient(p, L->gamma), gx_params_gradient(p, L->beta),
-                                  dA, W->xhat, W->inv_std, gx_params_value(p, L->gamma), R, L->out,
+                                  W->dA, W->xhat, W->inv_std, gx_params_value(p, L->gamma), R, L->out,
                                   ws->work);
         }
         const float *Wt = gx_params_value(p, L->w);
         float *dW = gx_params_gradient(p, L->w), *db = gx_params_gradient(p, L->b);
         int ldw = L->in + L->n_labels;
         if (i > 0) {
-            float *dIn = ws->l[i - 1].dY;
-            memset(dIn, 0, (size_t)R * L->in * sizeof *dIn);
-            gx_linear_backward(dIn, dW, db, dZ, ws->l[i - 1].Y, Wt, ldw, R, L->in, L->out);
+            /* weights and bias; the input gradient overwrites the layer below's dY */
+            gx_linear_backward(NULL, dW, db, dZ, ws->l[i - 1].Y, Wt, ldw, R, L->in, L->out);
+            gx_gemm(false, false, R, L->in, L->out, 1.0f, dZ, L->out, Wt, ldw, 0.0f,
+                    ws->l[i - 1].dY, L->in);
             continue;
         }
-        if (L->n_labels > 0 && y) gx_label_columns_backward(dW + L->in, dZ, y, ldw, R, L->out);
+        if (L->n_labels > 0 && y) label_columns_backward(L, dW, dZ, y, R, ws->wy);
         if (!src) {
             gx_linear_backward(dX, dW, db, dZ, X, Wt, ldw, R, L->in, L->out);
         } else {
@@ -210,6 +247,7 @@ void gx_dense_backward(const gx_dense_block *blk, gx_params *p, gx_dense_ws *ws,
             for (int r = 0; r < R; r++) {
                 float *d = ws->dP + (size_t)src[r] * L->out;
                 const float *g = dZ + (size_t)r * L->out;
+#pragma omp simd
                 for (int c = 0; c < L->out; c++) d[c] += g[c];
             }
             gx_linear_backward(dX, dW, db, ws->dP, X, Wt, ldw, n_src, L->in, L->out);

@@ -46,20 +46,22 @@ int gx_dense_declare(gx_dense_block *blk, gx_params *p, const char *prefix, int 
  * biases 0, gamma 1, beta 0, running mean 0 and var 1. */
 void gx_dense_init(const gx_dense_block *blk, gx_params *p, gx_rng *rng);
 
-/* Activations of one layer for up to max_rows rows. */
+/* Activations of one layer for up to max_rows rows. Without batch norm the layer works in place:
+ * Z, A and Y are one buffer, and dY, dA and dZ another. */
 typedef struct gx_dense_ws_layer {
     float *Z;      /* [R, out] linear output */
     float *xhat;   /* [R, out] normalised (bn only) */
     float *A;      /* [R, out] input of the activation: Z, or the bn output */
     float *Y;      /* [R, out] output */
-    float *dY, *dA, *dZ; /* gradients, same shapes (dA only with bn) */
+    float *dY, *dA, *dZ; /* gradients, same shapes (dA is dY scaled in place) */
     float *inv_std;      /* [out] (bn only) */
 } gx_dense_ws_layer;
 
 typedef struct gx_dense_ws {
     int max_rows, max_src;
     gx_dense_ws_layer l[GX_DENSE_MAX_LAYERS];
-    float *dP;     /* [max_src, out0] gradient of the shared GEMM part (label blocks) */
+    float *dP;     /* [max_src, out0] the shared GEMM part of layer 0 (forward) and its gradient */
+    float *wy;     /* [n_labels, out0] layer 0's label columns as rows, or their gradients */
     double *work;  /* bn scratch, 2 * max width */
 } gx_dense_ws;
 
@@ -78,7 +80,7 @@ void gx_dense_forward(const gx_dense_block *blk, const gx_params *p, gx_dense_ws
 
 /* Backward pass: reads ws->l[last].dY (the caller writes or accumulates it there: see
  * gx_dense_dout), adds parameter gradients into p->grad and input gradients into dX [n_src, in]
- * (may be NULL). Clobbers the dY buffers of the inner layers. */
+ * (may be NULL). Clobbers the dY buffers of every layer, the last one's included. */
 void gx_dense_backward(const gx_dense_block *blk, gx_params *p, gx_dense_ws *ws, float *dX,
                        const float *X, int n_src, const int32_t *src, const int32_t *y, int R);
 
