@@ -220,7 +220,7 @@ int gx_ssdgm_ws_alloc(gx_ssdgm_ws *ws, const gx_ssdgm *m, int max_l, int max_u, 
     int scratch = nmax > R ? nmax : R;
     if (K > scratch) scratch = K;
     if (!(ws->xin = gx_malloc_aligned((size_t)N * nmax * sizeof(float), "inputs", err)) ||
-        !(ws->xrep = gx_malloc_aligned((size_t)R * nmax * sizeof(float), "branch inputs", err)) ||
+        !(ws->xtr = gx_malloc_aligned((size_t)N * nmax * sizeof(float), "augmented inputs", err)) ||
         !(ws->src = gx_malloc((size_t)R * sizeof(int32_t), "branch rows", err)) ||
         !(ws->ybr = gx_malloc((size_t)R * sizeof(int32_t), "branch labels", err)) ||
         !(ws->lp = gx_malloc((size_t)N * K * sizeof(float), "log q(y|x)", err)) ||
@@ -256,7 +256,7 @@ void gx_ssdgm_ws_free(gx_ssdgm_ws *ws) {
     gx_dense_ws *blocks[] = {&ws->enc_trunk, &ws->cls, &ws->lat, &ws->dec_trunk};
     for (size_t i = 0; i < sizeof blocks / sizeof *blocks; i++)
         if (blocks[i]->l[0].Z) gx_dense_ws_free(blocks[i]);
-    void *bufs[] = {ws->xin, ws->xrep, ws->src, ws->ybr, ws->lp, ws->p, ws->dlogits, ws->mu,
+    void *bufs[] = {ws->xin, ws->xtr, ws->src, ws->ybr, ws->lp, ws->p, ws->dlogits, ws->mu,
                     ws->lv, ws->eps, ws->z, ws->dmu, ws->dlv, ws->dz, ws->kl, ws->rec, ws->elbo,
                     ws->g, ws->tmp, ws->dstat, ws->klk, ws->gkl};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
@@ -318,6 +318,34 @@ static void kl_rows(gx_ssdgm *m, gx_ssdgm_ws *ws, int nl, int nu, const float *g
     }
 }
 
+/* log p(x | z, y) of every branch (q(z|x,y) heads): ws->rec [R] from the decoder's output [R, n]
+ * (g NULL), or its backward with d loss / d rec = g [R] added into the decoder's dout. Branch r's
+ * input is row src[r] of ws->xin: the labelled rows are rows 0..nl-1, and class block k of the
+ * unlabelled branches is rows nl..nl+nu-1 again, so each block is computed against the rows in
+ * place (never copied K times). */
+static void branch_loglik(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int nl, int nu, const float *g) {
+    const gx_ssdgm_config *c = &m->cfg;
+    gx_params *p = &m->params;
+    int K = c->n_classes, n = c->dom[d].n_in;
+    const float *out = gx_dense_out(&m->dec_out[d], &ws->dec_out[d]);
+    float *dout = gx_dense_dout(&m->dec_out[d], &ws->dec_out[d]);
+    const float *olv = m->out_logvar[d] >= 0 ? gx_params_value(p, m->out_logvar[d]) : NULL;
+    float *dlv = m->out_logvar[d] >= 0 ? gx_params_gradient(p, m->out_logvar[d]) : NULL;
+    for (int blk = -1; blk < K; blk++) {
+        int r0 = blk < 0 ? 0 : nl + blk * nu, rows = blk < 0 ? nl : nu;
+        const float *x = ws->xin + (size_t)(blk < 0 ? 0 : nl) * n;
+        size_t o = (size_t)r0 * n;
+        if (rows == 0) continue;
+        if (c->dom[d].lik == GX_LIK_BERNOULLI) {
+            if (!g) gx_bernoulli_loglik_forward(ws->rec + r0, x, out + o, rows, n);
+            else gx_bernoulli_loglik_backward(dout + o, g + r0, x, out + o, rows, n);
+        } else {
+            if (!g) gx_gaussian_loglik_forward(ws->rec + r0, x, out + o, olv, 0, rows, n);
+            else gx_gaussian_loglik_backward(dout + o, dlv, g + r0, x, out + o, olv, 0, rows, n);
+        }
+    }
+}
+
 /* ---- the K-class branches: every labelled row once, every unlabelled row once per class ----
  * Branch r uses input row ws->src[r] and class ws->ybr[r]; labelled rows come first, then class
  * block k of the unlabelled rows. Each forward fills ws->elbo[R]; each backward takes ws->g[R]
@@ -328,7 +356,7 @@ static void branches_forward_y(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int nl, int 
                                const gx_ssdgm_hyper *h, gx_rng *rng) {
     const gx_ssdgm_config *c = &m->cfg;
     gx_params *p = &m->params;
-    int K = c->n_classes, Z = c->z_dim, n = c->dom[d].n_in, N = nl + nu, R = nl + K * nu;
+    int K = c->n_classes, Z = c->z_dim, N = nl + nu, R = nl + K * nu;
     float *hid = gx_dense_out(&m->enc_trunk, &ws->enc_trunk);
     gx_dense_forward(&m->lat, p, &ws->lat, hid, N, ws->src, ws->ybr, R, 1, 0, 0);
     split_latent(gx_dense_out(&m->lat, &ws->lat), ws->mu, ws->lv, R, Z);
@@ -339,12 +367,7 @@ static void branches_forward_y(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int nl, int 
     gx_dense_forward(&m->dec_trunk, p, &ws->dec_trunk, ws->z, R, NULL, dec_y, R, 1, 0, 0);
     gx_dense_forward(&m->dec_out[d], p, &ws->dec_out[d], gx_dense_out(&m->dec_trunk, &ws->dec_trunk),
                      R, NULL, NULL, R, 1, 0, 0);
-    float *out = gx_dense_out(&m->dec_out[d], &ws->dec_out[d]);
-    for (int r = 0; r < R; r++)
-        memcpy(ws->xrep + (size_t)r * n, ws->xin + (size_t)ws->src[r] * n, (size_t)n * sizeof(float));
-    const float *olv = m->out_logvar[d] >= 0 ? gx_params_value(p, m->out_logvar[d]) : NULL;
-    if (c->dom[d].lik == GX_LIK_BERNOULLI) gx_bernoulli_loglik_forward(ws->rec, ws->xrep, out, R, n);
-    else gx_gaussian_loglik_forward(ws->rec, ws->xrep, out, olv, 0, R, n);
+    branch_loglik(m, ws, d, nl, nu, NULL);
     const float *log_pi = gx_params_value(p, m->log_pi[d]);
     for (int r = 0; r < R; r++) ws->elbo[r] = ws->rec[r] - h->beta * ws->kl[r] + log_pi[ws->ybr[r]];
 }
@@ -354,15 +377,9 @@ static void branches_backward_y(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int nl, int
     const gx_ssdgm_config *c = &m->cfg;
     gx_params *p = &m->params;
     int K = c->n_classes, Z = c->z_dim, n = c->dom[d].n_in, N = nl + nu, R = nl + K * nu;
-    float *out = gx_dense_out(&m->dec_out[d], &ws->dec_out[d]);
-    const float *olv = m->out_logvar[d] >= 0 ? gx_params_value(p, m->out_logvar[d]) : NULL;
     float *dout = gx_dense_dout(&m->dec_out[d], &ws->dec_out[d]);
     memset(dout, 0, (size_t)R * n * sizeof(float));
-    if (c->dom[d].lik == GX_LIK_BERNOULLI)
-        gx_bernoulli_loglik_backward(dout, ws->g, ws->xrep, out, R, n);
-    else
-        gx_gaussian_loglik_backward(dout, gx_params_gradient(p, m->out_logvar[d]), ws->g, ws->xrep,
-                                    out, olv, 0, R, n);
+    branch_loglik(m, ws, d, nl, nu, ws->g);
     float *ddec = gx_dense_dout(&m->dec_trunk, &ws->dec_trunk);
     memset(ddec, 0, (size_t)R * gx_dense_out_size(&m->dec_trunk) * sizeof(float));
     gx_dense_backward(&m->dec_out[d], p, &ws->dec_out[d], ddec,
@@ -486,12 +503,12 @@ static void confidence_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int nl
     const float *xu = ws->xin + (size_t)nl * n;
     if (can_translate(c, d, h)) {
         const gx_domain_config *dc = &c->dom[d];
-        gx_random_translate(ws->xrep, xu, nu, dc->height, dc->width, dc->channels, h->aug_shift,
+        gx_random_translate(ws->xtr, xu, nu, dc->height, dc->width, dc->channels, h->aug_shift,
                             h->aug_rng);
         if (h->cutout > 0)
-            gx_random_cutout(ws->xrep, nu, dc->height, dc->width, dc->channels, h->cutout,
+            gx_random_cutout(ws->xtr, nu, dc->height, dc->width, dc->channels, h->cutout,
                              h->aug_rng);
-        memcpy(ws->xin, ws->xrep, (size_t)nu * n * sizeof(float));
+        memcpy(ws->xin, ws->xtr, (size_t)nu * n * sizeof(float));
     } else {
         memmove(ws->xin, xu, (size_t)nu * n * sizeof(float));
     }
@@ -539,9 +556,9 @@ static int domain_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_ss
     if (nu) memcpy(ws->xin + (size_t)nl * n, b->xu, (size_t)nu * n * sizeof(float));
     if (h->augment_labelled && nl && can_translate(c, d, h)) {
         const gx_domain_config *dc = &c->dom[d];
-        gx_random_translate(ws->xrep, ws->xin, nl, dc->height, dc->width, dc->channels,
+        gx_random_translate(ws->xtr, ws->xin, nl, dc->height, dc->width, dc->channels,
                             h->aug_shift, h->aug_rng);
-        memcpy(ws->xin, ws->xrep, (size_t)nl * n * sizeof(float));
+        memcpy(ws->xin, ws->xtr, (size_t)nl * n * sizeof(float));
     }
 
     /* ---- forward: encoder, classifier, then the bound of every (row, class) branch ---- */

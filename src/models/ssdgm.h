@@ -87,7 +87,7 @@ typedef struct gx_ssdgm_ws {
     int max_l, max_u;
     gx_dense_ws enc_in[GX_MAX_DOMAINS], enc_trunk, cls, lat, dec_trunk, dec_out[GX_MAX_DOMAINS];
     float *xin;            /* [N, n_max] labelled then unlabelled inputs, N = max_l + max_u */
-    float *xrep;           /* [R, n_max] the input of each branch row, R = max_l + K max_u */
+    float *xtr;            /* [N, n_max] translated copies of input rows (augmentation) */
     int32_t *src, *ybr;    /* [R] branch row -> input row, label */
     float *lp, *p;         /* [N, K] log q(y|x), q(y|x) */
     float *dlogits;        /* [N, K] */
