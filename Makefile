@@ -54,7 +54,7 @@ MANDIR       = $(PREFIX)/share/man
 PKGCONFIGDIR = $(LIBDIR)/pkgconfig
 INSTALL      ?= install
 
-.PHONY: all deps test test-plain test-san demo e1 clean bench bench-profile install uninstall
+.PHONY: all deps test test-plain test-san demo e1 clean bench bench-compare bench-profile install uninstall
 all: $(LIB) $(SO) $(BIN) genxfer
 
 # The tool at the project root, for the commands in the README.
@@ -151,6 +151,20 @@ demo: deps
 e1: deps
 	@$(MAKE) --no-print-directory all
 	scripts/run-e1.sh runs/e1
+
+# Benchmark B1 (docs/PERFORMANCE.md; not part of `make test`): the M2 step at 1 and all threads
+# against the SGEMM peak measured in the same run, loading MNIST, one E1 epoch and its peak memory.
+bench: deps
+	@$(MAKE) --no-print-directory all
+	./build/genxfer bench
+
+# The same beside the PyTorch reference (bench/reference/; python3-torch is installed first if
+# missing) at each of its thread settings, the ratio, and the check that both compute the same
+# loss and gradients.
+bench-compare: deps
+	@$(MAKE) --no-print-directory all
+	@bench/install-torch.sh
+	/usr/bin/python3 bench/compare.py --genxfer build/genxfer
 
 # Instruction counts of 3 B1 steps on synthetic data (callgrind: stable on a noisy machine).
 bench-profile: $(BUILD)/bench/profile_step

@@ -162,8 +162,8 @@ def check(path, loss_tol=1e-4, grad_tol=1e-3):
             err = np.abs(g_c - g_t).max() / max(np.abs(g_t).max(), 1e-30)
             worst = max(worst, err)
             flag = "" if err <= grad_tol else "   <-- over the limit"
-            print(f"  grad {name}.{part:6s} {str(list(g_t.shape)):12s} max |difference| / max "
-                  f"|gradient| = {err:.2e}{flag}")
+            print(f"  grad.{name + '.' + part:26s} {str(list(g_t.shape)):11s} max |difference| / "
+                  f"max |gradient| = {err:.2e}{flag}")
             ok &= err <= grad_tol
     print(f"gradients: largest relative difference {worst:.2e} (limit {grad_tol:g})")
     print("cross-check: " + ("PASS" if ok else "FAIL"))

@@ -419,7 +419,7 @@ static void print_report(const report *r) {
            r->data, (long long)r->rows, (long long)r->cols, r->load_ms, r->rows / (r->load_ms * 1e-3),
            r->rows * r->cols * 4.0 / (1 << 20));
     if (r->e1.ran)
-        printf("E1 epoch (genxfer train --preset m2, %d threads): epoch %.1f s, whole run %.1f s "
+        printf("E1 epoch (genxfer train --preset m2, %d thread(s)): epoch %.1f s, whole run %.1f s "
                "(loading, epoch, validation, test); peak RSS %.0f MB\n", r->e1.threads,
                r->e1.epoch_s, r->e1.wall_s, r->e1.max_rss_mb);
     printf("CNN step: not measured yet (the CNN classifier is being added on branch cnn)\n");

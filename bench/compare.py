@@ -1,0 +1,126 @@
+#!/usr/bin/python3
+"""`make bench-compare`: genxfer's B1 benchmark beside the PyTorch reference of the same model.
+
+Runs, in one go on the same machine:
+  1. `genxfer bench --json` (the B1 step at 1 and all threads, SGEMM peak, MNIST loading, an E1
+     epoch with its peak memory);
+  2. bench/reference/m2_torch.py at each of its thread settings, every one in a fresh process
+     (torch.set_num_threads and OMP_NUM_THREADS / OPENBLAS_NUM_THREADS are read at start-up);
+  3. the cross-check: `genxfer bench --export` writes the model after a few steps, one batch, its
+     noise and genxfer's loss and gradients, and m2_torch.py recomputes them with PyTorch;
+then prints the ratio of genxfer's best step time to PyTorch's best, and each target of issue 6.
+Exit status 1 when a run fails or the cross-check does not pass.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REFERENCE = os.path.join(HERE, "reference", "m2_torch.py")
+PYTHON = "/usr/bin/python3"  # Debian's python3-torch is not visible to other interpreters
+
+# (label, torch.set_num_threads argument (0: leave it), environment)
+TORCH_SETTINGS = [
+    ("default (no setting)", 0, {}),
+    ("set_num_threads(1), OMP/OPENBLAS_NUM_THREADS=1", 1,
+     {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}),
+    ("set_num_threads(2), OMP/OPENBLAS_NUM_THREADS=2", 2,
+     {"OMP_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2"}),
+    ("set_num_threads(2), OPENBLAS_NUM_THREADS=1", 2,
+     {"OMP_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "1"}),
+    ("set_num_threads(1), OPENBLAS_NUM_THREADS=2", 1,
+     {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "2"}),
+]
+
+
+def run(cmd, env=None, capture=True):
+    r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE if capture else None, text=True)
+    if r.returncode != 0:
+        sys.exit(f"bench-compare: {' '.join(cmd)} failed (exit {r.returncode})")
+    return r.stdout
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--genxfer", default="build/genxfer", help="the genxfer binary [build/genxfer]")
+    ap.add_argument("--steps", type=int, default=100, help="measured steps per setting [100]")
+    ap.add_argument("--warmup", type=int, default=10, help="steps before measuring [10]")
+    ap.add_argument("--no-epoch", action="store_true", help="skip the E1 epoch")
+    a = ap.parse_args()
+    load_before = os.getloadavg()[0]
+    tmp = tempfile.mkdtemp(prefix="genxfer-compare-")
+    steps = ["--steps", str(a.steps), "--warmup", str(a.warmup)]
+
+    print("== genxfer ==", flush=True)
+    cjson = os.path.join(tmp, "genxfer.json")
+    cmd = [a.genxfer, "bench", "--json", cjson] + steps + (["--no-epoch"] if a.no_epoch else [])
+    run(cmd, capture=False)
+    c = json.load(open(cjson))
+
+    print("\n== PyTorch reference (bench/reference/m2_torch.py): the same model, batch and "
+          "optimiser ==", flush=True)
+    print(f"{'setting':50s}  step ms (median    min)  examples/s")
+    results = []
+    for label, threads, extra in TORCH_SETTINGS:
+        env = dict(os.environ)
+        for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            env.pop(k, None)
+        env.update(extra)
+        out = run([PYTHON, REFERENCE, "time", "--threads", str(threads)] + steps, env=env)
+        t = json.loads(out.strip().splitlines()[-1])
+        results.append((label, t))
+        print(f"{label:50s}  {t['median_ms']:15.2f} {t['min_ms']:6.2f}  {t['examples_per_s']:10.0f}",
+              flush=True)
+    best_label, best = min(results, key=lambda r: r[1]["median_ms"])
+    print(f"PyTorch {best['torch']}, best: {best['median_ms']:.2f} ms ({best_label})")
+
+    print("\n== cross-check: the same weights, batch and noise in genxfer and PyTorch ==", flush=True)
+    export = os.path.join(tmp, "step.safetensors")
+    run([a.genxfer, "bench", "--export", export, "--warmup", "20"], capture=False)
+    check = subprocess.run([PYTHON, REFERENCE, "check", export])
+    check_ok = check.returncode == 0
+
+    runs = c["runs"]
+    cbest = min(runs, key=lambda r: r["median_ms"])
+    ratio = best["median_ms"] / cbest["median_ms"]
+    bound = cbest["median_ms"] / cbest["gemm_bound_ms"]
+    one = [r for r in runs if r["threads"] == 1]
+    two = [r for r in runs if r["threads"] == 2]
+    print("\n== comparison ==")
+    print(f"genxfer best: {cbest['median_ms']:.2f} ms/step at {cbest['threads']} thread(s); "
+          f"PyTorch best: {best['median_ms']:.2f} ms/step ({best_label})")
+    print(f"genxfer is {ratio:.2f}x faster than PyTorch's best setting")
+
+    def verdict(ok):
+        return "met" if ok else "NOT met"
+    print("\n== issue 6 targets ==")
+    print(f"(1) genxfer step >= 2x faster than PyTorch's best: {ratio:.2f}x  [{verdict(ratio >= 2)}]")
+    print(f"(2) step within 1.35x of the GEMM-bound time: {bound:.2f}x at {cbest['threads']} "
+          f"thread(s)  [{verdict(bound <= 1.35)}]")
+    if one and two:
+        s = one[0]["median_ms"] / two[0]["median_ms"]
+        print(f"(3) 1 -> 2 threads speeds the step up >= 1.7x: {s:.2f}x  [{verdict(s >= 1.7)}]")
+    else:
+        print("(3) 1 -> 2 threads: not measured (this machine or --threads has no 1 and 2)")
+    if "e1_max_rss_mb" in c:
+        rss = c["e1_max_rss_mb"]
+        print(f"(4) peak RSS of an E1 training run < 300 MB: {rss:.0f} MB  [{verdict(rss < 300)}]")
+    else:
+        print("(4) peak RSS of an E1 run: not measured (--no-epoch)")
+    print("(5) CNN step: not measured yet (the CNN classifier is being added on branch cnn)")
+    print(f"(6) losses agree to 1e-4 and gradients to 1e-3: {'PASS' if check_ok else 'FAIL'}")
+    print(f"load average: {load_before:.2f} before, {os.getloadavg()[0]:.2f} after "
+          f"(2 cores shared with other work make every absolute figure noisy; the ratios come "
+          f"from one run)")
+    for f in (cjson, export):
+        if os.path.exists(f):
+            os.remove(f)
+    os.rmdir(tmp)
+    return 0 if check_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
