@@ -146,8 +146,43 @@ void gx_gaussian_loglik_backward(float *dMU, float *dLV, const float *g, const f
 
 /* Element terms in double: e^lv1 e^-lv2 as exp(lv1 - lv2) (no overflow when both are large), and
  * e^-lv2 stays finite for any float lv2 > -709, so a zero (mu1 - mu2) gives 0, not 0 * inf. */
+/* KL(q || N(0, I)) = 0.5 sum_j (e^lv - lv + mu^2 - 1): with lv2 = 0 there is no e^-lv2 to
+ * overflow, so float e^lv (vectorised) will do; the row sum stays in double. */
+GX_VEC_CLONES static void kl_std_forward(float *out, const float *MU1, const float *LV1, int B,
+                                         int D) {
+#pragma omp parallel for if (PAR_ROWS(B, D))
+    for (int b = 0; b < B; b++) {
+        const float *mu = MU1 + (size_t)b * (size_t)D, *lv = LV1 + (size_t)b * (size_t)D;
+        double s = 0.0;
+#pragma omp simd reduction(+ : s)
+        for (int j = 0; j < D; j++) s += (double)(gx_vexp(lv[j]) - lv[j] + mu[j] * mu[j] - 1.0f);
+        out[b] = (float)(0.5 * s);
+    }
+}
+
+GX_VEC_CLONES static void kl_std_backward(float *dMU1, float *dLV1, const float *g,
+                                          const float *MU1, const float *LV1, int B, int D) {
+#pragma omp parallel for if (PAR_ROWS(B, D))
+    for (int b = 0; b < B; b++) {
+        const size_t r = (size_t)b * (size_t)D;
+        const float gb = g[b];
+        if (dMU1) {
+#pragma omp simd
+            for (int j = 0; j < D; j++) dMU1[r + j] += gb * MU1[r + j];
+        }
+        if (dLV1) {
+#pragma omp simd
+            for (int j = 0; j < D; j++) dLV1[r + j] += gb * 0.5f * (gx_vexp(LV1[r + j]) - 1.0f);
+        }
+    }
+}
+
 void gx_kl_diag_forward(float *out, const float *MU1, const float *LV1, const float *MU2,
                         const float *LV2, int ld2, int B, int D) {
+    if (!MU2 && !LV2) {
+        kl_std_forward(out, MU1, LV1, B, D);
+        return;
+    }
 #pragma omp parallel for if (PAR_ROWS(B, D))
     for (int b = 0; b < B; b++) {
         const size_t r = (size_t)b * (size_t)D, r2 = (size_t)b * (size_t)ld2;
@@ -166,6 +201,10 @@ void gx_kl_diag_forward(float *out, const float *MU1, const float *LV1, const fl
 void gx_kl_diag_backward(float *dMU1, float *dLV1, float *dMU2, float *dLV2, const float *g,
                          const float *MU1, const float *LV1, const float *MU2, const float *LV2,
                          int ld2, int B, int D) {
+    if (!MU2 && !LV2) {
+        kl_std_backward(dMU1, dLV1, g, MU1, LV1, B, D);
+        return;
+    }
     if (!MU2) dMU2 = NULL;
     if (!LV2) dLV2 = NULL;
     const int shared = ld2 == 0 && (dMU2 || dLV2);
