@@ -34,7 +34,8 @@ int gx_model_predict_rows(const gx_model *model, const char *domain, const float
      * workspace is this call's, so several threads may share one model. */
     gx_ssdgm *m = (gx_ssdgm *)&model->m;
     gx_ssdgm_ws ws;
-    if (gx_ssdgm_ws_alloc(&ws, m, 0, PREDICT_CHUNK, err)) return -1;
+    /* prediction needs one branch per row: the rows count as labelled ones (no K-fold decoder) */
+    if (gx_ssdgm_ws_alloc(&ws, m, PREDICT_CHUNK, 0, err)) return -1;
     float *buf = gx_malloc_aligned((size_t)PREDICT_CHUNK * dc->n_in * sizeof(float),
                                    "rows to classify", err);
     if (!buf) {

@@ -35,7 +35,8 @@ int cli_predict(gx_ssdgm *m, int d, const gx_dataset *ds, float **P, float **MU,
     if (MU && !gx_ssdgm_is_generative(m))
         return gx_fail(err, "a %s model has no latent space (train m2 or dvt)",
                        gx_preset_name(m->cfg.preset));
-    if (gx_ssdgm_ws_alloc(&ws, m, 0, 500, err)) return -1;
+    /* prediction needs one branch per row: the rows count as labelled ones (no K-fold decoder) */
+    if (gx_ssdgm_ws_alloc(&ws, m, 500, 0, err)) return -1;
     *P = gx_malloc((size_t)ds->n * m->cfg.n_classes * sizeof(float), "class probabilities", err);
     if (*P && MU) *MU = gx_malloc((size_t)ds->n * m->cfg.z_dim * sizeof(float), "latent means", err);
     if (!*P || (MU && !*MU)) {

@@ -97,6 +97,8 @@ typedef struct gx_ssdgm_ws {
     float *dstat;          /* [max(n_max, K, R)] scratch */
 } gx_ssdgm_ws;
 
+/* The decoder's buffers hold R = max_l + K max_u branch rows, so a workspace for prediction alone
+ * (gx_ssdgm_predict works in chunks of max_l + max_u rows) passes its chunk as max_l and 0. */
 int gx_ssdgm_ws_alloc(gx_ssdgm_ws *ws, const gx_ssdgm *m, int max_l, int max_u, gx_error *err);
 void gx_ssdgm_ws_free(gx_ssdgm_ws *ws);
 
