@@ -30,7 +30,7 @@ static void adam_update(float *restrict w, const float *restrict g, float *restr
                         float *restrict v, size_t n, float beta1, float beta2, float eps,
                         float wd_l2, float decay, float step_size, float inv_bc2_sqrt) {
     const float one_b1 = 1.0f - beta1, one_b2 = 1.0f - beta2;
-#pragma omp simd
+#pragma omp parallel for simd if (n > ((size_t)1 << 15))
     for (size_t i = 0; i < n; i++) {
         float wi = w[i] * decay;
         float gi = g[i] + wd_l2 * w[i];
