@@ -27,19 +27,29 @@ void gx_linear_forward(float *Y, const float *X, const float *W, int ldw, const 
     gx_gemm(false, true, B, out, in, 1.0f, X, in, W, ldw, beta, Y, out);
 }
 
+/* db[out] += the column sums of dY [B, out]: blocks of columns in parallel, each summed over the
+ * rows in order (the same bits for any thread count). */
+#define COLSUM_BLOCK 128
+GX_VEC_CLONES static void colsum_add(float *db, const float *dY, int B, int out) {
+    int blocks = (out + COLSUM_BLOCK - 1) / COLSUM_BLOCK;
+#pragma omp parallel for if ((size_t)B * out > GX_PAR_MIN && blocks > 1)
+    for (int blk = 0; blk < blocks; blk++) {
+        int o0 = blk * COLSUM_BLOCK, o1 = o0 + COLSUM_BLOCK < out ? o0 + COLSUM_BLOCK : out;
+        for (int i = 0; i < B; i++) {
+            const float *d = dY + (size_t)i * (size_t)out;
+#pragma omp simd
+            for (int o = o0; o < o1; o++) db[o] += d[o];
+        }
+    }
+}
+
 /* dX[B,in] += dY[B,out] W[out,in];  dW[out,in] (stride ldw) += dY^T X;  db[out] += colsum dY. */
 void gx_linear_backward(float *dX, float *dW, float *db, const float *dY, const float *X,
                         const float *W, int ldw, int B, int in, int out) {
     if (B <= 0 || out <= 0) return;
     if (dX) gx_gemm(false, false, B, in, out, 1.0f, dY, out, W, ldw, 1.0f, dX, in);
     if (dW) gx_gemm(true, false, out, in, B, 1.0f, dY, out, X, in, 1.0f, dW, ldw);
-    if (db) {
-        for (int i = 0; i < B; i++) {
-            const float *d = dY + (size_t)i * (size_t)out;
-#pragma omp simd
-            for (int o = 0; o < out; o++) db[o] += d[o];
-        }
-    }
+    if (db) colsum_add(db, dY, B, out);
 }
 
 /* ---- label columns ---- */

@@ -197,16 +197,21 @@ void gx_dense_forward(const gx_dense_block *blk, const gx_params *p, gx_dense_ws
 }
 
 /* dW[:, in + k] += the sum of the rows dZ[r,:] with y[r] = k: summed per class into G [K, out]
- * (contiguous rows, in row order), then added as columns. */
-static void label_columns_backward(const gx_dense_layer *L, float *dW, const float *dZ,
-                                   const int32_t *y, int R, float *G) {
-    int out = L->out, ldw = L->in + L->n_labels;
+ * (contiguous rows, in row order; blocks of columns in parallel), then added as columns. */
+#define LABEL_BLOCK 128
+GX_VEC_CLONES static void label_columns_backward(const gx_dense_layer *L, float *dW, const float *dZ,
+                                                 const int32_t *y, int R, float *G) {
+    int out = L->out, ldw = L->in + L->n_labels, blocks = (out + LABEL_BLOCK - 1) / LABEL_BLOCK;
     memset(G, 0, (size_t)L->n_labels * out * sizeof *G);
-    for (int r = 0; r < R; r++) {
-        float *g = G + (size_t)y[r] * out;
-        const float *d = dZ + (size_t)r * out;
+#pragma omp parallel for if ((size_t)R * out > GX_DENSE_PAR_MIN && blocks > 1)
+    for (int blk = 0; blk < blocks; blk++) {
+        int o0 = blk * LABEL_BLOCK, o1 = o0 + LABEL_BLOCK < out ? o0 + LABEL_BLOCK : out;
+        for (int r = 0; r < R; r++) {
+            float *g = G + (size_t)y[r] * out;
+            const float *d = dZ + (size_t)r * out;
 #pragma omp simd
-        for (int o = 0; o < out; o++) g[o] += d[o];
+            for (int o = o0; o < o1; o++) g[o] += d[o];
+        }
     }
     for (int o = 0; o < out; o++)
         for (int k = 0; k < L->n_labels; k++) dW[(size_t)o * ldw + L->in + k] += G[(size_t)k * out + o];
