@@ -81,6 +81,30 @@ static void test_softplus_sigmoid_accuracy(void **state) {
     assert_true(gx_vsoftplus_grad_from_y(0.0f) == 0.0f && isnan(gx_vsoftplus_grad_from_y(NAN)));
 }
 
+static void test_log_sincos_accuracy(void **state) {
+    (void)state;
+    double worst = 0, worst_sc = 0;
+    for (uint32_t b = 0x00800000u; b < SWEEP_END; b += SWEEP_STEP) { /* positive normal floats */
+        float x = from_bits(b);
+        double e = x == 1.0f ? fabs(gx_vlog(x)) : ulps(gx_vlog(x), log((double)x));
+        if (e > worst) worst = e;
+    }
+    for (uint32_t i = 0; i < (1u << 24); i += 7) { /* every 7th of the 24-bit uniforms */
+        float u = (float)i * (1.0f / 16777216.0f), sn, cs;
+        gx_vsincos_2pi(u, &sn, &cs);
+        double t = 6.283185307179586 * u;
+        double e = fmax(fabs(sn - sin(t)), fabs(cs - cos(t)));
+        if (e > worst_sc) worst_sc = e;
+    }
+    if (worst > 3.0) fail_msg("log: %.2f ulp", worst);              /* measured 2.68 */
+    if (worst_sc > 2e-7) fail_msg("sincos: %.3g absolute", worst_sc); /* measured 9.3e-8 */
+    float z0, z1;
+    gx_vbox_muller(1.0f, 0.0f, &z0, &z1);
+    assert_true(z0 == 0.0f && z1 == 0.0f);
+    gx_vbox_muller(0x1p-24f, 0.0f, &z0, &z1); /* the smallest u1: the largest |z| */
+    assert_true(fabsf(z0 - 5.7686f) < 1e-3f && fabsf(z1) < 1e-6f);
+}
+
 /* The loops of layers.c and losses.c run a clone for this CPU, chunked over threads: the same bits
  * as the scalar functions, element by element. */
 static void test_vector_loops_match_scalar(void **state) {
@@ -117,6 +141,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exp_accuracy),
         cmocka_unit_test(test_softplus_sigmoid_accuracy),
+        cmocka_unit_test(test_log_sincos_accuracy),
         cmocka_unit_test(test_vector_loops_match_scalar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/losses.h"
+#include "core/noise.h"
 #include "data/augment.h"
 
 void gx_ssdgm_config_default(gx_ssdgm_config *c, gx_preset preset, int n_classes) {
@@ -346,22 +347,6 @@ static void branch_loglik(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int nl, int nu, c
     }
 }
 
-/* Standard normal noise eps [rows, Z] for the reparameterisation. Blocks of NOISE_ROWS rows are
- * drawn in parallel, block b from stream b of a key drawn from rng: the values do not depend on
- * the thread count, and rng advances by one draw per call. */
-#define NOISE_ROWS 50
-static void draw_noise(gx_rng *rng, float *eps, int rows, int Z) {
-    uint64_t key = gx_rng_u64(rng);
-    int blocks = (rows + NOISE_ROWS - 1) / NOISE_ROWS;
-#pragma omp parallel for if (blocks > 1 && (size_t)rows * Z > (size_t)1 << 14)
-    for (int b = 0; b < blocks; b++) {
-        gx_rng r;
-        gx_rng_init(&r, key, (uint64_t)b);
-        int r0 = b * NOISE_ROWS, n = rows - r0 < NOISE_ROWS ? rows - r0 : NOISE_ROWS;
-        gx_rng_normal_fill(&r, eps + (size_t)r0 * Z, (size_t)n * Z, 0.0f, 1.0f);
-    }
-}
-
 /* ---- the K-class branches: every labelled row once, every unlabelled row once per class ----
  * Branch r uses input row ws->src[r] and class ws->ybr[r]; labelled rows come first, then class
  * block k of the unlabelled rows. Each forward fills ws->elbo[R]; each backward takes ws->g[R]
@@ -376,7 +361,7 @@ static void branches_forward_y(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int nl, int 
     float *hid = gx_dense_out(&m->enc_trunk, &ws->enc_trunk);
     gx_dense_forward(&m->lat, p, &ws->lat, hid, N, ws->src, ws->ybr, R, 1, 0, 0);
     split_latent(gx_dense_out(&m->lat, &ws->lat), ws->mu, ws->lv, R, Z);
-    draw_noise(rng, ws->eps, R, Z);
+    gx_normal_noise(rng, ws->eps, R, Z);
     gx_reparam_forward(ws->z, ws->mu, ws->lv, ws->eps, R * Z);
     kl_rows(m, ws, nl, nu, NULL);
     const int32_t *dec_y = c->preset == GX_PRESET_M2 ? ws->ybr : NULL;
@@ -424,7 +409,7 @@ static void branches_forward_shared(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int nl,
     float *hid = gx_dense_out(&m->enc_trunk, &ws->enc_trunk);
     gx_dense_forward(&m->lat, p, &ws->lat, hid, N, NULL, NULL, N, 1, 0, 0);
     split_latent(gx_dense_out(&m->lat, &ws->lat), ws->mu, ws->lv, N, Z);
-    draw_noise(rng, ws->eps, N, Z);
+    gx_normal_noise(rng, ws->eps, N, Z);
     gx_reparam_forward(ws->z, ws->mu, ws->lv, ws->eps, N * Z);
     const float *pm = gx_params_value(p, m->prior_mu), *pv = gx_params_value(p, m->prior_logvar);
     for (int k = 0; k < K; k++)
