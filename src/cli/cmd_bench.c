@@ -5,6 +5,7 @@
  * (bench/reference/m2_torch.py). */
 #include <cJSON.h>
 #include <cblas.h>
+#include <dirent.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,16 +280,36 @@ static double last_field(const char *path) {
     return comma ? atof(comma + 1) : -1;
 }
 
-/* One epoch of E1's m2 run: `genxfer train` as a child process, its output in a scratch folder. */
+/* Removes the files of a scratch folder (the run writes no subfolders), then the folder. */
+static void remove_scratch(const char *dir) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[1100];
+    while (d && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    if (d) closedir(d);
+    if (rmdir(dir)) fprintf(stderr, "genxfer bench: could not remove %s\n", dir);
+}
+
+/* One epoch of E1's m2 run: `genxfer train` as a child process, its output in a scratch folder
+ * under $TMPDIR (or /tmp). */
 static int run_e1_epoch(const bench_opts *o, int threads, epoch_result *r, gx_error *err) {
-    char dir[] = "/tmp/genxfer-bench-XXXXXX", data[1100], thr[16], seed[24], log[64], cmd[160];
-    if (!mkdtemp(dir)) return gx_fail(err, "bench: cannot create a scratch folder in /tmp");
+    char dir[1024], data[1100], thr[16], seed[24], log[1100];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/genxfer-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) return gx_fail(err, "bench: cannot create a scratch folder like %s", dir);
     snprintf(data, sizeof data, "%s,k=%d,val=100", o->data, LABELS_PER_CLASS);
     snprintf(thr, sizeof thr, "%d", threads);
     snprintf(seed, sizeof seed, "%ld", o->seed);
     double t0 = now_seconds();
     pid_t pid = fork();
-    if (pid < 0) return gx_fail(err, "bench: fork failed");
+    if (pid < 0) {
+        remove_scratch(dir);
+        return gx_fail(err, "bench: fork failed");
+    }
     if (pid == 0) {
         if (!freopen("/dev/null", "w", stdout)) _exit(127);
         char *args[] = {"genxfer", "train", "--preset", "m2", "--domain", data, "--test",
@@ -299,15 +320,17 @@ static int run_e1_epoch(const bench_opts *o, int threads, epoch_result *r, gx_er
     }
     int status;
     struct rusage ru;
-    if (wait4(pid, &status, 0, &ru) != pid) return gx_fail(err, "bench: wait for the E1 run failed");
+    if (wait4(pid, &status, 0, &ru) != pid) {
+        remove_scratch(dir);
+        return gx_fail(err, "bench: wait for the E1 run failed");
+    }
     r->wall_s = now_seconds() - t0;
     snprintf(log, sizeof log, "%s/train_log.csv", dir);
     r->epoch_s = last_field(log);
     r->max_rss_mb = ru.ru_maxrss / 1024.0;
     r->threads = threads;
     r->ran = 1;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "genxfer bench: could not remove %s\n", dir);
+    remove_scratch(dir);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return gx_fail(err, "bench: the E1 run (genxfer train --preset m2 --domain %s) failed", data);
     return 0;
