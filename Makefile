@@ -50,7 +50,7 @@ MANDIR       = $(PREFIX)/share/man
 PKGCONFIGDIR = $(LIBDIR)/pkgconfig
 INSTALL      ?= install
 
-.PHONY: all deps test test-plain test-san demo e1 clean bench install uninstall
+.PHONY: all deps test test-plain test-san test-fuzz fuzz demo e1 clean bench install uninstall
 all: $(LIB) $(SO) $(BIN) genxfer
 
 # The tool at the project root, for the commands in the README.
@@ -94,13 +94,55 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory test-plain
 	@$(MAKE) --no-print-directory SAN=1 test-san
-	@scripts/run-tests.sh --summary build/test-results.txt build/san/test-results.txt
+	@$(MAKE) --no-print-directory test-fuzz
+	@scripts/run-tests.sh --summary build/test-results.txt build/san/test-results.txt \
+	    $(FUZZ_BUILD)/test-results.txt
 
 test-plain: $(TEST_BINS) $(BIN) $(SO)
 	@scripts/run-tests.sh $(BUILD)
 
 test-san: $(TEST_BINS) $(BIN)
 	@scripts/run-tests.sh $(BUILD)
+
+# ---- Fuzzing (docs/RELIABILITY.md): one libFuzzer target per reader, in fuzz/, built with clang,
+# AddressSanitizer and UndefinedBehaviorSanitizer. `make fuzz` runs each for FUZZ_RUNS executions,
+# or FUZZ_SECONDS seconds when that is set, growing build/fuzz/corpus/; `make test` runs each
+# briefly on its seeds (test-fuzz).
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build/fuzz
+FUZZ_TARGETS := idx idx_gz csv npy hdf5 safetensors model spec cli
+FUZZ_RUNS    ?= 1000000
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := $(CPPFLAGS_ALL) $(WARN) -Wno-pass-failed -fopenmp -g -O1 $(FUZZ_SAN)
+FUZZ_OBJS    := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(LIB_SRCS) $(filter-out src/cli/main.c,$(CLI_SRCS)))
+FUZZ_LIB     := $(FUZZ_BUILD)/libgenxfer-fuzz.a
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+
+$(FUZZ_BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	$(Q)$(AR) rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_idx_gz: fuzz/fuzz_idx.c fuzz/fuzz.h $(FUZZ_LIB)
+	@echo "  FUZZ  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -DFUZZ_GZIP -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LDLIBS_ALL)
+
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_LIB)
+	@echo "  FUZZ  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LDLIBS_ALL)
+
+$(FUZZ_BUILD)/seeds: fuzz/seeds.c fuzz/fuzz.h $(FUZZ_LIB)
+	@echo "  LD    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -o $@ $< $(FUZZ_LIB) $(LDLIBS_ALL)
+
+fuzz: deps $(FUZZ_BINS) $(FUZZ_BUILD)/seeds
+	@FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh long $(FUZZ_BUILD) $(FUZZ_TARGETS)
+
+test-fuzz: $(FUZZ_BINS) $(FUZZ_BUILD)/seeds
+	@scripts/fuzz.sh short $(FUZZ_BUILD) $(FUZZ_TARGETS)
 
 # The tool, the static and shared libraries, the public header, pkg-config file and man page.
 install: $(LIB) $(SO) $(BIN)
@@ -151,4 +193,4 @@ e1: deps
 clean:
 	rm -rf build genxfer
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d)

@@ -16,6 +16,10 @@ int cmd_sample(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_latent(int argc, char **argv);
 
+/* When set (only by the command-line fuzzer, fuzz/fuzz_cli.c), a command returns 0 as soon as its
+ * command line is parsed and checked, before it reads or writes any file. */
+extern int cli_parse_only;
+
 /* Prints "genxfer: error: MSG" on stderr and returns 1. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "genxfer CMD: MSG (see genxfer CMD --help)" and returns 2. */

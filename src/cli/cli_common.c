@@ -8,6 +8,8 @@
 
 #include "cli/cli.h"
 
+int cli_parse_only;
+
 int cli_error(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

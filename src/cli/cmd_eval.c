@@ -87,6 +87,7 @@ int cmd_eval(int argc, char **argv) {
     model_cmd_opts o;
     int rc = parse("eval", argc, argv, &o, eval_usage);
     if (rc) return rc == 3 ? 0 : rc;
+    if (cli_parse_only) return 0;
     gx_ssdgm m;
     gx_model_info info;
     int d;
@@ -102,6 +103,7 @@ int cmd_predict(int argc, char **argv) {
     model_cmd_opts o;
     int rc = parse("predict", argc, argv, &o, predict_usage);
     if (rc) return rc == 3 ? 0 : rc;
+    if (cli_parse_only) return 0;
     gx_ssdgm m;
     gx_model_info info;
     int d;

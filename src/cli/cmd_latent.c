@@ -432,6 +432,7 @@ int cmd_latent(int argc, char **argv) {
     latent_opts o;
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc == 3 ? 0 : rc;
+    if (cli_parse_only) return 0;
     if (check_folder_of(o.out, "--out") || (o.npy && check_folder_of(o.npy, "--npy"))) return 1;
     gx_ssdgm m;
     gx_model_info info;

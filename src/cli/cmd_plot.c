@@ -380,6 +380,7 @@ int cmd_plot(int argc, char **argv) {
     if (argc - optind > 1)
         return cli_usage_error("plot", "expected one run folder, got %d", argc - optind);
     const char *run = argv[optind];
+    if (cli_parse_only) return 0;
     struct stat st;
     if (stat(run, &st) != 0) return cli_error("%s: %s", run, strerror(errno));
     if (!S_ISDIR(st.st_mode)) return cli_error("%s: not a folder (expected a run's --out)", run);

@@ -46,6 +46,7 @@ int cmd_sample(int argc, char **argv) {
         }
     }
     if (argc - optind != 1) return cli_usage_error("sample", "expected MODEL");
+    if (cli_parse_only) return 0;
     gx_ssdgm m;
     gx_model_info info;
     gx_error err;

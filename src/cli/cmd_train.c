@@ -344,6 +344,7 @@ int cmd_train(int argc, char **argv) {
     train_opts o;
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc == 3 ? 0 : rc;
+    if (cli_parse_only) return 0;
     gx_error err;
     int status = 1;
     char *class_names[GX_MAX_CLASSES] = {0};

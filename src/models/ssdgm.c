@@ -78,6 +78,11 @@ static int check_config(const gx_ssdgm_config *c, gx_error *err) {
 }
 
 int gx_ssdgm_create(gx_ssdgm *m, const gx_ssdgm_config *cfg, gx_rng *init_rng, gx_error *err) {
+    return gx_ssdgm_create_at_most(m, cfg, SIZE_MAX, init_rng, err);
+}
+
+int gx_ssdgm_create_at_most(gx_ssdgm *m, const gx_ssdgm_config *cfg, size_t max_params,
+                            gx_rng *init_rng, gx_error *err) {
     memset(m, 0, sizeof *m);
     gx_params_init(&m->params);
     if (check_config(cfg, err)) return -1;
@@ -163,6 +168,11 @@ int gx_ssdgm_create(gx_ssdgm *m, const gx_ssdgm_config *cfg, gx_rng *init_rng, g
             goto fail;
         if ((m->prior_logvar = gx_params_add(p, "prior.logvar", 2, shape, m->group_shared, err)) < 0)
             goto fail;
+    }
+    if (gx_params_count(p, false) > max_params) {
+        gx_fail(err, "model: the configuration describes %zu parameters but only %zu values are "
+                     "given", gx_params_count(p, false), max_params);
+        goto fail;
     }
     if (gx_params_finalize(p, err)) goto fail;
 

@@ -80,6 +80,11 @@ typedef struct gx_ssdgm {
 
 /* Declares, allocates and initialises the parameters (init stream of rng seeded by the caller). */
 int gx_ssdgm_create(gx_ssdgm *m, const gx_ssdgm_config *cfg, gx_rng *init_rng, gx_error *err);
+/* The same, but fails before allocating when the configuration describes more than max_params
+ * parameters: a model file whose tensors hold fewer values cannot fill them, and its few bytes of
+ * configuration must not make the loader allocate gigabytes. */
+int gx_ssdgm_create_at_most(gx_ssdgm *m, const gx_ssdgm_config *cfg, size_t max_params,
+                            gx_rng *init_rng, gx_error *err);
 void gx_ssdgm_free(gx_ssdgm *m);
 
 /* Activations for batches of up to max_l labelled and max_u unlabelled rows per domain. */
