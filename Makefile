@@ -1,6 +1,7 @@
 # genxfer build. `make` builds libgenxfer.a, libgenxfer.so and the genxfer tool; `make test` runs
-# the tests, then runs them again under AddressSanitizer + UndefinedBehaviorSanitizer; `make
-# install PREFIX=...` installs them (below). See README.md.
+# the tests, then runs them again under AddressSanitizer + UndefinedBehaviorSanitizer, then each
+# fuzz target briefly; `make fuzz` fuzzes every reader (below); `make install PREFIX=...` installs
+# them (below). See README.md.
 
 CC      ?= cc
 BUILD   ?= build

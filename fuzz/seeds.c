@@ -298,11 +298,22 @@ static void model_seed(const char *name, gx_preset preset, int n_domains, int ga
         fprintf(stderr, "seeds: %s\n", err.msg);
         exit(1);
     }
+    char *json = gx_ssdgm_config_to_json(&m.cfg);
+    if (!json) abort();
     gx_ssdgm_free(&m);
     gx_model_info_free(&info);
-    seed s;
-    slurp(path, &s);
+    seed f, s = {.n = 0};
+    slurp(path, &f);
+    put_byte(&s, 0); /* mode: the file */
+    put(&s, f.b, f.n);
     save("model", name, &s);
+    s.n = 0;
+    put_byte(&s, 1); /* mode: the config alone */
+    put_str(&s, json);
+    free(json);
+    char cname[64];
+    snprintf(cname, sizeof cname, "%s_config", name);
+    save("model", cname, &s);
 }
 
 /* ---- dataset specs ---- */

@@ -95,11 +95,29 @@ static void test_model_config_larger_than_file(void **state) {
     assert_msg_contains(err.msg, "but only 1 values are given");
 }
 
+/* Found with fuzz_model's config mode: a config number beyond int's range (1e300) was converted
+ * to int before its range was checked, which is undefined behaviour (UBSan:
+ * float-cast-overflow). */
+static void test_model_config_number_beyond_int(void **state) {
+    (void)state;
+    const char *config =
+        "{\"preset\":\"m2\",\"n_classes\":1e300,\"z_dim\":2,\"enc\":[3,2],\"dec\":[3],"
+        "\"lat_hidden\":0,\"lat_y\":true,\"cls_hidden\":0,\"activation\":\"softplus\","
+        "\"batchnorm\":false,\"prior_scale\":0,\"domains\":[{\"name\":\"d\",\"n_in\":4,"
+        "\"likelihood\":\"bernoulli\",\"height\":0,\"width\":0,\"channels\":0}]}";
+    gx_ssdgm_config c;
+    gx_error err;
+    assert_int_equal(gx_ssdgm_config_from_json(config, &c, &err), -1);
+    assert_one_line(err.msg);
+    assert_msg_contains(err.msg, "'n_classes' must be an integer in [2, 64]");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_csv_line_break_in_quoted_value),
         cmocka_unit_test(test_npy_line_break_in_header_key),
         cmocka_unit_test(test_model_config_larger_than_file),
+        cmocka_unit_test(test_model_config_number_beyond_int),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 #include "models/ssdgm_io.h"
 
 #include <cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,13 +73,14 @@ char *gx_ssdgm_config_to_json(const gx_ssdgm_config *c) {
     return s;
 }
 
-/* Reads an integer member into *out; -1 with a message naming the key. */
+/* Reads an integer member into *out; -1 with a message naming the key. The range is checked on
+ * the double: converting one beyond int's range (e.g. 1e300) is undefined (fuzz_model). */
 static int get_int(const cJSON *o, const char *key, int lo, int hi, int *out, gx_error *err) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble || v->valueint < lo ||
-        v->valueint > hi)
+    double x = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (!(x >= lo && x <= hi) || x != floor(x))
         return gx_fail(err, "model config: '%s' must be an integer in [%d, %d]", key, lo, hi);
-    *out = v->valueint;
+    *out = (int)x;
     return 0;
 }
 
