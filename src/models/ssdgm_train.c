@@ -285,7 +285,13 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
     pg->steps_per_epoch = steps_per_epoch;
     pg->epoch = 1;
     pg->best_selection = -1;
-    if (tc->resume_path && gx_ckpt_read(tc->resume_path, &cs, err)) goto done;
+    if (tc->resume_path) {
+        if (gx_ckpt_read(tc->resume_path, &cs, err)) goto done;
+        if (tc->ckpt_path && !strcmp(tc->ckpt_path, tc->resume_path)) {
+            res->ckpt_step = (long)pg->step; /* the checkpoint in place is a good one */
+            res->ckpt_epoch = (int)(pg->in_epoch ? pg->epoch : pg->epoch - 1);
+        }
+    }
     gx_optim opt;
     gx_optim_init(&opt, tc->opt);
     opt.step = (long)pg->step;
