@@ -298,7 +298,7 @@ static void test_no_checkpoint_of_nonfinite_weights(void **s) {
     b.tc.ckpt_every = 2;
     b.tc.resume_path = bad;
     assert_int_equal(gx_ssdgm_train(&b.m, &b.dd, &b.tc, &b.res, &err), -1);
-    assert_msg_contains(err.msg, "training stopped at epoch 1, step 4: the weights are no longer finite");
+    assert_msg_contains(err.msg, "training stopped after step 4 (epoch 1): the weights are no longer finite");
     free_run(&b);
     char *after = read_all(path, &n2);
     assert_int_equal(n, n2);

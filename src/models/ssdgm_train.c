@@ -175,20 +175,21 @@ static int checkpoint(const gx_ssdgm_train_config *tc, gx_ckpt_state *cs, double
                       gx_ssdgm_train_result *res, gx_error *err) {
     if (!tc->ckpt_path) return 0;
     const gx_params *p = cs->params;
+    long step = (long)cs->prog.step, epoch = (long)(cs->prog.in_epoch ? cs->prog.epoch : cs->prog.epoch - 1);
     if (!all_finite(p->data, p->total) || !all_finite(p->m, p->total) ||
         !all_finite(p->v, p->total)) {
-        gx_fail(err, "training stopped at epoch %ld, step %ld: the weights are no longer finite "
-                     "(try a smaller --lr, or --clip)", (long)cs->prog.epoch, (long)cs->prog.step);
+        gx_fail(err, "training stopped after step %ld (epoch %ld): the weights are no longer "
+                     "finite (try a smaller --lr, or --clip)", step, epoch);
         return note_kept(err, tc, res);
     }
     cs->prog.seconds = elapsed;
     if (gx_ckpt_write(tc->ckpt_path, cs, tc->ckpt_meta, tc->ctx, err)) {
-        gx_fail_prefix(err, "training stopped at epoch %ld, step %ld: cannot write the checkpoint",
-                       (long)cs->prog.epoch, (long)cs->prog.step);
+        gx_fail_prefix(err, "training stopped after step %ld (epoch %ld): cannot write the "
+                            "checkpoint", step, epoch);
         return note_kept(err, tc, res);
     }
-    res->ckpt_step = (long)cs->prog.step;
-    res->ckpt_epoch = (int)(cs->prog.in_epoch ? cs->prog.epoch : cs->prog.epoch - 1);
+    res->ckpt_step = step;
+    res->ckpt_epoch = (int)epoch;
     return 0;
 }
 
