@@ -104,26 +104,35 @@ static void free_run(run *r) {
 
 static long steps_per_epoch(void) { return (N - 10 * K + BATCH_U - 1) / BATCH_U; }
 
+/* A run of seed `seed` stopped by the flag after step stop_at: its checkpoint is in path. */
+static gx_ssdgm_train_result stopped_run(const char *path, uint64_t seed, long stop_at) {
+    gx_error err;
+    static run a;
+    make_run(&a, seed);
+    a.tc.ckpt_path = path;
+    a.tc.ckpt_every = 0;
+    a.tc.stop = &a.stop;
+    a.stop_at = stop_at;
+    assert_int_equal(gx_ssdgm_train(&a.m, &a.dd, &a.tc, &a.res, &err), 0);
+    free_run(&a);
+    return a.res;
+}
+
 /* Stops at step stop_at (checkpoint), resumes in a fresh process-like state, compares with an
  * uninterrupted run. */
 static void stop_and_resume(long stop_at, int expect_epoch) {
     gx_error err;
     char path[600];
     test_path(path, sizeof path, "stop.safetensors");
-    static run ref, a, b;
+    static run ref, b;
     make_run(&ref, 7);
     assert_int_equal(gx_ssdgm_train(&ref.m, &ref.dd, &ref.tc, &ref.res, &err), 0);
     assert_int_equal(ref.res.stopped, 0);
 
-    make_run(&a, 7);
-    a.tc.ckpt_path = path;
-    a.tc.ckpt_every = 0;
-    a.tc.stop = &a.stop;
-    a.stop_at = stop_at;
-    assert_int_equal(gx_ssdgm_train(&a.m, &a.dd, &a.tc, &a.res, &err), 0);
-    assert_int_equal(a.res.stopped, 1);
-    assert_int_equal(a.res.ckpt_step, stop_at);
-    assert_int_equal(a.res.ckpt_epoch, expect_epoch);
+    gx_ssdgm_train_result res = stopped_run(path, 7, stop_at);
+    assert_int_equal(res.stopped, 1);
+    assert_int_equal(res.ckpt_step, stop_at);
+    assert_int_equal(res.ckpt_epoch, expect_epoch);
 
     make_run(&b, 7);
     b.tc.ckpt_path = path;
@@ -140,7 +149,6 @@ static void stop_and_resume(long stop_at, int expect_epoch) {
     assert_non_null(strstr(gx_st_metadata(f, "progress"), "\"epoch\":4,"));
     gx_st_close(f);
     free_run(&ref);
-    free_run(&a);
     free_run(&b);
 }
 
@@ -236,13 +244,7 @@ static void test_refuses_damaged_or_foreign(void **s) {
     char good[600], bad[600];
     test_path(good, sizeof good, "good.safetensors");
     test_path(bad, sizeof bad, "bad.safetensors");
-    static run a;
-    make_run(&a, 9);
-    a.tc.ckpt_path = good;
-    a.tc.stop = &a.stop;
-    a.stop_at = 4;
-    assert_int_equal(gx_ssdgm_train(&a.m, &a.dd, &a.tc, &a.res, &err), 0);
-    free_run(&a);
+    stopped_run(good, 9, 4);
     /* another seed: other splits too, but the generators' keys give it away first */
     resume_fails(good, 10, BATCH_U, "not a state of this run's generator");
     /* other batch sizes: another number of steps per epoch */
@@ -283,13 +285,8 @@ static void test_no_checkpoint_of_nonfinite_weights(void **s) {
     char path[600], bad[600];
     test_path(path, sizeof path, "nan.safetensors");
     test_path(bad, sizeof bad, "nan_src.safetensors");
-    static run a, b;
-    make_run(&a, 11);
-    a.tc.ckpt_path = path;
-    a.tc.stop = &a.stop;
-    a.stop_at = 2;
-    assert_int_equal(gx_ssdgm_train(&a.m, &a.dd, &a.tc, &a.res, &err), 0);
-    free_run(&a);
+    static run b;
+    stopped_run(path, 11, 2);
     size_t n, n2;
     char *before = read_all(path, &n);
     copy_ckpt(path, bad, NULL, NULL, NULL, "enc.in.syn.0.bn.running_mean.0");
