@@ -50,7 +50,7 @@ MANDIR       = $(PREFIX)/share/man
 PKGCONFIGDIR = $(LIBDIR)/pkgconfig
 INSTALL      ?= install
 
-.PHONY: all deps test test-plain test-san demo e1 clean bench install uninstall
+.PHONY: all deps test test-plain test-san demo e1 clean bench install uninstall valgrind
 all: $(LIB) $(SO) $(BIN) genxfer
 
 # The tool at the project root, for the commands in the README.
@@ -122,6 +122,11 @@ uninstall:
 	    "$(DESTDIR)$(LIBDIR)/libgenxfer.so" "$(DESTDIR)$(LIBDIR)/$(SONAME)" \
 	    "$(DESTDIR)$(LIBDIR)/libgenxfer.so.$(VERSION)" "$(DESTDIR)$(INCLUDEDIR)/genxfer.h" \
 	    "$(DESTDIR)$(PKGCONFIGDIR)/genxfer.pc" "$(DESTDIR)$(MANDIR)/man1/genxfer.1"
+
+# A short train / eval / predict cycle and a stopped-and-resumed run under valgrind memcheck (leaks
+# and errors fail it); not part of `make test` (about a minute).
+valgrind: $(BIN)
+	@scripts/valgrind.sh $(BIN)
 
 # The main job on a default dataset: DVT from MNIST (all labelled) to USPS (no labels), USPS
 # brought into MNIST's frame (20x20 box padded to 28x28), then samples decoded in both domains.
