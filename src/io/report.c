@@ -199,6 +199,12 @@ static int csv_field(gx_atomic_file *af, const char *prefix, const char *s, gx_e
     return gx_atomic_write(af, "\"", 1, err);
 }
 
+/* The id field of row i: ids[i], else the row number. */
+static int csv_id(gx_atomic_file *af, const char *const *ids, int64_t i, gx_error *err) {
+    if (ids && ids[i]) return csv_field(af, NULL, ids[i], err);
+    return gx_atomic_printf(af, err, "%lld", (long long)i);
+}
+
 int gx_predictions_csv_write(const char *path, const char *const *ids, int64_t n, const float *P,
                              int K, const char *const *class_names, gx_error *err) {
     const char *where = path ? path : "(null)";
@@ -219,16 +225,35 @@ int gx_predictions_csv_write(const char *path, const char *const *ids, int64_t n
         const float *row = P + i * (int64_t)K;
         int32_t pred;
         gx_argmax_rows(row, 1, K, &pred);
-        if (ids && ids[i]) {
-            if (csv_field(af, NULL, ids[i], err) != 0) goto fail;
-        } else if (gx_atomic_printf(af, err, "%lld", (long long)i) != 0) {
-            goto fail;
-        }
-        if (gx_atomic_write(af, ",", 1, err) != 0 ||
+        if (csv_id(af, ids, i, err) != 0 || gx_atomic_write(af, ",", 1, err) != 0 ||
             csv_field(af, NULL, class_name(class_names, pred, buf, sizeof buf), err) != 0)
             goto fail;
         for (int k = 0; k < K; k++)
             if (gx_atomic_printf(af, err, ",%.9g", (double)row[k]) != 0) goto fail;
+        if (gx_atomic_write(af, "\n", 1, err) != 0) goto fail;
+    }
+    return gx_atomic_commit(af, err);
+fail:
+    gx_atomic_abort(af);
+    return -1;
+}
+
+int gx_latent_csv_write(const char *path, const char *const *ids, int64_t n, const float *Z,
+                        int z, gx_error *err) {
+    const char *where = path ? path : "(null)";
+    if (z < 1) return gx_fail(err, "%s: %d latent dimensions; expected at least 1", where, z);
+    if (n < 0) return gx_fail(err, "%s: negative number of rows (%lld)", where, (long long)n);
+    if (n > 0 && !Z) return gx_fail(err, "%s: no latent codes to write", where);
+    gx_atomic_file *af;
+    if (gx_atomic_open(path, &af, err) != 0) return -1;
+    if (gx_atomic_printf(af, err, "id") != 0) goto fail;
+    for (int j = 0; j < z; j++)
+        if (gx_atomic_printf(af, err, ",z_%d", j) != 0) goto fail;
+    if (gx_atomic_write(af, "\n", 1, err) != 0) goto fail;
+    for (int64_t i = 0; i < n; i++) {
+        if (csv_id(af, ids, i, err) != 0) goto fail;
+        for (int j = 0; j < z; j++)
+            if (gx_atomic_printf(af, err, ",%.9g", (double)Z[i * (int64_t)z + j]) != 0) goto fail;
         if (gx_atomic_write(af, "\n", 1, err) != 0) goto fail;
     }
     return gx_atomic_commit(af, err);
