@@ -26,6 +26,12 @@ static void sink_open(sink *s) {
     assert_non_null(s->f);
 }
 
+/* A fresh sink and a progress display writing to it. */
+static void start(sink *s, gx_progress *p, int tty, int cols, int epochs, double now) {
+    sink_open(s);
+    gx_progress_init(p, s->f, tty, cols, epochs, now);
+}
+
 static const char *sink_text(sink *s) {
     fflush(s->f);
     return s->buf;
@@ -59,9 +65,8 @@ static void test_hms(void **state) {
 static void test_plain_lines(void **state) {
     (void)state;
     sink s;
-    sink_open(&s);
     gx_progress p;
-    gx_progress_init(&p, s.f, 0, 0, 2, 100.0);
+    start(&s, &p, 0, 0, 2, 100.0);
     /* epoch 1: 100 steps of 1 s, 50 rows each, loss 10 */
     int lines = 0;
     for (long step = 1; step <= 100; step++)
@@ -89,9 +94,8 @@ static void test_plain_lines(void **state) {
 static void test_tty_line(void **state) {
     (void)state;
     sink s;
-    sink_open(&s);
     gx_progress p;
-    gx_progress_init(&p, s.f, 1, 0, 1, 0.0);
+    start(&s, &p, 1, 0, 1, 0.0);
     int lines = 0;
     for (long step = 1; step <= 100; step++) /* 10 steps a second */
         lines += gx_progress_step(&p, step * 0.1, step, 100, 1.0, 20);
@@ -109,8 +113,7 @@ static void test_tty_line(void **state) {
     sink_close(&s);
 
     /* a narrow terminal: the line is cut to its width - 1 */
-    sink_open(&s);
-    gx_progress_init(&p, s.f, 1, 30, 3, 0.0);
+    start(&s, &p, 1, 30, 3, 0.0);
     assert_int_equal(gx_progress_step(&p, 1.0, 1, 10, 1.0, 5), 1);
     t = sink_text(&s);
     assert_string_equal(t, "\repoch 1/3 [##................\033[K");
@@ -121,9 +124,8 @@ static void test_tty_line(void **state) {
 static void test_rate_window(void **state) {
     (void)state;
     sink s;
-    sink_open(&s);
     gx_progress p;
-    gx_progress_init(&p, s.f, 0, 0, 1, 0.0);
+    start(&s, &p, 0, 0, 1, 0.0);
     double t = 0;
     long step = 0;
     for (int i = 0; i < 60; i++) gx_progress_step(&p, t += 1.0, ++step, 1000, 1.0, 10);  /* 10/s */
@@ -139,9 +141,8 @@ static void test_rate_window(void **state) {
 static void test_resumed_run(void **state) {
     (void)state;
     sink s;
-    sink_open(&s);
     gx_progress p;
-    gx_progress_init(&p, s.f, 0, 0, 10, 0.0);
+    start(&s, &p, 0, 0, 10, 0.0);
     for (long step = 501; step <= 600; step++) gx_progress_step(&p, (step - 500) * 0.5, step, 100, 1.0, 1);
     char line[256];
     gx_progress_format(&p, 50.0, 600, 100, 0, line, sizeof line);
