@@ -15,17 +15,6 @@ enum { N = 240, K = 3, D = 4, Z = 3 };
 
 static char x_npy[600], y_npy[600], spec[1400];
 
-static int setup(void **state) {
-    (void)state;
-    static float x[N * D];
-    static int32_t y[N];
-    toy_make(x, y, N, D, K, 0.0f, 0, 5);
-    toy_write_npy(test_path(x_npy, sizeof x_npy, "x.npy"), test_path(y_npy, sizeof y_npy, "y.npy"),
-                  x, y, N, D);
-    snprintf(spec, sizeof spec, "npy:%s,labels=%s", x_npy, y_npy);
-    return 0;
-}
-
 #define TRAIN_ARGS "--epochs 2 --batch 20 --batch-unlabelled 20 --enc 16,16 --dec 16 --z 3 " \
                    "--seed 2 --threads 1"
 
@@ -34,6 +23,30 @@ static int train(const char *name, const char *more, char *dir, size_t n) {
     test_path(dir, n, name);
     return run("train --domain '%s,k=10,val=5,test=0.25' " TRAIN_ARGS " %s --out '%s'", spec, more,
                dir);
+}
+
+/* The model the predict tests share, trained with --quiet --no-figures: its folder, exit status
+ * and stderr. */
+static char quiet_dir[600], *quiet_err;
+static int quiet_rc;
+
+static int setup(void **state) {
+    (void)state;
+    static float x[N * D];
+    static int32_t y[N];
+    toy_make(x, y, N, D, K, 0.0f, 0, 5);
+    toy_write_npy(test_path(x_npy, sizeof x_npy, "x.npy"), test_path(y_npy, sizeof y_npy, "y.npy"),
+                  x, y, N, D);
+    snprintf(spec, sizeof spec, "npy:%s,labels=%s", x_npy, y_npy);
+    quiet_rc = train("quiet", "--quiet --no-figures", quiet_dir, sizeof quiet_dir);
+    quiet_err = slurp(ERR);
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    free(quiet_err);
+    return 0;
 }
 
 static int file_exists(const char *dir, const char *name) {
@@ -73,18 +86,16 @@ static void test_train_plain_progress_and_figures(void **s) {
 /* --quiet: nothing on stderr; --no-figures: no PNG; a run without a test set: no confusion.png. */
 static void test_train_quiet_and_no_figures(void **s) {
     (void)s;
-    char dir[600];
-    assert_int_equal(train("quiet", "--quiet --no-figures", dir, sizeof dir), 0);
-    char *err = slurp(ERR);
-    assert_string_equal(err, "");
-    free(err);
-    assert_true(file_exists(dir, "model.safetensors"));
-    assert_false(file_exists(dir, "learning_curves.png"));
-    assert_false(file_exists(dir, "confusion.png"));
+    assert_int_equal(quiet_rc, 0);
+    assert_string_equal(quiet_err, "");
+    assert_true(file_exists(quiet_dir, "model.safetensors"));
+    assert_false(file_exists(quiet_dir, "learning_curves.png"));
+    assert_false(file_exists(quiet_dir, "confusion.png"));
 
+    char dir[600];
     test_path(dir, sizeof dir, "notest");
     assert_int_equal(run("train --domain '%s,k=10' " TRAIN_ARGS " --quiet --out '%s'", spec, dir), 0);
-    err = slurp(ERR);
+    char *err = slurp(ERR);
     assert_string_equal(err, "");
     free(err);
     assert_true(file_exists(dir, "learning_curves.png"));
@@ -186,8 +197,9 @@ static void numpy_check(const char *path, int64_t rows, int cols) {
 
 static void test_predict_npy_and_latent(void **s) {
     (void)s;
-    char dir[600], model[700], csv[700], npy[700], lat_csv[700], lat_npy[700], names[700];
-    assert_int_equal(train("pred", "--quiet --no-figures", dir, sizeof dir), 0);
+    char model[700], csv[700], npy[700], lat_csv[700], lat_npy[700], names[700];
+    const char *dir = quiet_dir;
+    assert_int_equal(quiet_rc, 0);
     snprintf(model, sizeof model, "%s/model.safetensors", dir);
     snprintf(csv, sizeof csv, "%s/p.csv", dir);
     snprintf(npy, sizeof npy, "%s/p.npy", dir);
@@ -234,8 +246,9 @@ static void test_predict_npy_and_latent(void **s) {
 
 static void test_predict_errors(void **s) {
     (void)s;
-    char dir[600], model[700], data[700], out[700];
-    assert_int_equal(train("err", "--quiet --no-figures", dir, sizeof dir), 0);
+    char model[700], data[700], out[700];
+    const char *dir = quiet_dir;
+    assert_int_equal(quiet_rc, 0);
     snprintf(model, sizeof model, "%s/model.safetensors", dir);
     snprintf(data, sizeof data, "npy:%s", x_npy);
     snprintf(out, sizeof out, "%s/never.npy", dir);
@@ -254,7 +267,7 @@ static void test_predict_errors(void **s) {
                               mlp_model, data, out, dir), "no latent space");
     assert_false(file_exists(dir, "never.npy"));
     /* an unwritable --latent: the error names it */
-    snprintf(out, sizeof out, "%s/p.csv", dir);
+    snprintf(out, sizeof out, "%s/p2.csv", dir);
     assert_one_error_line(run("predict '%s' '%s' --out '%s' --latent /nonexistent/z.csv", model,
                               data, out), "/nonexistent/z.csv");
 }
@@ -267,5 +280,5 @@ int main(void) {
         cmocka_unit_test(test_predict_npy_and_latent),
         cmocka_unit_test(test_predict_errors),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -110,6 +110,14 @@ static void test_tty_line(void **state) {
     gx_progress_epoch_end(&p, 10.0, -1);
     t = sink_text(&s);
     assert_string_equal(t + strlen(t) - 4, "\r\033[K");
+    /* clear: erases a drawn line once, then has nothing to erase */
+    size_t before = strlen(sink_text(&s));
+    gx_progress_clear(&p);
+    assert_int_equal(strlen(sink_text(&s)), before);
+    assert_int_equal(gx_progress_step(&p, 11.0, 101, 100, 1.0, 20), 1);
+    gx_progress_clear(&p);
+    t = sink_text(&s);
+    assert_string_equal(t + strlen(t) - 4, "\r\033[K");
     sink_close(&s);
 
     /* a narrow terminal: the line is cut to its width - 1 */

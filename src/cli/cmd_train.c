@@ -496,7 +496,11 @@ int cmd_train(int argc, char **argv) {
                 (long long)gx_params_count(&m.params, true), o.tc.alpha, o.tc.epochs);
     gx_progress_init_stream(&ctx.prog, stderr, o.tc.epochs, now());
     gx_ssdgm_train_result res;
-    if (gx_ssdgm_train(&m, dd, &o.tc, &res, &err)) { cli_error("%s", err.msg); goto done; }
+    if (gx_ssdgm_train(&m, dd, &o.tc, &res, &err)) {
+        gx_progress_clear(&ctx.prog);
+        cli_error("%s", err.msg);
+        goto done;
+    }
 
     /* outputs */
     char path[1100];

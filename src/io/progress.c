@@ -114,9 +114,13 @@ int gx_progress_step(gx_progress *p, double now, long step, long spe, double los
     return 1;
 }
 
-void gx_progress_epoch_end(gx_progress *p, double now, double val_acc) {
+void gx_progress_clear(gx_progress *p) {
     if (p->on_screen) fprintf(p->f, "\r\033[K");
     p->on_screen = 0;
+}
+
+void gx_progress_epoch_end(gx_progress *p, double now, double val_acc) {
+    gx_progress_clear(p);
     p->t_last_line = now;
     if (val_acc >= 0) p->val_acc = val_acc;
     p->loss_sum = 0;

@@ -55,6 +55,9 @@ int gx_progress_step(gx_progress *p, double now, long step, long spe, double los
  * val_acc (< 0: no validation) and starts the next epoch's running loss. */
 void gx_progress_epoch_end(gx_progress *p, double now, double val_acc);
 
+/* Erases the tty line, if one is drawn (before other output, e.g. an error). */
+void gx_progress_clear(gx_progress *p);
+
 /* The progress fields as text (no "\r", no newline): "epoch 2/10  step 120/600  loss 203.5
  * val 87.50%  1234 ex/s  eta 0:01:23"; with_bar puts a bar after the epoch. */
 void gx_progress_format(const gx_progress *p, double now, long step, long spe, int with_bar,
