@@ -143,7 +143,6 @@ demo: deps
 	./build/genxfer sample $(DEMO_OUT)/model.safetensors --domain usps --out $(DEMO_OUT)/samples_usps.png
 	./build/genxfer latent $(DEMO_OUT)/model.safetensors --data mnist=mnist:test \
 	    --data usps=usps:test,$(USPS_FRAMED) --out $(DEMO_OUT)/latent.png
-	./build/genxfer plot $(DEMO_OUT)
 	@awk -F'\t' '/"accuracy":/ { printf "demo: USPS test accuracy %.2f%% (0 USPS labels)\n", 100 * $$NF; exit }' $(DEMO_OUT)/metrics.json
 	@echo "demo: model.safetensors, metrics.json, train_log.csv and the figures (samples_usps.png,"
 	@echo "      latent.png, learning_curves.png, confusion.png) are in $(DEMO_OUT)/"

@@ -20,6 +20,7 @@
 #include "data/spec.h"
 #include "data/splits.h"
 #include "io/atomic_file.h"
+#include "io/progress.h"
 #include "io/report.h"
 #include "models/checkpoint.h"
 #include "models/ssdgm_io.h"
@@ -37,6 +38,7 @@ typedef struct train_opts {
     long ckpt_every;           /* --checkpoint-every (-1: once per epoch) */
     int ckpt_every_given;
     const char *fixed_opt;     /* the first option that --resume refuses, or NULL */
+    int no_figures;
 } train_opts;
 
 static void usage(FILE *f) {
@@ -44,7 +46,8 @@ static void usage(FILE *f) {
 "usage: genxfer train --domain SPEC [--domain SPEC ...] [options]\n"
 "\n"
 "Trains a semi-supervised deep generative model (M2 or DVT) on one or more domains and writes\n"
-"model.safetensors, metrics.json and train_log.csv to --out. Each domain is a dataset spec (see\n"
+"model.safetensors, metrics.json and train_log.csv to --out, then draws learning_curves.png and\n"
+"(with a test set) confusion.png there as `genxfer plot` does. Each domain is a dataset spec (see\n"
 "`genxfer data --help`) with training options appended:\n"
 "  name=NAME   domain name (default: the spec's kind, e.g. mnist)\n"
 "  k=K         labelled examples per class; the others are used unlabelled (default: all labelled)\n"
@@ -57,6 +60,9 @@ static void usage(FILE *f) {
 "  std=S       auto | yes | no: standardise each feature with this domain's own mean and std,\n"
 "              stored in the model and applied by eval/predict (default auto: unless every\n"
 "              value is in [0,1])\n"
+"\nProgress goes to stderr: on a terminal one line redrawn in place (epoch, step, running loss,\n"
+"last validation accuracy of the target, examples/s, time left for the run); elsewhere plain\n"
+"lines, one per epoch and, in an epoch longer than 30 s, one every 30 s with the same fields.\n\n"
 "Example (E1, MNIST with 100 labels):\n"
 "  genxfer train --preset dvt --domain mnist:train,k=10,val=100 --test mnist:test --out runs/e1\n"
 "\n"
@@ -101,7 +107,8 @@ static void usage(FILE *f) {
 "                        it was started with (read again; a missing or changed file is an\n"
 "                        error): the final model is the same, bit for bit, as an uninterrupted\n"
 "                        run's. Only --quiet and --checkpoint-every may be given with it\n"
-"  --quiet               no progress on stderr\n"
+"  --no-figures          do not draw learning_curves.png and confusion.png at the end\n"
+"  --quiet               no progress: nothing on stderr but errors\n"
 "  --help                this text\n"
 "On SIGINT (Ctrl-C) or SIGTERM training finishes the current step, writes the checkpoint, prints\n"
 "how to resume and exits with status 128 + the signal number (130, 143); a second signal kills.\n");
@@ -110,7 +117,7 @@ static void usage(FILE *f) {
 enum { O_TEST = 256, O_TARGET, O_EPOCHS, O_BATCH, O_BATCHU, O_LR, O_OPT, O_SCHED, O_ALPHA,
        O_WARMUP, O_BALANCE, O_PRIOR, O_CLIP, O_Z, O_ENC, O_DEC, O_LATH, O_CLSH, O_ACT, O_BN, O_NOBN,
        O_PSCALE, O_SHIFT, O_AUGL, O_CONFW, O_CONFT, O_CUTOUT, O_LATY, O_NOLATY, O_SEED, O_THREADS, O_QUIET, O_PRESET, O_DOMAIN, O_OUT,
-       O_CKPT_EVERY, O_RESUME };
+       O_CKPT_EVERY, O_RESUME, O_NOFIG };
 
 static int parse_args(int argc, char **argv, train_opts *o) {
     static const struct option longopts[] = {
@@ -135,6 +142,7 @@ static int parse_args(int argc, char **argv, train_opts *o) {
         {"out", required_argument, 0, O_OUT}, {"quiet", no_argument, 0, O_QUIET},
         {"checkpoint-every", required_argument, 0, O_CKPT_EVERY},
         {"resume", required_argument, 0, O_RESUME},
+        {"no-figures", no_argument, 0, O_NOFIG},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *cmd = "train";
     long v;
@@ -229,6 +237,7 @@ static int parse_args(int argc, char **argv, train_opts *o) {
             o->ckpt_every_given = 1;
             break;
         case O_RESUME: o->resume = optarg; break;
+        case O_NOFIG: o->no_figures = 1; break;
         default:
             return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -263,9 +272,9 @@ typedef struct train_ctx {
     char *log_text;
     size_t log_len, log_cap;
     char log_path[1100];
-    double t_last;
-    int tty;
     struct run_meta *meta;     /* what every checkpoint records about the run */
+    gx_progress prog;
+    int target; /* whose validation accuracy the progress shows */
 } train_ctx;
 
 static void append_log(train_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -296,18 +305,7 @@ static double now(void) {
 
 static void on_step(void *ctx, long step, long spe, const gx_ssdgm_stats *st) {
     train_ctx *c = ctx;
-    if (c->o->quiet || !c->tty) return;
-    double t = now();
-    if (t - c->t_last < 0.5 && step % spe) return;
-    c->t_last = t;
-    long in_epoch = (step - 1) % spe + 1;
-    int width = 30, filled = (int)(width * in_epoch / spe);
-    char bar[64];
-    for (int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
-    bar[width] = '\0';
-    fprintf(stderr, "\r  epoch %ld [%s] %ld/%ld  loss %.2f  ce %.3f ", (step - 1) / spe + 1, bar,
-            in_epoch, spe, st->loss, st->ce);
-    fflush(stderr);
+    if (!c->o->quiet) gx_progress_step(&c->prog, now(), step, spe, st->loss, st->n_l + st->n_u);
 }
 
 static void on_epoch(void *ctx, const gx_epoch_log *l) {
@@ -321,7 +319,7 @@ static void on_epoch(void *ctx, const gx_epoch_log *l) {
     if (gx_atomic_write_file(c->log_path, c->log_text, c->log_len, &err) && !o->quiet)
         fprintf(stderr, "genxfer: warning: %s\n", err.msg);
     if (o->quiet) return;
-    if (c->tty) fprintf(stderr, "\r\033[K");
+    gx_progress_epoch_end(&c->prog, now(), l->val_acc[c->target]);
     fprintf(stderr, "epoch %3d/%d  loss %9.3f  elbo_l %9.3f  elbo_u %9.3f  ce %.4f", l->epoch,
             o->tc.epochs, l->loss, l->elbo_l, l->elbo_u, l->ce);
     if (o->tc.conf_weight > 0) fprintf(stderr, "  confident %.1f%%", 100 * l->confident);
@@ -715,7 +713,7 @@ int cmd_train(int argc, char **argv) {
 
     snprintf(ctx.log_path, sizeof ctx.log_path, "%s/train_log.csv", o.out);
     ctx.o = &o;
-    ctx.tty = isatty(2);
+    ctx.target = target;
     ctx.meta = &meta;
     if (resume_log) {
         ctx.log_text = resume_log;
@@ -746,14 +744,19 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "training %s: %d classes, %d domain(s), %lld parameters, alpha %g, %d epochs\n",
                 gx_preset_name(o.preset), n_classes, o.n_domains,
                 (long long)gx_params_count(&m.params, true), o.tc.alpha, o.tc.epochs);
+    gx_progress_init_stream(&ctx.prog, stderr, o.tc.epochs, now());
     gx_ssdgm_train_result res;
     catch_stop_signals(old_sig);
     caught = 1;
-    if (gx_ssdgm_train(&m, dd, &o.tc, &res, &err)) { cli_error("%s", err.msg); goto done; }
+    if (gx_ssdgm_train(&m, dd, &o.tc, &res, &err)) {
+        gx_progress_clear(&ctx.prog);
+        cli_error("%s", err.msg);
+        goto done;
+    }
     restore_signals(old_sig);
     caught = 0;
     if (res.stopped) {
-        if (!o.quiet && ctx.tty) fprintf(stderr, "\r\033[K");
+        gx_progress_clear(&ctx.prog);
         fprintf(stderr, "genxfer: interrupted by %s after step %ld (epoch %d): checkpoint written to %s; "
                         "continue with: genxfer train --resume %s\n",
                 stop_signal == SIGINT ? "SIGINT" : "SIGTERM", res.ckpt_step, res.ckpt_epoch,
@@ -833,6 +836,8 @@ int cmd_train(int argc, char **argv) {
     if (res.best_selection >= 0) printf(", validation accuracy %.2f%%", 100 * res.best_selection);
     printf(")\nmodel:   %s/model.safetensors\nmetrics: %s/metrics.json\nlog:     %s/train_log.csv\n",
            o.out, o.out, o.out);
+    int no_confusion;
+    if (!o.no_figures && cli_plot_run(o.out, NULL, NULL, &no_confusion)) goto done;
     status = 0;
 done:
     if (caught) restore_signals(old_sig);
