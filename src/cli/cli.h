@@ -15,6 +15,7 @@ int cmd_predict(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_latent(int argc, char **argv);
+int cmd_augment(int argc, char **argv);
 
 /* Prints "genxfer: error: MSG" on stderr and returns 1. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
