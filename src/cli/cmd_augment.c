@@ -95,6 +95,7 @@ int cmd_augment(int argc, char **argv) {
                   "(e.g. scale=1/255)", spec, ds.x[bad], (long long)(bad / ds.d));
         goto done;
     }
+    if (ds.n < 1) { cli_error("%s: no rows", spec); goto done; }
     if (n > ds.n) n = ds.n;
     gx_augment_opts opts;
     gx_augment_opts_default(&opts, h, w);
