@@ -15,6 +15,7 @@ int cmd_predict(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_latent(int argc, char **argv);
+int cmd_augment(int argc, char **argv);
 
 /* The figures of a training run's folder (cmd_plot.c): learning_curves.png from RUN/train_log.csv
  * and confusion.png from RUN/metrics.json when that holds a confusion matrix, written into out
