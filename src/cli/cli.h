@@ -15,6 +15,14 @@ int cmd_predict(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_latent(int argc, char **argv);
+int cmd_augment(int argc, char **argv);
+
+/* The figures of a training run's folder (cmd_plot.c): learning_curves.png from RUN/train_log.csv
+ * and confusion.png from RUN/metrics.json when that holds a confusion matrix, written into out
+ * (NULL: run), titles starting with title (NULL: the folder's name); a line per figure on stdout.
+ * *no_confusion: metrics.json is there without a confusion matrix (a run without a test set).
+ * 0, or 1 after printing an error (also when neither file is there). */
+int cli_plot_run(const char *run, const char *out, const char *title, int *no_confusion);
 
 /* When set (only by the command-line fuzzer, fuzz/fuzz_cli.c), a command returns 0 as soon as its
  * command line is parsed and checked, before it reads or writes any file. */
