@@ -7,10 +7,10 @@
 #       FUZZ_SECONDS seconds when set), at low priority, on FUZZ_BUILD/corpus/TARGET (kept between
 #       runs, started from the seeds); prints and writes FUZZ_REPORT (FUZZ_BUILD/fuzz-report.txt).
 #       hdf5 stops after FUZZ_HDF5_SECONDS (default 1800) if it has not reached FUZZ_RUNS by then:
-#       each of its inputs writes and reads a whole HDF5 file (about 100 a second, see
+#       each of its inputs writes and reads a whole HDF5 file (about 10 ms of CPU, see
 #       docs/RELIABILITY.md).
 # A crash, sanitizer report, leak, timeout or out-of-memory fails the target; its input is saved
-# as FUZZ_BUILD/crashes/TARGET-* and the log as FUZZ_BUILD/logs/TARGET.log.
+# as FUZZ_BUILD/crashes/TARGET-* and the log as FUZZ_BUILD/logs/fuzz_TARGET.log.
 set -u
 mode=${1:?usage: fuzz.sh short|long FUZZ_BUILD TARGET...}
 build=${2:?usage: fuzz.sh short|long FUZZ_BUILD TARGET...}
