@@ -10,7 +10,8 @@
 #       each of its inputs writes and reads a whole HDF5 file (about 10 ms of CPU, see
 #       docs/RELIABILITY.md).
 # A crash, sanitizer report, leak, timeout or out-of-memory fails the target; its input is saved
-# as FUZZ_BUILD/crashes/TARGET-* and the log as FUZZ_BUILD/logs/fuzz_TARGET.log.
+# as FUZZ_BUILD/crashes/TARGET-* and the log as FUZZ_BUILD/logs/fuzz_TARGET.log (short runs:
+# FUZZ_BUILD/short-logs/).
 set -u
 mode=${1:?usage: fuzz.sh short|long FUZZ_BUILD TARGET...}
 build=${2:?usage: fuzz.sh short|long FUZZ_BUILD TARGET...}
@@ -23,7 +24,8 @@ export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$(cd "$(dirname "$0")/.." && p
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 export HDF5_USE_FILE_LOCKING=FALSE
 
-logs="$build/logs"
+logs="$build/logs" # the short runs (make test) keep theirs apart, not to clobber a long run's
+[ "$mode" = short ] && logs="$build/short-logs"
 seeds="$build/seeds-corpus.$$"
 mkdir -p "$logs" "$build/crashes"
 trap 'rm -rf "$seeds"' EXIT
