@@ -212,11 +212,7 @@ int gx_ssdgm_save(const char *path, const gx_ssdgm *m, const gx_model_info *info
         gx_st_writer_meta(w, name, info->prep_spec[d], err);
     }
     char *cfg = gx_ssdgm_config_to_json(&m->cfg);
-    cJSON *names = cJSON_CreateArray();
-    for (int k = 0; k < info->n_classes; k++)
-        cJSON_AddItemToArray(names, cJSON_CreateString(info->class_names[k]));
-    char *names_json = cJSON_PrintUnformatted(names);
-    cJSON_Delete(names);
+    char *names_json = gx_model_info_classes_json(info);
     gx_st_writer_meta(w, "format", GX_SSDGM_FORMAT, err);
     gx_st_writer_meta(w, "format_version", GX_SSDGM_FORMAT_VERSION, err);
     gx_st_writer_meta(w, "config", cfg ? cfg : "", err);
@@ -229,7 +225,16 @@ int gx_ssdgm_save(const char *path, const gx_ssdgm *m, const gx_model_info *info
     return rc;
 }
 
-static int load_class_names(const gx_st_file *f, int K, gx_model_info *info, gx_error *err) {
+char *gx_model_info_classes_json(const gx_model_info *info) {
+    cJSON *names = cJSON_CreateArray();
+    for (int k = 0; k < info->n_classes; k++)
+        cJSON_AddItemToArray(names, cJSON_CreateString(info->class_names[k]));
+    char *json = cJSON_PrintUnformatted(names);
+    cJSON_Delete(names);
+    return json;
+}
+
+int gx_model_info_read_classes(const gx_st_file *f, int K, gx_model_info *info, gx_error *err) {
     const char *s = gx_st_metadata(f, "class_names");
     cJSON *a = s ? cJSON_Parse(s) : NULL;
     if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != K) {
@@ -313,7 +318,7 @@ int gx_ssdgm_load(const char *path, gx_ssdgm *m, gx_model_info *info, gx_error *
         gx_fail(err, "%s: %zu tensors, expected %zu", path, gx_st_count(f), expected);
         goto fail;
     }
-    if (load_class_names(f, cfg.n_classes, info, err)) goto fail;
+    if (gx_model_info_read_classes(f, cfg.n_classes, info, err)) goto fail;
     for (int d = 0; d < cfg.n_domains; d++) {
         snprintf(name, sizeof name, "domain.%s.data", cfg.dom[d].name);
         const char *spec = gx_st_metadata(f, name);

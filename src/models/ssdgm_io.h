@@ -26,6 +26,11 @@ typedef struct gx_model_info {
 void gx_model_info_free(gx_model_info *info);
 int gx_model_info_set_classes(gx_model_info *info, int n, const char *const *names, gx_error *err);
 
+/* The class names as a JSON array (malloc'd), the "class_names" metadata entry, and back: reads
+ * that entry of f, which must list exactly K names. Shared by every kind of model file. */
+char *gx_model_info_classes_json(const gx_model_info *info);
+int gx_model_info_read_classes(const gx_st_file *f, int K, gx_model_info *info, gx_error *err);
+
 /* The configuration as a JSON string (malloc'd) and back. */
 char *gx_ssdgm_config_to_json(const gx_ssdgm_config *c);
 int gx_ssdgm_config_from_json(const char *json, gx_ssdgm_config *c, gx_error *err);
