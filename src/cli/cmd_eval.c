@@ -1,10 +1,12 @@
-/* genxfer eval and genxfer predict: use a trained M2/DVT model on a dataset spec. */
+/* genxfer eval and genxfer predict: use a trained M2/DVT model, or a classifier from genxfer
+ * scratch, on a dataset spec. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_classifier.h"
 #include "cli/cli_model.h"
 #include "core/gemm.h"
 #include "io/report.h"
@@ -50,11 +52,12 @@ static int parse(const char *cmd, int argc, char **argv, model_cmd_opts *o,
 static void eval_usage(FILE *f) {
     fprintf(f,
 "usage: genxfer eval MODEL SPEC [options]\n\n"
-"Classifies the labelled dataset SPEC with MODEL (a model.safetensors from genxfer train) and\n"
+"Classifies the labelled dataset SPEC with MODEL (a model.safetensors from genxfer train or\n"
+"genxfer scratch) and\n"
 "prints accuracy, macro F1, per-class precision/recall/F1 and the confusion matrix. Labels are\n"
 "matched to the model's classes by name; a class the model does not know is an error.\n\n"
 "options (default in brackets):\n"
-"  --domain NAME   the model's domain the data belong to [the last domain]\n"
+"  --domain NAME   M2/DVT: the model's domain the data belong to [the last domain]\n"
 "  --out FILE      also write the metrics as JSON to FILE [none]\n"
 "  --threads N     threads [all cores]\n"
 "  --help          this text\n");
@@ -64,9 +67,9 @@ static void predict_usage(FILE *f) {
     fprintf(f,
 "usage: genxfer predict MODEL SPEC [options]\n\n"
 "Writes a CSV with one row per example of SPEC: id, predicted class name and the probability of\n"
-"every class, q(y|x).\n\n"
+"every class, q(y|x). MODEL is a model.safetensors from genxfer train or genxfer scratch.\n\n"
 "options (default in brackets):\n"
-"  --domain NAME   the model's domain the data belong to [the last domain]\n"
+"  --domain NAME   M2/DVT: the model's domain the data belong to [the last domain]\n"
 "  --out FILE      the CSV file [predictions.csv]\n"
 "  --threads N     threads [all cores]\n"
 "  --help          this text\n");
@@ -83,10 +86,38 @@ static int open_model(const model_cmd_opts *o, gx_ssdgm *m, gx_model_info *info,
     return 0;
 }
 
+/* eval or predict with a classifier file (genxfer scratch): one input, no domains. */
+static int classifier_cmd(const model_cmd_opts *o, int predict) {
+    gx_error err;
+    gx_classifier m;
+    gx_model_info info;
+    if (o->domain)
+        return cli_error("%s: a classifier has no domains (--domain is for M2/DVT models)", o->model);
+    if (gx_classifier_load(o->model, &m, &info, &err)) return cli_error("%s", err.msg);
+    gx_dataset ds;
+    gx_dataset_init(&ds);
+    float *P = NULL;
+    const char *out = o->out ? o->out : "predictions.csv";
+    int rc = cli_classifier_load_data(&m, &info, o->spec, &ds, &err);
+    if (!rc && !predict) rc = cli_classifier_evaluate(&m, &info, &ds, o->spec, o->out, NULL, &err);
+    if (!rc && predict)
+        rc = cli_classifier_predict(&m, &ds, &P, &err) ||
+             gx_predictions_csv_write(out, (const char *const *)ds.ids, ds.n, P, m.n_classes,
+                                      (const char *const *)info.class_names, &err);
+    if (rc) cli_error("%s", err.msg);
+    else if (predict) printf("wrote %lld predictions to %s\n", (long long)ds.n, out);
+    free(P);
+    gx_dataset_free(&ds);
+    gx_classifier_free(&m);
+    gx_model_info_free(&info);
+    return rc ? 1 : 0;
+}
+
 int cmd_eval(int argc, char **argv) {
     model_cmd_opts o;
     int rc = parse("eval", argc, argv, &o, eval_usage);
     if (rc) return rc == 3 ? 0 : rc;
+    if (gx_classifier_is_model_file(o.model)) return classifier_cmd(&o, 0);
     gx_ssdgm m;
     gx_model_info info;
     int d;
@@ -102,6 +133,7 @@ int cmd_predict(int argc, char **argv) {
     model_cmd_opts o;
     int rc = parse("predict", argc, argv, &o, predict_usage);
     if (rc) return rc == 3 ? 0 : rc;
+    if (gx_classifier_is_model_file(o.model)) return classifier_cmd(&o, 1);
     gx_ssdgm m;
     gx_model_info info;
     int d;

@@ -14,7 +14,9 @@ static char *config_json(const gx_classifier *m) {
     cJSON_AddItemToObject(o, "input", cJSON_CreateIntArray(shape, 3));
     cJSON_AddBoolToObject(o, "image", m->image);
     cJSON_AddNumberToObject(o, "n_classes", m->n_classes);
-    cJSON_AddNumberToObject(o, "bn_momentum", m->bn_momentum);
+    char mom[32]; /* the float's shortest decimal, e.g. 0.1 rather than 0.10000000149 */
+    snprintf(mom, sizeof mom, "%g", (double)m->bn_momentum);
+    cJSON_AddNumberToObject(o, "bn_momentum", strtod(mom, NULL));
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
