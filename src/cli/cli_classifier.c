@@ -32,7 +32,7 @@ int cli_classifier_load_data(const gx_classifier *m, const gx_model_info *info, 
 int cli_classifier_predict(gx_classifier *m, const gx_dataset *ds, float **P, gx_error *err) {
     gx_classifier_ws ws;
     *P = NULL;
-    if (gx_classifier_ws_alloc(&ws, m, 256, err)) return -1;
+    if (gx_classifier_ws_alloc(&ws, m, 64, err)) return -1;
     *P = gx_malloc((size_t)ds->n * m->n_classes * sizeof(float), "class probabilities", err);
     if (*P) gx_classifier_predict(m, &ws, ds->x, ds->n, *P);
     gx_classifier_ws_free(&ws);

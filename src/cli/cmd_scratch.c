@@ -30,7 +30,7 @@ typedef struct scratch_opts {
 
 static void usage(FILE *f) {
     fprintf(f,
-"usage: genxfer scratch --data SPEC --arch ARCH [options]\n"
+"usage: genxfer scratch --data SPEC [--arch ARCH] [options]\n"
 "\n"
 "Trains a classifier (a CNN or an MLP, see ARCH) from scratch on labelled data and writes\n"
 "model.safetensors, metrics.json and train_log.csv to --out: the scratch baseline of transfer\n"
@@ -225,14 +225,14 @@ int cmd_scratch(int argc, char **argv) {
     int64_t n_rest = x->ds.n, n_lab = 0;
     if (x->val > 0) {
         if (gx_split_per_class(&x->ds, NULL, x->ds.n, x->val, &split_rng, &split_val, &err)) {
-            cli_error("%s: val=%ld: %s", x->spec, x->val, err.msg);
+            cli_error("val=%ld per class: %s", x->val, err.msg);
             goto done;
         }
         rest = split_val.rest, n_rest = split_val.n_rest;
     }
     if (x->k >= 0) {
         if (gx_split_per_class(&x->ds, rest, n_rest, x->k, &split_rng, &split_lab, &err)) {
-            cli_error("%s: k=%ld labels per class: %s", x->spec, x->k, err.msg);
+            cli_error("k=%ld labels per class: %s", x->k, err.msg);
             goto done;
         }
         lab = split_lab.take, n_lab = split_lab.n_take;

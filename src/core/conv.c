@@ -21,9 +21,14 @@ static void kx_range(int x, int W, int K, int *lo, int *hi) {
     *hi = W + p - x < K ? W + p - x : K;
 }
 
+/* Loops rather than memset/memcpy: the runs are short (K * C floats), and calls would dominate. */
+static inline void zero(float *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = 0.0f;
+}
+
 void gx_im2col(float *col, const float *X, int nb, int H, int W, int C, int K) {
     const int p = K / 2;
-    const size_t kkc = (size_t)K * K * C, img = (size_t)H * W * C;
+    const size_t kc = (size_t)K * C, kkc = kc * K, img = (size_t)H * W * C;
 #pragma omp parallel for if ((size_t)nb * H * W * kkc > GX_CONV_PAR_MIN)
     for (int b = 0; b < nb; b++) {
         const float *xb = X + b * img;
@@ -33,17 +38,18 @@ void gx_im2col(float *col, const float *X, int nb, int H, int W, int C, int K) {
                 int lo, hi;
                 kx_range(x, W, K, &lo, &hi);
                 for (int ky = 0; ky < K; ky++) {
-                    float *dst = row + (size_t)ky * K * C;
+                    float *dst = row + ky * kc;
                     int sy = y + ky - p;
-                    if (sy < 0 || sy >= H || hi <= lo) {
-                        memset(dst, 0, (size_t)K * C * sizeof *dst);
+                    if (sy < 0 || sy >= H) {
+                        zero(dst, kc);
                         continue;
                     }
                     /* kernel columns lo..hi-1 read contiguous input pixels */
-                    memset(dst, 0, (size_t)lo * C * sizeof *dst);
-                    memcpy(dst + (size_t)lo * C, xb + ((size_t)sy * W + (x + lo - p)) * C,
-                           (size_t)(hi - lo) * C * sizeof *dst);
-                    memset(dst + (size_t)hi * C, 0, (size_t)(K - hi) * C * sizeof *dst);
+                    const float *src = xb + ((size_t)sy * W + (x + lo - p)) * C;
+                    size_t a = (size_t)lo * C, e = (size_t)hi * C;
+                    zero(dst, a);
+                    for (size_t i = a; i < e; i++) dst[i] = src[i - a];
+                    zero(dst + e, kc - e);
                 }
             }
     }
@@ -51,7 +57,7 @@ void gx_im2col(float *col, const float *X, int nb, int H, int W, int C, int K) {
 
 void gx_col2im_add(float *dX, const float *dcol, int nb, int H, int W, int C, int K) {
     const int p = K / 2;
-    const size_t kkc = (size_t)K * K * C, img = (size_t)H * W * C;
+    const size_t kc = (size_t)K * C, kkc = kc * K, img = (size_t)H * W * C;
 #pragma omp parallel for if ((size_t)nb * H * W * kkc > GX_CONV_PAR_MIN)
     for (int b = 0; b < nb; b++) {
         float *xb = dX + b * img;
@@ -63,10 +69,9 @@ void gx_col2im_add(float *dX, const float *dcol, int nb, int H, int W, int C, in
                 for (int ky = 0; ky < K; ky++) {
                     int sy = y + ky - p;
                     if (sy < 0 || sy >= H) continue;
-                    const float *src = row + ((size_t)ky * K + lo) * C;
+                    const float *src = row + ky * kc + (size_t)lo * C;
                     float *dst = xb + ((size_t)sy * W + (x + lo - p)) * C;
-                    for (size_t i = 0, n = (size_t)(hi > lo ? hi - lo : 0) * C; i < n; i++)
-                        dst[i] += src[i];
+                    for (size_t i = 0, n = (size_t)(hi - lo) * C; i < n; i++) dst[i] += src[i];
                 }
             }
     }
