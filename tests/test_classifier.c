@@ -128,6 +128,13 @@ static void test_spec_errors(void **state) {
     bad("gap,pool,fc", 8, 8, 1, 1, 3, "'pool' (layer 2) needs an image");
     bad("fc", 8, 8, 1, 1, 1, "1 classes (at least 2");
     bad("conv1048577,fc", 8, 8, 1, 1, 3, "expected conv<N> with N channels in [1, 1048576]");
+    bad("conv65536,fc", 28, 28, 1, 1, 3, "its output of 28x28x65536 values per example is too large");
+    /* too many parameters (4096*9 + 4096 + 784*4096*64 + 64 + 64*3 + 3): refused before anything
+     * is allocated */
+    gx_classifier m;
+    gx_error err;
+    assert_int_equal(gx_classifier_create(&m, "conv4096,fc64,fc", 28, 28, 1, 1, 3, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "205562115 parameters, more than the 134217728"));
     char many[600] = "";
     for (int i = 0; i < 65; i++) strcat(many, "relu,");
     strcat(many, "fc");

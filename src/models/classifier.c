@@ -2,10 +2,12 @@
  * order; the data flow reads top to bottom in gx_classifier_forward). */
 #include "models/classifier.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/batchnorm.h"
 #include "core/conv.h"
@@ -18,6 +20,17 @@
 
 static size_t in_size(const gx_cls_layer *L) { return (size_t)L->h * L->w * L->c; }
 static size_t out_size(const gx_cls_layer *L) { return (size_t)L->oh * L->ow * L->oc; }
+
+/* A workspace larger than the machine's memory is an error up front, not an allocation that the
+ * kernel's overcommit lets through and an out-of-memory kill ends later. */
+static int check_memory(double bytes, const char *what, gx_error *err) {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    double have = pages > 0 && page > 0 ? (double)pages * (double)page : 0;
+    if (have > 0 && bytes > have)
+        return gx_fail(err, "%s would take %.1f GB, more than this machine's %.1f GB of memory",
+                       what, bytes / 1e9, have / 1e9);
+    return 0;
+}
 
 static int declare(gx_classifier *m, gx_error *err) {
     gx_params *p = &m->params;
@@ -52,6 +65,10 @@ static int declare(gx_classifier *m, gx_error *err) {
             if ((L->var_idx = gx_params_add(p, name, 1, vec, stats, err)) < 0) return -1;
         }
     }
+    size_t count = gx_params_count(p, false);
+    if (count > GX_CLS_MAX_PARAMS)
+        return gx_fail(err, "arch: %zu parameters, more than the %d this tool trains", count,
+                       GX_CLS_MAX_PARAMS);
     return gx_params_finalize(p, err);
 }
 
@@ -127,6 +144,12 @@ int gx_classifier_ws_alloc(gx_classifier_ws *ws, const gx_classifier *m, int max
         size_t col = L->kind == GX_CLS_CONV && L->k > 1 ? gx_conv2d_col_floats(1, L->h, L->w, L->c, L->k) : 0;
         if (col > col_per_image) col_per_image = col;
     }
+    /* the layers index rows and GEMM dimensions with int */
+    for (int i = 0; i < m->n_layers; i++)
+        if (B * in_size(&m->layer[i]) > INT_MAX || B * out_size(&m->layer[i]) > INT_MAX)
+            return gx_fail(err, "classifier workspace: layer %d ('%s') holds more than %d values "
+                                "for a batch of %d; use a smaller batch", i + 1,
+                           m->layer[i].token, INT_MAX, max_batch);
     size_t chunk = col_per_image ? COL_BUDGET / col_per_image : B;
     ws->col_chunk = (int)(chunk < 1 ? 1 : chunk > B ? B : chunk);
     /* two passes: measure, then carve one allocation (64-byte aligned pieces) */
@@ -134,6 +157,9 @@ int gx_classifier_ws_alloc(gx_classifier_ws *ws, const gx_classifier *m, int max
     size_t off = 0;
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1) {
+            char what[64];
+            snprintf(what, sizeof what, "the activations of a batch of %d", max_batch);
+            if (check_memory((double)off, what, err)) return -1;
             if (!(base = gx_malloc_aligned(off, "classifier activations", err))) return -1;
             memset(base, 0, off);
             off = 0;

@@ -36,6 +36,7 @@
 #define GX_CLS_MAX_LAYERS 64
 #define GX_CLS_ARCH_MAX 512
 #define GX_CLS_BN_MOMENTUM 0.1f
+#define GX_CLS_MAX_PARAMS (1 << 27) /* 2 GB with gradients and Adam's moments */
 
 typedef enum {
     GX_CLS_CONV,

@@ -9,7 +9,7 @@
 
 #define MAX_UNITS (1 << 20)    /* conv channels, fc units */
 #define MAX_KERNEL 31
-#define MAX_MAP ((int64_t)1 << 26) /* floats per example in one layer's output */
+#define MAX_MAP ((int64_t)1 << 24) /* floats per example in one layer's output (64 MB) */
 
 static const char *const EXPECTED =
     "expected conv<N>[k<K>], fc<N>, fc (the head, last), bn, pool, gap, drop<P> or an activation "
