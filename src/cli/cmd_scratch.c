@@ -305,6 +305,7 @@ int cmd_scratch(int argc, char **argv) {
     cJSON_AddNumberToObject(extra, "steps", (double)res.steps);
     cJSON_AddNumberToObject(extra, "train_seconds", res.seconds);
     cJSON_AddNumberToObject(extra, "seconds_per_epoch", res.seconds / o.tc.epochs);
+    cJSON_AddNumberToObject(extra, "train_cpu_seconds", res.cpu_seconds);
     cJSON_AddNumberToObject(extra, "batch", o.tc.batch);
     cJSON_AddNumberToObject(extra, "lr", o.tc.lr);
     cJSON_AddStringToObject(extra, "optimizer", o.opt_name);
@@ -321,8 +322,8 @@ int cmd_scratch(int argc, char **argv) {
         cli_error("%s", err.msg);
         goto done;
     }
-    printf("trained %s in %.1f s (%.3f s per epoch, best epoch %d", m.arch, res.seconds,
-           res.seconds / o.tc.epochs, res.best_epoch);
+    printf("trained %s in %.1f s (%.3f s per epoch, %.1f s of processor time; best epoch %d",
+           m.arch, res.seconds, res.seconds / o.tc.epochs, res.cpu_seconds, res.best_epoch);
     if (res.best_val_acc >= 0) printf(", validation accuracy %.2f%%", 100 * res.best_val_acc);
     printf(")\nmodel:   %s/model.safetensors\nmetrics: %s/metrics.json\nlog:     %s/train_log.csv\n",
            o.out, o.out, o.out);

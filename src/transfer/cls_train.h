@@ -45,6 +45,8 @@ typedef struct gx_cls_train_result {
     double best_val_acc; /* -1 without validation */
     long steps;
     double seconds;      /* training wall time */
+    double cpu_seconds;  /* processor time of the process over the same span (all threads): on a
+                            busy machine a steadier measure than the wall time */
 } gx_cls_train_result;
 
 /* Trains m in place on the rows lab[0..n_lab-1] of ds (labels in [0, m->n_classes)); with n_val > 0,
