@@ -96,18 +96,10 @@ int gx_classifier_load(const char *path, gx_classifier *m, gx_model_info *info, 
     memset(info, 0, sizeof *info);
     gx_st_file *f = NULL;
     if (gx_st_open(path, &f, err)) return -1;
-    const char *fmt = gx_st_metadata(f, "format"), *ver = gx_st_metadata(f, "format_version");
     const char *cfg = gx_st_metadata(f, "config"), *data = gx_st_metadata(f, "data");
-    if (!fmt || strcmp(fmt, GX_CLASSIFIER_FORMAT)) {
-        gx_fail(err, "%s: not a genxfer classifier (metadata format is '%s', expected '%s')", path,
-                fmt ? fmt : "(none)", GX_CLASSIFIER_FORMAT);
+    if (gx_model_file_check_format(f, GX_CLASSIFIER_FORMAT, GX_CLASSIFIER_FORMAT_VERSION,
+                                   "classifier", err))
         goto fail;
-    }
-    if (!ver || strcmp(ver, GX_CLASSIFIER_FORMAT_VERSION)) {
-        gx_fail(err, "%s: classifier format version '%s' (this genxfer reads version %s)", path,
-                ver ? ver : "(none)", GX_CLASSIFIER_FORMAT_VERSION);
-        goto fail;
-    }
     if (!cfg) {
         gx_fail(err, "%s: metadata 'config' missing", path);
         goto fail;
@@ -116,12 +108,7 @@ int gx_classifier_load(const char *path, gx_classifier *m, gx_model_info *info, 
         gx_fail_prefix(err, "%s", path);
         goto fail;
     }
-    gx_params *p = &m->params;
-    for (int i = 0; i < p->n; i++) {
-        const gx_param_info *t = &p->info[i];
-        if (gx_st_read_f32(f, t->name, t->ndim, t->shape, p->data + t->offset, err)) goto fail;
-    }
-    size_t expected = (size_t)p->n;
+    size_t n_prep = 0;
     if (gx_st_find(f, "prep.mean")) {
         int64_t shape[1] = {gx_classifier_in_size(m)};
         info->prep_mean[0] = gx_malloc((size_t)shape[0] * sizeof(float), "statistics", err);
@@ -130,20 +117,11 @@ int gx_classifier_load(const char *path, gx_classifier *m, gx_model_info *info, 
             gx_st_read_f32(f, "prep.mean", 1, shape, info->prep_mean[0], err) ||
             gx_st_read_f32(f, "prep.std", 1, shape, info->prep_std[0], err))
             goto fail;
-        expected += 2;
+        n_prep = 2;
     }
-    if (gx_st_count(f) != expected) {
-        for (size_t i = 0; i < gx_st_count(f); i++) {
-            const char *tn = gx_st_tensor_at(f, i)->name;
-            if (gx_params_find(p, tn) < 0 && strcmp(tn, "prep.mean") && strcmp(tn, "prep.std")) {
-                gx_fail(err, "%s: unexpected tensor '%s' for the architecture '%s'", path, tn,
-                        m->arch);
-                goto fail;
-            }
-        }
-        gx_fail(err, "%s: %zu tensors, expected %zu", path, gx_st_count(f), expected);
-        goto fail;
-    }
+    char what[GX_CLS_ARCH_MAX + 32];
+    snprintf(what, sizeof what, "the architecture '%s'", m->arch);
+    if (gx_model_file_read_params(f, &m->params, n_prep, "prep.", what, err)) goto fail;
     if (gx_model_info_read_classes(f, m->n_classes, info, err)) goto fail;
     if (data) snprintf(info->prep_spec[0], sizeof info->prep_spec[0], "%s", data);
     gx_st_close(f);

@@ -31,6 +31,17 @@ int gx_model_info_set_classes(gx_model_info *info, int n, const char *const *nam
 char *gx_model_info_classes_json(const gx_model_info *info);
 int gx_model_info_read_classes(const gx_st_file *f, int K, gx_model_info *info, gx_error *err);
 
+/* The "format" and "format_version" metadata of f must be format and version; otherwise an error
+ * naming the file, what it holds and `what` it should be (e.g. "M2/DVT model"). */
+int gx_model_file_check_format(const gx_st_file *f, const char *format, const char *version,
+                               const char *what, gx_error *err);
+
+/* Reads every tensor of p from f with its shape checked; f must hold nothing else but n_extra
+ * tensors whose names start with extra_prefix (e.g. "prep."): an unexpected tensor is named, with
+ * `what` the model should be. */
+int gx_model_file_read_params(const gx_st_file *f, gx_params *p, size_t n_extra,
+                              const char *extra_prefix, const char *what, gx_error *err);
+
 /* The configuration as a JSON string (malloc'd) and back. */
 char *gx_ssdgm_config_to_json(const gx_ssdgm_config *c);
 int gx_ssdgm_config_from_json(const char *json, gx_ssdgm_config *c, gx_error *err);
