@@ -28,29 +28,18 @@ int gx_classifier_save(const char *path, const gx_classifier *m, const gx_model_
     if (info->n_classes != m->n_classes)
         return gx_fail(err, "%s: %d class names for a model of %d classes", path, info->n_classes,
                        m->n_classes);
-    gx_st_writer *w = gx_st_writer_new(err);
+    gx_st_writer *w = gx_model_file_writer(&m->params, err);
     if (!w) return -1;
-    const gx_params *p = &m->params;
-    for (int i = 0; i < p->n; i++) {
-        const gx_param_info *t = &p->info[i];
-        gx_st_writer_add(w, t->name, GX_ST_F32, t->ndim, t->shape, p->data + t->offset, err);
-    }
     if (info->prep_mean[0]) {
         int64_t shape[1] = {gx_classifier_in_size(m)};
         gx_st_writer_add(w, "prep.mean", GX_ST_F32, 1, shape, info->prep_mean[0], err);
         gx_st_writer_add(w, "prep.std", GX_ST_F32, 1, shape, info->prep_std[0], err);
     }
-    char *cfg = config_json(m), *names = gx_model_info_classes_json(info);
-    gx_st_writer_meta(w, "format", GX_CLASSIFIER_FORMAT, err);
-    gx_st_writer_meta(w, "format_version", GX_CLASSIFIER_FORMAT_VERSION, err);
-    gx_st_writer_meta(w, "config", cfg ? cfg : "", err);
-    gx_st_writer_meta(w, "class_names", names ? names : "[]", err);
     if (info->prep_spec[0][0]) gx_st_writer_meta(w, "data", info->prep_spec[0], err);
-    for (int i = 0; i < n_extra; i++) gx_st_writer_meta(w, extra_keys[i], extra_values[i], err);
-    int rc = gx_st_write(w, path, err);
+    char *cfg = config_json(m);
+    int rc = gx_model_file_finish(w, path, GX_CLASSIFIER_FORMAT, GX_CLASSIFIER_FORMAT_VERSION, cfg,
+                                  info, n_extra, extra_keys, extra_values, err);
     free(cfg);
-    free(names);
-    gx_st_writer_free(w);
     return rc;
 }
 

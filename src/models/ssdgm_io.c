@@ -188,15 +188,35 @@ done:
     return rc;
 }
 
-int gx_ssdgm_save(const char *path, const gx_ssdgm *m, const gx_model_info *info, int n_extra,
-                  const char *const *extra_keys, const char *const *extra_values, gx_error *err) {
+gx_st_writer *gx_model_file_writer(const gx_params *p, gx_error *err) {
     gx_st_writer *w = gx_st_writer_new(err);
-    if (!w) return -1;
-    const gx_params *p = &m->params;
-    for (int i = 0; i < p->n; i++) {
+    for (int i = 0; w && i < p->n; i++) {
         const gx_param_info *t = &p->info[i];
         gx_st_writer_add(w, t->name, GX_ST_F32, t->ndim, t->shape, p->data + t->offset, err);
     }
+    return w;
+}
+
+int gx_model_file_finish(gx_st_writer *w, const char *path, const char *format,
+                         const char *version, const char *config, const gx_model_info *info,
+                         int n_extra, const char *const *extra_keys,
+                         const char *const *extra_values, gx_error *err) {
+    char *names_json = gx_model_info_classes_json(info);
+    gx_st_writer_meta(w, "format", format, err);
+    gx_st_writer_meta(w, "format_version", version, err);
+    gx_st_writer_meta(w, "config", config ? config : "", err);
+    gx_st_writer_meta(w, "class_names", names_json ? names_json : "[]", err);
+    for (int i = 0; i < n_extra; i++) gx_st_writer_meta(w, extra_keys[i], extra_values[i], err);
+    int rc = gx_st_write(w, path, err);
+    free(names_json);
+    gx_st_writer_free(w);
+    return rc;
+}
+
+int gx_ssdgm_save(const char *path, const gx_ssdgm *m, const gx_model_info *info, int n_extra,
+                  const char *const *extra_keys, const char *const *extra_values, gx_error *err) {
+    gx_st_writer *w = gx_model_file_writer(&m->params, err);
+    if (!w) return -1;
     char name[160];
     for (int d = 0; d < m->cfg.n_domains; d++) {
         if (!info->prep_mean[d]) continue;
@@ -212,16 +232,9 @@ int gx_ssdgm_save(const char *path, const gx_ssdgm *m, const gx_model_info *info
         gx_st_writer_meta(w, name, info->prep_spec[d], err);
     }
     char *cfg = gx_ssdgm_config_to_json(&m->cfg);
-    char *names_json = gx_model_info_classes_json(info);
-    gx_st_writer_meta(w, "format", GX_SSDGM_FORMAT, err);
-    gx_st_writer_meta(w, "format_version", GX_SSDGM_FORMAT_VERSION, err);
-    gx_st_writer_meta(w, "config", cfg ? cfg : "", err);
-    gx_st_writer_meta(w, "class_names", names_json ? names_json : "[]", err);
-    for (int i = 0; i < n_extra; i++) gx_st_writer_meta(w, extra_keys[i], extra_values[i], err);
-    int rc = gx_st_write(w, path, err);
+    int rc = gx_model_file_finish(w, path, GX_SSDGM_FORMAT, GX_SSDGM_FORMAT_VERSION, cfg, info,
+                                  n_extra, extra_keys, extra_values, err);
     free(cfg);
-    free(names_json);
-    gx_st_writer_free(w);
     return rc;
 }
 

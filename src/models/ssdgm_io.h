@@ -31,6 +31,16 @@ int gx_model_info_set_classes(gx_model_info *info, int n, const char *const *nam
 char *gx_model_info_classes_json(const gx_model_info *info);
 int gx_model_info_read_classes(const gx_st_file *f, int K, gx_model_info *info, gx_error *err);
 
+/* Writing a model file: a writer holding every tensor of p (borrowed until the write), or NULL;
+ * the caller adds its own tensors and metadata, then gx_model_file_finish adds the entries every
+ * model file has (format, format_version, config, class_names from info, then n_extra more),
+ * writes path atomically and frees the writer. */
+gx_st_writer *gx_model_file_writer(const gx_params *p, gx_error *err);
+int gx_model_file_finish(gx_st_writer *w, const char *path, const char *format,
+                         const char *version, const char *config, const gx_model_info *info,
+                         int n_extra, const char *const *extra_keys,
+                         const char *const *extra_values, gx_error *err);
+
 /* The "format" and "format_version" metadata of f must be format and version; otherwise an error
  * naming the file, what it holds and `what` it should be (e.g. "M2/DVT model"). */
 int gx_model_file_check_format(const gx_st_file *f, const char *format, const char *version,
