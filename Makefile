@@ -50,7 +50,7 @@ MANDIR       = $(PREFIX)/share/man
 PKGCONFIGDIR = $(LIBDIR)/pkgconfig
 INSTALL      ?= install
 
-.PHONY: all deps test test-plain test-san demo e1 clean bench install uninstall
+.PHONY: all deps test test-plain test-san demo e1 clean bench install uninstall valgrind
 all: $(LIB) $(SO) $(BIN) genxfer
 
 # The tool at the project root, for the commands in the README.
@@ -123,6 +123,11 @@ uninstall:
 	    "$(DESTDIR)$(LIBDIR)/libgenxfer.so.$(VERSION)" "$(DESTDIR)$(INCLUDEDIR)/genxfer.h" \
 	    "$(DESTDIR)$(PKGCONFIGDIR)/genxfer.pc" "$(DESTDIR)$(MANDIR)/man1/genxfer.1"
 
+# A short train / eval / predict cycle and a stopped-and-resumed run under valgrind memcheck (leaks
+# and errors fail it); not part of `make test` (about a minute).
+valgrind: $(BIN)
+	@scripts/valgrind.sh $(BIN)
+
 # The main job on a default dataset: DVT from MNIST (all labelled) to USPS (no labels), USPS
 # brought into MNIST's frame (20x20 box padded to 28x28), then samples decoded in both domains.
 DEMO_OUT ?= runs/demo
@@ -138,7 +143,6 @@ demo: deps
 	./build/genxfer sample $(DEMO_OUT)/model.safetensors --domain usps --out $(DEMO_OUT)/samples_usps.png
 	./build/genxfer latent $(DEMO_OUT)/model.safetensors --data mnist=mnist:test \
 	    --data usps=usps:test,$(USPS_FRAMED) --out $(DEMO_OUT)/latent.png
-	./build/genxfer plot $(DEMO_OUT)
 	@awk -F'\t' '/"accuracy":/ { printf "demo: USPS test accuracy %.2f%% (0 USPS labels)\n", 100 * $$NF; exit }' $(DEMO_OUT)/metrics.json
 	@echo "demo: model.safetensors, metrics.json, train_log.csv and the figures (samples_usps.png,"
 	@echo "      latent.png, learning_curves.png, confusion.png) are in $(DEMO_OUT)/"

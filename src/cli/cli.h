@@ -16,6 +16,14 @@ int cmd_sample(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_latent(int argc, char **argv);
 int cmd_scratch(int argc, char **argv);
+int cmd_augment(int argc, char **argv);
+
+/* The figures of a training run's folder (cmd_plot.c): learning_curves.png from RUN/train_log.csv
+ * and confusion.png from RUN/metrics.json when that holds a confusion matrix, written into out
+ * (NULL: run), titles starting with title (NULL: the folder's name); a line per figure on stdout.
+ * *no_confusion: metrics.json is there without a confusion matrix (a run without a test set).
+ * 0, or 1 after printing an error (also when neither file is there). */
+int cli_plot_run(const char *run, const char *out, const char *title, int *no_confusion);
 
 /* Prints "genxfer: error: MSG" on stderr and returns 1. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -14,6 +14,7 @@ static const struct {
     {"eval", cmd_eval, "accuracy, F1 and confusion matrix of a model on a labelled dataset"},
     {"predict", cmd_predict, "class probabilities of a model for every example of a dataset"},
     {"sample", cmd_sample, "generate examples per class from a model (PNG grid or CSV)"},
+    {"augment", cmd_augment, "preview the weak and strong image augmentations of a dataset (PNG)"},
     {"latent", cmd_latent, "draw a model's latent space: 2-D PCA of the latent means, per domain"},
     {"plot", cmd_plot, "figures from a training run: learning curves, confusion matrix"},
     {"data", cmd_data, "describe a dataset spec: size, value range, classes, missing values"},

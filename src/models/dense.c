@@ -126,10 +126,11 @@ void gx_dense_ws_free(gx_dense_ws *ws) {
     memset(ws, 0, sizeof *ws);
 }
 
-/* Z[R, out] of layer 0: the GEMM on the distinct inputs, then bias and label columns per row. */
+/* Z[R, out] of layer 0: the GEMM on the distinct inputs, then bias and label columns per row
+ * (hard labels y, or soft labels soft [R, n_labels]). */
 static void first_layer_forward(const gx_dense_layer *L, const gx_params *p, gx_dense_ws *ws,
                                 const float *X, int n_src, const int32_t *src, const int32_t *y,
-                                int R) {
+                                const float *soft, int R) {
     const float *W = gx_params_value(p, L->w), *b = gx_params_value(p, L->b);
     int ldw = L->in + L->n_labels;
     float *Z = ws->l[0].Z;
@@ -142,16 +143,18 @@ static void first_layer_forward(const gx_dense_layer *L, const gx_params *p, gx_
             memcpy(Z + (size_t)r * L->out, P + (size_t)src[r] * L->out, (size_t)L->out * sizeof *Z);
     }
     if (L->n_labels > 0 && y) gx_label_columns_forward(Z, y, W + L->in, ldw, R, L->out);
+    if (L->n_labels > 0 && soft)
+        gx_soft_label_columns_forward(Z, soft, W + L->in, ldw, R, L->n_labels, L->out);
 }
 
-void gx_dense_forward(const gx_dense_block *blk, const gx_params *p, gx_dense_ws *ws, const float *X,
-                      int n_src, const int32_t *src, const int32_t *y, int R, int train, int slot,
-                      float bn_momentum) {
+static void forward(const gx_dense_block *blk, const gx_params *p, gx_dense_ws *ws, const float *X,
+                    int n_src, const int32_t *src, const int32_t *y, const float *soft, int R,
+                    int train, int slot, float bn_momentum) {
     for (int i = 0; i < blk->n_layers; i++) {
         const gx_dense_layer *L = &blk->layer[i];
         gx_dense_ws_layer *W = &ws->l[i];
         if (i == 0) {
-            first_layer_forward(L, p, ws, X, n_src, src, y, R);
+            first_layer_forward(L, p, ws, X, n_src, src, y, soft, R);
         } else {
             gx_linear_forward(W->Z, ws->l[i - 1].Y, gx_params_value(p, L->w), L->in,
                               gx_params_value(p, L->b), R, L->in, L->out);
@@ -168,6 +171,18 @@ void gx_dense_forward(const gx_dense_block *blk, const gx_params *p, gx_dense_ws
         }
         if (L->act != GX_ACT_IDENTITY) gx_act_forward(L->act, W->Y, W->A, (size_t)R * L->out);
     }
+}
+
+void gx_dense_forward(const gx_dense_block *blk, const gx_params *p, gx_dense_ws *ws, const float *X,
+                      int n_src, const int32_t *src, const int32_t *y, int R, int train, int slot,
+                      float bn_momentum) {
+    forward(blk, p, ws, X, n_src, src, y, NULL, R, train, slot, bn_momentum);
+}
+
+void gx_dense_forward_soft(const gx_dense_block *blk, const gx_params *p, gx_dense_ws *ws,
+                           const float *X, const float *soft, int R, int train, int slot,
+                           float bn_momentum) {
+    forward(blk, p, ws, X, R, NULL, NULL, soft, R, train, slot, bn_momentum);
 }
 
 void gx_dense_backward(const gx_dense_block *blk, gx_params *p, gx_dense_ws *ws, float *dX,
