@@ -69,6 +69,8 @@ static void test_scratch_writes_outputs(void **s) {
     assert_string_equal(cJSON_GetObjectItem(m, "command")->valuestring, "scratch");
     assert_string_equal(cJSON_GetObjectItem(m, "arch")->valuestring, CNN);
     assert_contains(cJSON_GetObjectItem(m, "test_data")->valuestring, "held-out test part");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(m, "augment_flip")));
+    assert_int_equal((int)num(m, "augment_shift"), 2);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(m, "classes")), 10);
     cJSON_Delete(m);
     char *log = slurp(file_in(run_dir, "train_log.csv"));
@@ -135,6 +137,18 @@ static void test_eval_and_predict(void **s) {
     }
     assert_int_equal(rows, 120);
     for (int k = 0; k < 10; k++) assert_int_equal(per_class[k], 0);
+    free(text);
+    /* as .npy: float32 [120, 10] and the class order beside it */
+    char npy[700], names[700];
+    snprintf(npy, sizeof npy, "%s", file_in(run_dir, "pred.npy"));
+    snprintf(names, sizeof names, "%s", file_in(run_dir, "pred.classes.txt"));
+    assert_int_equal(run("predict '%s' mnist:test,limit=120 --format npy --out '%s'", model, npy), 0);
+    text = slurp(names);
+    assert_string_equal(text, "0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n");
+    free(text);
+    assert_int_equal(run("data 'npy:%s'", npy), 0);
+    text = slurp(OUT);
+    assert_contains(text, "120 x 10");
     free(text);
 }
 
@@ -276,6 +290,8 @@ static void test_errors(void **s) {
     if (run_dir[0]) {
         rc = run("eval '%s' mnist:test,limit=5 --domain x", file_in(run_dir, "model.safetensors"));
         assert_one_error_line(rc, "a classifier has no domains");
+        rc = run("predict '%s' mnist:test,limit=5 --latent z.csv", file_in(run_dir, "model.safetensors"));
+        assert_one_error_line(rc, "a classifier has no latent space");
         rc = run("eval '%s' usps:test", file_in(run_dir, "model.safetensors"));
         assert_one_error_line(rc, "256 features per example, but the model takes 784");
     }

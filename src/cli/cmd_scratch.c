@@ -71,6 +71,8 @@ static void usage(FILE *f) {
 "  --schedule S        constant | cosine | linear, down to 0 at the last step [cosine]\n"
 "  --weight-decay F    the optimiser's weight decay [5e-4]\n"
 "  --augment-shift N   image data: translate each training image by up to N pixels [2]\n"
+"  --augment-flip      image data: and mirror it left-right with probability 1/2 (for data\n"
+"                      whose classes a mirror does not change, e.g. clothes, not digits) [off]\n"
 "  --seed N            one seed for everything [1]\n"
 "  --threads N         threads for OpenMP and OpenBLAS [all cores]\n"
 "  --out DIR           output folder, created if needed [runs/scratch]\n"
@@ -79,7 +81,7 @@ static void usage(FILE *f) {
 }
 
 enum { O_DATA = 256, O_ARCH, O_TEST, O_EPOCHS, O_BATCH, O_LR, O_OPT, O_SCHED, O_WD, O_SHIFT,
-       O_SEED, O_THREADS, O_OUT, O_QUIET };
+       O_FLIP, O_SEED, O_THREADS, O_OUT, O_QUIET };
 
 static int parse_args(int argc, char **argv, scratch_opts *o) {
     static const struct option longopts[] = {
@@ -88,7 +90,8 @@ static int parse_args(int argc, char **argv, scratch_opts *o) {
         {"batch", required_argument, 0, O_BATCH}, {"lr", required_argument, 0, O_LR},
         {"optimizer", required_argument, 0, O_OPT}, {"schedule", required_argument, 0, O_SCHED},
         {"weight-decay", required_argument, 0, O_WD},
-        {"augment-shift", required_argument, 0, O_SHIFT}, {"seed", required_argument, 0, O_SEED},
+        {"augment-shift", required_argument, 0, O_SHIFT}, {"augment-flip", no_argument, 0, O_FLIP},
+        {"seed", required_argument, 0, O_SEED},
         {"threads", required_argument, 0, O_THREADS}, {"out", required_argument, 0, O_OUT},
         {"quiet", no_argument, 0, O_QUIET}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *cmd = "scratch";
@@ -132,6 +135,7 @@ static int parse_args(int argc, char **argv, scratch_opts *o) {
             break;
         case O_WD: if (cli_parse_float(cmd, "--weight-decay", optarg, 0, 10, &f)) return 1; o->tc.weight_decay = (float)f; break;
         case O_SHIFT: if (cli_parse_int(cmd, "--augment-shift", optarg, 0, 64, &v)) return 1; o->tc.aug_shift = (int)v; break;
+        case O_FLIP: o->tc.aug_flip = 1; break;
         case O_SEED: if (cli_parse_int(cmd, "--seed", optarg, 0, 2147483647L, &v)) return 1; o->tc.seed = (uint64_t)v; break;
         case O_THREADS: if (cli_parse_int(cmd, "--threads", optarg, 1, 1024, &v)) return 1; o->threads = (int)v; break;
         case O_OUT: o->out = optarg; break;
@@ -313,6 +317,7 @@ int cmd_scratch(int argc, char **argv) {
     cJSON_AddStringToObject(extra, "schedule", o.sched_name);
     cJSON_AddNumberToObject(extra, "weight_decay", o.tc.weight_decay);
     cJSON_AddNumberToObject(extra, "augment_shift", m.image ? o.tc.aug_shift : 0);
+    cJSON_AddBoolToObject(extra, "augment_flip", m.image && o.tc.aug_flip);
     snprintf(path, sizeof path, "%s/metrics.json", o.out);
     if (o.test_spec || test_ds.n > 0) {
         char what[1100];

@@ -64,7 +64,8 @@ int gx_cls_train(gx_classifier *m, const gx_dataset *ds, const int64_t *lab, int
             return gx_fail(err, "training: row %lld has label %d (the model has %d classes)",
                            (long long)lab[i], ds->y[lab[i]], K);
     const int B = (int)(n_lab < tc->batch ? n_lab : tc->batch);
-    const int augment = m->image && tc->aug_shift > 0;
+    const int augment = m->image && (tc->aug_shift > 0 || tc->aug_flip);
+    const gx_augment_opts aug = {tc->aug_shift, tc->aug_flip != 0, 0, 0}; /* weak views only */
     gx_rng data_rng, noise_rng, aug_rng;
     gx_rng_init(&data_rng, tc->seed, GX_STREAM_DATA);
     gx_rng_init(&noise_rng, tc->seed, GX_STREAM_NOISE);
@@ -101,7 +102,7 @@ int gx_cls_train(gx_classifier *m, const gx_dataset *ds, const int64_t *lab, int
             gx_batcher_next(&batcher, X, y);
             const float *in = X;
             if (augment) {
-                gx_random_translate(Xa, X, B, m->in_h, m->in_w, m->in_c, tc->aug_shift, &aug_rng);
+                gx_augment_weak(Xa, X, B, m->in_h, m->in_w, m->in_c, &aug, &aug_rng);
                 in = Xa;
             }
             gx_params_zero_grad(&m->params);

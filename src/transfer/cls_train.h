@@ -1,5 +1,6 @@
 /* Supervised training of a classifier (models/classifier.h) on labelled rows of a dataset:
- * mini-batches reshuffled every epoch, weak augmentation (random translations) of image inputs,
+ * mini-batches reshuffled every epoch, weak augmentation (random translations, optionally mirrors;
+ * data/augment.h) of image inputs,
  * mean cross-entropy, Adam / AdamW / SGD through core/optim.h with a constant, cosine or linear
  * schedule, optional model selection on a validation set. Nothing is allocated per step. It is the
  * `scratch` baseline of PP/P-SSL (the target network on the labelled target data only) and the
@@ -32,6 +33,7 @@ typedef struct gx_cls_train_config {
     gx_sched_kind sched; /* [cosine]: from lr down to 0 at the last step */
     float weight_decay;  /* optimiser's weight decay [5e-4] */
     int aug_shift;       /* image inputs: translate each training image by up to N pixels [2] */
+    int aug_flip;        /* image inputs: and mirror it left-right with probability 1/2 [0] */
     uint64_t seed;       /* data order (GX_STREAM_DATA), dropout (GX_STREAM_NOISE), augmentation
                             (GX_STREAM_AUGMENT) [1] */
     void (*on_epoch)(void *ctx, const gx_cls_epoch_log *log); /* may be NULL */
