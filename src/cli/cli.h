@@ -15,6 +15,7 @@ int cmd_predict(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_latent(int argc, char **argv);
+int cmd_scratch(int argc, char **argv);
 int cmd_augment(int argc, char **argv);
 
 /* The figures of a training run's folder (cmd_plot.c): learning_curves.png from RUN/train_log.csv
@@ -38,6 +39,8 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
 int cli_parse_float(const char *cmd, const char *opt, const char *s, double lo, double hi,
                     double *out);
+/* Creates the folder path and its parents (mkdir -p); -1 with errno set on failure. */
+int cli_make_dir(const char *path);
 /* "500,500" -> v[0..n-1]. */
 int cli_parse_sizes(const char *cmd, const char *opt, const char *s, int *v, int max, int *n);
 

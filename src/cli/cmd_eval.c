@@ -1,10 +1,12 @@
-/* genxfer eval and genxfer predict: use a trained M2/DVT model on a dataset spec. */
+/* genxfer eval and genxfer predict: use a trained M2/DVT model, or a classifier from genxfer
+ * scratch, on a dataset spec. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_classifier.h"
 #include "cli/cli_model.h"
 #include "core/gemm.h"
 #include "data/readers.h"
@@ -65,11 +67,12 @@ static int parse(const char *cmd, int argc, char **argv, model_cmd_opts *o,
 static void eval_usage(FILE *f) {
     fprintf(f,
 "usage: genxfer eval MODEL SPEC [options]\n\n"
-"Classifies the labelled dataset SPEC with MODEL (a model.safetensors from genxfer train) and\n"
+"Classifies the labelled dataset SPEC with MODEL (a model.safetensors from genxfer train or\n"
+"genxfer scratch) and\n"
 "prints accuracy, macro F1, per-class precision/recall/F1 and the confusion matrix. Labels are\n"
 "matched to the model's classes by name; a class the model does not know is an error.\n\n"
 "options (default in brackets):\n"
-"  --domain NAME   the model's domain the data belong to [the last domain]\n"
+"  --domain NAME   M2/DVT: the model's domain the data belong to [the last domain]\n"
 "  --out FILE      also write the metrics as JSON to FILE [none]\n"
 "  --threads N     threads [all cores]\n"
 "  --help          this text\n");
@@ -84,9 +87,10 @@ static void predict_usage(FILE *f) {
 "  npy  float32 [n, K], columns in the model's class order; that order (one class name a line)\n"
 "       also goes to a text file beside it: FILE.npy -> FILE.classes.txt\n"
 "With --latent, the means of q(z|x) (m2: of q(z|x, argmax y)) too, in the same format and row\n"
-"order: csv columns id,z_0,z_1,...; npy float32 [n, z].\n\n"
+"order: csv columns id,z_0,z_1,...; npy float32 [n, z]. MODEL is a model.safetensors from\n"
+"genxfer train or genxfer scratch (a classifier: no --domain, no --latent).\n\n"
 "options (default in brackets):\n"
-"  --domain NAME   the model's domain the data belong to [the last domain]\n"
+"  --domain NAME   M2/DVT: the model's domain the data belong to [the last domain]\n"
 "  --format F      csv | npy [csv]\n"
 "  --out FILE      the probabilities [predictions.csv, with npy predictions.npy]\n"
 "  --latent FILE   also write the latent means to FILE (m2, dvt) [none]\n"
@@ -103,22 +107,6 @@ static int open_model(const model_cmd_opts *o, gx_ssdgm *m, gx_model_info *info,
         return cli_error("%s: %s", o->model, err.msg);
     }
     return 0;
-}
-
-int cmd_eval(int argc, char **argv) {
-    model_cmd_opts o;
-    int rc = parse("eval", argc, argv, &o, eval_usage);
-    if (rc) return rc == 3 ? 0 : rc;
-    if (cli_parse_only) return 0;
-    gx_ssdgm m;
-    gx_model_info info;
-    int d;
-    if (open_model(&o, &m, &info, &d)) return 1;
-    gx_error err;
-    rc = cli_evaluate_and_report(&m, &info, d, o.spec, o.out, NULL, &err) ? cli_error("%s", err.msg) : 0;
-    gx_ssdgm_free(&m);
-    gx_model_info_free(&info);
-    return rc;
 }
 
 /* The class-order file of an .npy of probabilities: X.npy -> X.classes.txt, else X.classes.txt. */
@@ -147,11 +135,71 @@ static int write_npy_predictions(const char *out, const float *P, int64_t n, int
     return gx_atomic_write_file(names_path, text, len, err);
 }
 
+/* eval or predict with a classifier file (genxfer scratch): one input, no domains, no latent
+ * space. */
+static int classifier_cmd(const model_cmd_opts *o, int predict) {
+    gx_error err;
+    gx_classifier m;
+    gx_model_info info;
+    if (o->domain)
+        return cli_error("%s: a classifier has no domains (--domain is for M2/DVT models)", o->model);
+    if (o->latent)
+        return cli_error("%s: a classifier has no latent space (--latent is for M2/DVT models)",
+                         o->model);
+    if (gx_classifier_load(o->model, &m, &info, &err)) return cli_error("%s", err.msg);
+    gx_dataset ds;
+    gx_dataset_init(&ds);
+    float *P = NULL;
+    const char *out = o->out ? o->out : o->npy ? "predictions.npy" : "predictions.csv";
+    char names_path[1100];
+    int rc = cli_classifier_load_data(&m, &info, o->spec, &ds, &err);
+    if (!rc && !predict) rc = cli_classifier_evaluate(&m, &info, &ds, o->spec, o->out, NULL, &err);
+    if (!rc && predict)
+        rc = cli_classifier_predict(&m, &ds, &P, &err) ||
+             (o->npy ? write_npy_predictions(out, P, ds.n, m.n_classes, &info, names_path,
+                                             sizeof names_path, &err)
+                     : gx_predictions_csv_write(out, (const char *const *)ds.ids, ds.n, P,
+                                                m.n_classes, (const char *const *)info.class_names,
+                                                &err));
+    if (rc) {
+        cli_error("%s", err.msg);
+    } else if (predict) {
+        printf("wrote %lld predictions to %s", (long long)ds.n, out);
+        if (o->npy)
+            printf(" (float32 [%lld, %d]; class order in %s)", (long long)ds.n, m.n_classes,
+                   names_path);
+        printf("\n");
+    }
+    free(P);
+    gx_dataset_free(&ds);
+    gx_classifier_free(&m);
+    gx_model_info_free(&info);
+    return rc ? 1 : 0;
+}
+
+int cmd_eval(int argc, char **argv) {
+    model_cmd_opts o;
+    int rc = parse("eval", argc, argv, &o, eval_usage);
+    if (rc) return rc == 3 ? 0 : rc;
+    if (cli_parse_only) return 0;
+    if (gx_classifier_is_model_file(o.model)) return classifier_cmd(&o, 0);
+    gx_ssdgm m;
+    gx_model_info info;
+    int d;
+    if (open_model(&o, &m, &info, &d)) return 1;
+    gx_error err;
+    rc = cli_evaluate_and_report(&m, &info, d, o.spec, o.out, NULL, &err) ? cli_error("%s", err.msg) : 0;
+    gx_ssdgm_free(&m);
+    gx_model_info_free(&info);
+    return rc;
+}
+
 int cmd_predict(int argc, char **argv) {
     model_cmd_opts o;
     int rc = parse("predict", argc, argv, &o, predict_usage);
     if (rc) return rc == 3 ? 0 : rc;
     if (cli_parse_only) return 0;
+    if (gx_classifier_is_model_file(o.model)) return classifier_cmd(&o, 1);
     gx_ssdgm m;
     gx_model_info info;
     int d;

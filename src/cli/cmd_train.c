@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -330,48 +329,13 @@ static void on_epoch(void *ctx, const gx_epoch_log *l) {
 
 /* ---- the command ---- */
 
-static int make_dir(const char *path) {
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) && errno != EEXIST) return -1;
-    struct stat st;
-    return stat(buf, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
-}
-
-/* The target domain's test= fraction: a stratified part of its rows, drawn with the seed, moved
- * out of the training data into *test. */
+/* test= belongs to the target domain only; its fraction is moved out into *test. */
 static int hold_out_test(train_opts *o, int target, gx_dataset *test, gx_rng *rng, gx_error *err) {
     for (int d = 0; d < o->n_domains; d++)
         if (o->dom[d].test_frac > 0 && d != target)
             return gx_fail(err, "domain %s: test= is for the target domain (%s; see --target)",
                            o->dom[d].name, o->dom[target].name);
-    cli_domain *x = &o->dom[target];
-    if (x->test_frac <= 0) return 0;
-    if (o->test_spec)
-        return gx_fail(err, "domain %s: test=%g and --test both name a test set; give one",
-                       x->name, x->test_frac);
-    if (!x->ds.y) return gx_fail(err, "domain %s: test= needs labelled data", x->name);
-    gx_split split;
-    gx_split_init(&split);
-    gx_dataset rest;
-    gx_dataset_init(&rest);
-    int rc = gx_split_fraction(&x->ds, NULL, x->ds.n, x->test_frac, rng, &split, err) ||
-             gx_dataset_subset(test, &x->ds, split.take, split.n_take, err) ||
-             gx_dataset_subset(&rest, &x->ds, split.rest, split.n_rest, err);
-    gx_split_free(&split);
-    if (rc) {
-        gx_dataset_free(&rest);
-        return gx_fail_prefix(err, "domain %s: test=%g", x->name, x->test_frac);
-    }
-    gx_dataset_free(&x->ds);
-    x->ds = rest;
-    return 0;
+    return cli_hold_out_test(&o->dom[target], o->test_spec != NULL, test, rng, err);
 }
 
 /* ---- checkpoints and resuming ---- */
@@ -575,7 +539,7 @@ int cmd_train(int argc, char **argv) {
     if (o.threads) gx_set_threads(o.threads);
     meta.threads = gx_get_threads();
 
-    if (make_dir(o.out)) {
+    if (cli_make_dir(o.out)) {
         cli_error("cannot create output folder '%s': %s", o.out, strerror(errno));
         goto done;
     }
