@@ -38,6 +38,14 @@ typedef struct gx_cls_train_config {
                             (GX_STREAM_AUGMENT) [1] */
     void (*on_epoch)(void *ctx, const gx_cls_epoch_log *log); /* may be NULL */
     void *ctx;
+    /* Hooks of the methods built on this loop (may be NULL), called with hook_ctx:
+     * epoch_start before each epoch's first batch (PP draws fresh pseudo samples into the data's
+     * rows; nonzero stops training with err); extra_loss each step after the gradients are zeroed:
+     * ADDS the gradients of an extra loss term into m->params.grad and returns the term (P-SSL's
+     * unlabelled FixMatch loss), which the logged loss includes. */
+    int (*epoch_start)(void *hook_ctx, int epoch, gx_error *err);
+    double (*extra_loss)(void *hook_ctx, gx_classifier *m);
+    void *hook_ctx;
 } gx_cls_train_config;
 
 void gx_cls_train_config_default(gx_cls_train_config *c);
