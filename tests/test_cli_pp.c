@@ -1,4 +1,4 @@
-/* genxfer pp and pssl (PP, P-SSL, PP + P-SSL): end to end with a tiny source model, reading no
+/* genxfer pp, pssl and kd (PP, P-SSL, PP + P-SSL, KD): end to end with a tiny source model, reading no
  * source data (GENXFER_DATA points at an empty folder and the target data are .npy files in the
  * scratch folder), and the one-line errors of a source model whose images are of another size and
  * of an architecture that does not parse. */
@@ -108,6 +108,12 @@ static void test_pssl_end_to_end(void **s) {
     run_ok("pssl", "pp-pssl", "--pp --pp-samples 40 --pp-epochs 1 --mu 2", "\"pp\":\ttrue");
 }
 
+static void test_kd_end_to_end(void **s) {
+    (void)s;
+    if (!model[0]) skip();
+    run_ok("kd", "kd", "--kd-temp 3", "\"teacher_arch\":\t\"fc32-bn-softplus,fc16-bn-softplus,fc\"");
+}
+
 /* The same seed gives the same model. */
 static void test_pssl_deterministic(void **s) {
     (void)s;
@@ -130,10 +136,10 @@ static void test_pssl_deterministic(void **s) {
 static void test_errors(void **s) {
     (void)s;
     if (!model[0]) skip();
-    const char *cmds[] = {"pp", "pssl", "pssl --pp"};
+    const char *cmds[] = {"pp", "pssl", "pssl --pp", "kd"};
     char out[600];
     test_path(out, sizeof out, "bad");
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         int rc = run("%s '%s' --data '%s' " ARCH " " FAST " --out '%s'", cmds[i], model,
                      small_target, out);
         assert_one_error_line(rc, "14x14x1 images");
@@ -149,6 +155,8 @@ static void test_usage(void **s) {
     assert_int_equal(run("scratch --data x --mu 3"), 2);          /* P-SSL's option */
     assert_int_equal(run("pp m --data x --tau 0.5"), 2);          /* P-SSL's option */
     assert_int_equal(run("pssl m --data x --pp-samples 10"), 2);  /* needs --pp */
+    assert_int_equal(run("kd m --data x --mu 3"), 2);             /* P-SSL's option */
+    assert_int_equal(run("pp m --data x --kd-temp 3"), 2);        /* KD's option */
     assert_int_equal(run("pssl --help"), 0);
     char *out = slurp(OUT);
     assert_contains(out, "--lambda-u F");
@@ -159,7 +167,8 @@ static void test_usage(void **s) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_source_data), cmocka_unit_test(test_pp_end_to_end),
-        cmocka_unit_test(test_pssl_end_to_end), cmocka_unit_test(test_pssl_deterministic),
+        cmocka_unit_test(test_pssl_end_to_end), cmocka_unit_test(test_kd_end_to_end),
+        cmocka_unit_test(test_pssl_deterministic),
         cmocka_unit_test(test_errors),         cmocka_unit_test(test_usage),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

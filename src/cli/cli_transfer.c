@@ -19,6 +19,7 @@
 #include "data/splits.h"
 #include "io/atomic_file.h"
 #include "io/report.h"
+#include "transfer/kd.h"
 #include "transfer/pp.h"
 #include "transfer/pssl.h"
 
@@ -33,6 +34,7 @@ typedef struct scratch_opts {
     gx_pp_config pp;
     int do_pp;                          /* pp; pssl --pp */
     gx_pssl_config ps;
+    gx_kd_config kd;
     int threads, quiet;
 } scratch_opts;
 
@@ -86,7 +88,20 @@ void cli_transfer_usage_options(FILE *f, const char *default_out) {
 enum { O_DATA = 256, O_ARCH, O_TEST, O_EPOCHS, O_BATCH, O_LR, O_OPT, O_SCHED, O_WD, O_SHIFT,
        O_FLIP, O_SEED, O_THREADS, O_OUT, O_QUIET,
        /* source model options (pp, pssl) */
-       O_SRC_DOMAIN, O_PP_SAMPLES, O_PP_EPOCHS, O_PP, O_MU, O_TAU, O_LAMBDA_U, O_COND };
+       O_SRC_DOMAIN, O_PP_SAMPLES, O_PP_EPOCHS, O_PP, O_MU, O_TAU, O_LAMBDA_U, O_COND,
+       O_KD_TEMP, O_KD_ALPHA };
+
+/* Whether method takes option c: the source options go with pp, pssl and kd, the PP ones with pp
+ * and pssl, the FixMatch ones with pssl, the distillation ones with kd. */
+static int option_allowed(int c, cli_xfer_method method) {
+    switch (c) {
+    case O_SRC_DOMAIN: return method != CLI_XFER_SCRATCH;
+    case O_PP_SAMPLES: case O_PP_EPOCHS: return method == CLI_XFER_PP || method == CLI_XFER_PSSL;
+    case O_PP: case O_MU: case O_TAU: case O_LAMBDA_U: case O_COND: return method == CLI_XFER_PSSL;
+    case O_KD_TEMP: case O_KD_ALPHA: return method == CLI_XFER_KD;
+    default: return 1;
+    }
+}
 
 static int parse_args(int argc, char **argv, cli_xfer_method method, void (*usage)(FILE *),
                       scratch_opts *o) {
@@ -105,8 +120,10 @@ static int parse_args(int argc, char **argv, cli_xfer_method method, void (*usag
         {"pp-epochs", required_argument, 0, O_PP_EPOCHS}, {"pp", no_argument, 0, O_PP},
         {"mu", required_argument, 0, O_MU}, {"tau", required_argument, 0, O_TAU},
         {"lambda-u", required_argument, 0, O_LAMBDA_U},
-        {"condition", required_argument, 0, O_COND}, {0, 0, 0, 0}};
-    static const char *const names[] = {"scratch", "pp", "pssl"};
+        {"condition", required_argument, 0, O_COND},
+        {"kd-temp", required_argument, 0, O_KD_TEMP}, {"kd-alpha", required_argument, 0, O_KD_ALPHA},
+        {0, 0, 0, 0}};
+    static const char *const names[] = {"scratch", "pp", "pssl", "kd"};
     const char *cmd = names[method];
     long v;
     double f;
@@ -116,12 +133,14 @@ static int parse_args(int argc, char **argv, cli_xfer_method method, void (*usag
     o->cmd = cmd;
     gx_dataset_init(&o->data.ds);
     o->arch = CLI_DEFAULT_ARCH;
-    o->out = method == CLI_XFER_SCRATCH ? "runs/scratch" : method == CLI_XFER_PP ? "runs/pp" : "runs/pssl";
+    static const char *const outs[] = {"runs/scratch", "runs/pp", "runs/pssl", "runs/kd"};
+    o->out = outs[method];
     o->opt_name = "adam";
     o->sched_name = "cosine";
     gx_cls_train_config_default(&o->tc);
     gx_pp_config_default(&o->pp);
     gx_pssl_config_default(&o->ps);
+    gx_kd_config_default(&o->kd);
     o->do_pp = method == CLI_XFER_PP;
     int pp_opts = 0;
     optind = 1;
@@ -129,8 +148,7 @@ static int parse_args(int argc, char **argv, cli_xfer_method method, void (*usag
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         /* the source options belong to pp and pssl, the FixMatch ones to pssl */
-        if ((c >= O_SRC_DOMAIN && method == CLI_XFER_SCRATCH) ||
-            (c >= O_PP && method != CLI_XFER_PSSL))
+        if (!option_allowed(c, method))
             return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         switch (c) {
         case 'h': usage(stdout); return 3;
@@ -174,6 +192,8 @@ static int parse_args(int argc, char **argv, cli_xfer_method method, void (*usag
             if (gx_condition_parse(optarg, &o->ps.cond))
                 return cli_error("%s --condition: unknown conditioning '%s' (soft, argmax, random)", cmd, optarg);
             break;
+        case O_KD_TEMP: if (cli_parse_float(cmd, "--kd-temp", optarg, 1e-3, 1000, &f)) return 1; o->kd.temp = (float)f; break;
+        case O_KD_ALPHA: if (cli_parse_float(cmd, "--kd-alpha", optarg, 0, 1, &f)) return 1; o->kd.alpha = (float)f; break;
         default: return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
@@ -230,6 +250,14 @@ static void on_pp_epoch(void *p, const gx_cls_epoch_log *l) {
             l->epoch, o->pp.epochs, l->loss, 100 * l->train_acc, l->seconds);
 }
 
+/* KD's teacher fine-tuning progress on stderr. */
+static void on_teacher_epoch(void *p, const gx_cls_epoch_log *l) {
+    const scratch_opts *o = p;
+    if (o->quiet || (l->epoch % 10 && l->epoch != o->tc.epochs)) return;
+    fprintf(stderr, "teacher epoch %4d/%d  loss %.4f  train acc %.2f%%  %.2fs\n", l->epoch,
+            o->tc.epochs, l->loss, 100 * l->train_acc, l->seconds);
+}
+
 int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usage)(FILE *)) {
     scratch_opts o;
     int rc = parse_args(argc, argv, method, usage, &o);
@@ -254,7 +282,10 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
     gx_model_info src_info;
     gx_generator g;
     gx_pssl ps;
-    int src_made = 0, g_made = 0, ps_made = 0;
+    gx_classifier teacher;
+    gx_kd kd;
+    int src_made = 0, src_d = -1, g_made = 0, ps_made = 0, teacher_made = 0, kd_made = 0;
+    gx_cls_train_result teacher_res = {0};
     gx_cls_train_result pp_res = {0};
     scratch_ctx ctx = {&o, NULL, 1};
     cJSON *extra = NULL;
@@ -269,15 +300,17 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
     if (o.source) {
         if (gx_ssdgm_load(o.source, &src, &src_info, &err)) { cli_error("%s", err.msg); goto done; }
         src_made = 1;
-        int d = gx_ssdgm_domain_index(&src, o.source_domain, &err);
-        if (d < 0) { cli_error("%s: %s", o.source, err.msg); goto done; }
+        src_d = gx_ssdgm_domain_index(&src, o.source_domain, &err);
+        if (src_d < 0) { cli_error("%s: %s", o.source, err.msg); goto done; }
+    }
+    if (o.source && method != CLI_XFER_KD) {
         if (!gx_ssdgm_is_generative(&src)) {
             cli_error("%s: a %s model is a plain classifier and cannot generate (train m2 or dvt)",
                       o.source, gx_preset_name(src.cfg.preset));
             goto done;
         }
         int max_n = o.tc.batch * (method == CLI_XFER_PSSL ? o.ps.mu : 1);
-        if (gx_generator_init(&g, &src, &src_info, d, max_n, o.source, &err)) { cli_error("%s", err.msg); goto done; }
+        if (gx_generator_init(&g, &src, &src_info, src_d, max_n, o.source, &err)) { cli_error("%s", err.msg); goto done; }
         g_made = 1;
     }
     /* the data: labelled, classes in the order of the data's class list */
@@ -295,7 +328,7 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
         cli_error("%s", err.msg);
         goto done;
     }
-    if (g_made && info.prep_mean[0]) {
+    if (o.source && info.prep_mean[0]) {
         cli_error("%s: %s needs the data unstandardised, in the units of the source model's "
                   "samples (add std=no)", x->spec, o.cmd);
         goto done;
@@ -377,6 +410,36 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
         o.tc.extra_loss = gx_pssl_extra_loss;
         o.tc.hook_ctx = &ps;
     }
+    if (method == CLI_XFER_KD) {
+        /* the teacher: the source classifier with a new head, fine-tuned like the student */
+        if (gx_kd_teacher_from_source(&teacher, &src, &src_info, src_d, n_classes, &init_rng, &err)) {
+            cli_error("%s: %s", o.source, err.msg);
+            goto done;
+        }
+        teacher_made = 1;
+        if (teacher.image != m.image || gx_classifier_in_size(&teacher) != (int)ds->d ||
+            (m.image && (teacher.in_h != m.in_h || teacher.in_w != m.in_w || teacher.in_c != m.in_c))) {
+            cli_error("%s: %dx%dx%d images (%lld features), but domain %s of the source model takes "
+                      "%dx%dx%d (%d features)", x->spec, m.in_h, m.in_w, m.in_c, (long long)ds->d,
+                      src.cfg.dom[src_d].name, teacher.in_h, teacher.in_w, teacher.in_c,
+                      gx_classifier_in_size(&teacher));
+            goto done;
+        }
+        gx_cls_train_config tt = o.tc;
+        tt.on_epoch = on_teacher_epoch;
+        tt.ctx = &o;
+        if (!o.quiet) fprintf(stderr, "KD: fine-tuning the source classifier %s\n", teacher.arch);
+        if (gx_cls_train(&teacher, ds, lab, n_lab, split_val.take, split_val.n_take, &tt,
+                         &teacher_res, &err) ||
+            gx_kd_init(&kd, &teacher, o.tc.batch, &o.kd, &err)) {
+            cli_error("%s", err.msg);
+            goto done;
+        }
+        kd_made = 1;
+        o.tc.logit_loss = gx_kd_logit_loss;
+        o.tc.hook_ctx = &kd;
+        if (!o.quiet) fprintf(stderr, "KD: distilling it into %s\n", m.arch);
+    }
     gx_cls_train_result res;
     if (gx_cls_train(&m, ds, lab, n_lab, split_val.take, split_val.n_take, &o.tc, &res, &err)) {
         cli_error("%s", err.msg);
@@ -405,6 +468,12 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
         cJSON_AddNumberToObject(extra, "pp_samples", (double)o.pp.samples);
         cJSON_AddNumberToObject(extra, "pp_epochs", o.pp.epochs);
         cJSON_AddNumberToObject(extra, "pp_seconds", pp_res.seconds);
+    }
+    if (kd_made) {
+        cJSON_AddStringToObject(extra, "teacher_arch", teacher.arch);
+        cJSON_AddNumberToObject(extra, "kd_temp", o.kd.temp);
+        cJSON_AddNumberToObject(extra, "kd_alpha", o.kd.alpha);
+        cJSON_AddNumberToObject(extra, "teacher_seconds", teacher_res.seconds);
     }
     if (ps_made) {
         cJSON_AddNumberToObject(extra, "mu", o.ps.mu);
@@ -454,6 +523,8 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
 done:
     cJSON_Delete(extra);
     if (ps_made) gx_pssl_free(&ps);
+    if (kd_made) gx_kd_free(&kd);
+    if (teacher_made) gx_classifier_free(&teacher);
     if (g_made) gx_generator_free(&g);
     if (src_made) {
         gx_ssdgm_free(&src);

@@ -1,4 +1,4 @@
-/* The commands that train a target classifier (cli_transfer.c): scratch, pp and pssl share their
+/* The commands that train a target classifier (cli_transfer.c): scratch, pp, pssl and kd share their
  * options, data handling, training loop and outputs; each is one method. */
 #ifndef GX_CLI_TRANSFER_H
 #define GX_CLI_TRANSFER_H
@@ -11,6 +11,7 @@ typedef enum {
     CLI_XFER_SCRATCH, /* the target network on the labelled target data alone */
     CLI_XFER_PP,      /* SOURCE_MODEL: pseudo pre-training, then the same fine-tuning */
     CLI_XFER_PSSL,    /* SOURCE_MODEL: FixMatch with pseudo samples (--pp: after PP) */
+    CLI_XFER_KD,      /* SOURCE_MODEL: a fine-tuned copy of its classifier distilled */
 } cli_xfer_method;
 
 /* Runs the command (argv[0] is its name); usage prints its --help. The exit status. */

@@ -109,7 +109,15 @@ int gx_cls_train(gx_classifier *m, const gx_dataset *ds, const int64_t *lab, int
             gx_params_zero_grad(&m->params);
             int ok = 0;
             double loss = tc->extra_loss ? tc->extra_loss(tc->hook_ctx, m) : 0;
-            loss += gx_classifier_ce_step(m, &ws, in, y, B, &noise_rng, &ok);
+            if (tc->logit_loss) {
+                const float *L = gx_classifier_forward(m, &ws, in, B, 1, &noise_rng);
+                loss += tc->logit_loss(tc->hook_ctx, in, y, L, B, K, ws.dlogits);
+                gx_argmax_rows(L, B, K, ws.pred);
+                for (int r = 0; r < B; r++) ok += ws.pred[r] == y[r];
+                gx_classifier_backward(m, &ws, in, ws.dlogits, B, NULL);
+            } else {
+                loss += gx_classifier_ce_step(m, &ws, in, y, B, &noise_rng, &ok);
+            }
             if (!isfinite(loss)) {
                 gx_fail(err, "training: the loss is not finite at step %ld (epoch %d); try a lower "
                              "learning rate", step + 1, epoch);

@@ -42,9 +42,14 @@ typedef struct gx_cls_train_config {
      * epoch_start before each epoch's first batch (PP draws fresh pseudo samples into the data's
      * rows; nonzero stops training with err); extra_loss each step after the gradients are zeroed:
      * ADDS the gradients of an extra loss term into m->params.grad and returns the term (P-SSL's
-     * unlabelled FixMatch loss), which the logged loss includes. */
+     * unlabelled FixMatch loss), which the logged loss includes;
+     * logit_loss, when given, replaces the mean cross-entropy of the labelled batch: from the
+     * batch X [B, in] (augmented) with labels y [B] and m's logits L [B, K], it returns the loss
+     * and writes its gradient with respect to L into dL [B, K] (KD's distillation loss). */
     int (*epoch_start)(void *hook_ctx, int epoch, gx_error *err);
     double (*extra_loss)(void *hook_ctx, gx_classifier *m);
+    double (*logit_loss)(void *hook_ctx, const float *X, const int32_t *y, const float *L, int B,
+                         int K, float *dL);
     void *hook_ctx;
 } gx_cls_train_config;
 
