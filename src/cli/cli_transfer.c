@@ -286,6 +286,7 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
     gx_kd kd;
     int src_made = 0, src_d = -1, g_made = 0, ps_made = 0, teacher_made = 0, kd_made = 0;
     gx_cls_train_result teacher_res = {0};
+    double teacher_acc = -1;
     gx_cls_train_result pp_res = {0};
     scratch_ctx ctx = {&o, NULL, 1};
     cJSON *extra = NULL;
@@ -436,6 +437,14 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
             goto done;
         }
         kd_made = 1;
+        if (test_ds.n > 0) {
+            /* the teacher's own test accuracy, for the report: kd's workspace is free until then */
+            float *X = gx_malloc((size_t)kd.ws.max_batch * ds->d * sizeof *X, "test batch", &err);
+            if (!X) { cli_error("%s", err.msg); goto done; }
+            teacher_acc = gx_cls_accuracy(&teacher, &kd.ws, &test_ds, NULL, test_ds.n, X, kd.P);
+            free(X);
+            if (!o.quiet) fprintf(stderr, "KD: teacher test accuracy %.2f%%\n", 100 * teacher_acc);
+        }
         o.tc.logit_loss = gx_kd_logit_loss;
         o.tc.hook_ctx = &kd;
         if (!o.quiet) fprintf(stderr, "KD: distilling it into %s\n", m.arch);
@@ -474,6 +483,7 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
         cJSON_AddNumberToObject(extra, "kd_temp", o.kd.temp);
         cJSON_AddNumberToObject(extra, "kd_alpha", o.kd.alpha);
         cJSON_AddNumberToObject(extra, "teacher_seconds", teacher_res.seconds);
+        cJSON_AddNumberToObject(extra, "teacher_test_accuracy", teacher_acc);
     }
     if (ps_made) {
         cJSON_AddNumberToObject(extra, "mu", o.ps.mu);
