@@ -131,14 +131,16 @@ static void test_pssl_deterministic(void **s) {
     free(y);
 }
 
-/* Target images of another size than the source model's, and an arch that does not parse: one
- * line, exit 1, for each command. */
+/* Target images of another size than the source model's, an arch that does not parse, a missing
+ * source model file or one that is no model: one line, exit 1, for each command. */
 static void test_errors(void **s) {
     (void)s;
     if (!model[0]) skip();
     const char *cmds[] = {"pp", "pssl", "pssl --pp", "kd"};
-    char out[600];
+    char out[600], junk[600];
     test_path(out, sizeof out, "bad");
+    test_path(junk, sizeof junk, "junk.safetensors");
+    test_write_text(junk, "not a model\n");
     for (int i = 0; i < 4; i++) {
         int rc = run("%s '%s' --data '%s' " ARCH " " FAST " --out '%s'", cmds[i], model,
                      small_target, out);
@@ -146,6 +148,11 @@ static void test_errors(void **s) {
         rc = run("%s '%s' --data '%s' --arch conv4-bogus,fc " FAST " --out '%s'", cmds[i], model,
                  target, out);
         assert_one_error_line(rc, "bogus");
+        rc = run("%s '%s/missing.safetensors' --data '%s' " ARCH " " FAST " --out '%s'", cmds[i],
+                 empty, target, out);
+        assert_one_error_line(rc, "missing.safetensors");
+        rc = run("%s '%s' --data '%s' " ARCH " " FAST " --out '%s'", cmds[i], junk, target, out);
+        assert_one_error_line(rc, "junk.safetensors");
     }
 }
 
