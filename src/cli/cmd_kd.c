@@ -14,8 +14,10 @@ static void usage(FILE *f) {
 "(s, t the network's and the fine-tuned teacher's logits of the same augmented batch). The\n"
 "teacher is fine-tuned with the same options (epochs, batch, optimiser, schedule, augmentation,\n"
 "validation) as the network. Writes model.safetensors, metrics.json and train_log.csv to --out.\n"
+"\n"
 "SOURCE_MODEL is a model file of genxfer train (any preset) whose domain takes the target\n"
-"images' size, unstandardised.\n");
+"images' size, unstandardised.\n"
+"\n");
     cli_transfer_usage_data(f);
     fprintf(f,
 "\n"

@@ -7,10 +7,12 @@
 
 static void source_text(FILE *f) {
     fprintf(f,
+"\n"
 "SOURCE_MODEL is a model file of genxfer train with a generative preset (m2 or dvt), trained on\n"
 "source classes disjoint from the target's: its conditional generator G_s and its classifier C_s.\n"
 "Nothing but that file and the target data is read (no source data). Its samples must have the\n"
-"target images' size.\n");
+"target images' size.\n"
+"\n");
 }
 
 static void pp_options(FILE *f) {
