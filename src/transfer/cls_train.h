@@ -17,7 +17,8 @@
 typedef struct gx_cls_epoch_log {
     int epoch;           /* 1-based */
     long step;           /* steps done */
-    double loss;         /* mean training cross-entropy over the epoch's steps */
+    double loss;         /* mean training loss over the epoch's steps (the cross-entropy, or
+                            logit_loss, plus extra_loss) */
     double train_acc;    /* accuracy on the epoch's (augmented) training batches, train mode */
     double val_acc;      /* validation accuracy (eval mode), -1 without a validation set */
     int is_best;         /* the best validation accuracy so far */
