@@ -15,7 +15,8 @@ static const struct {
 } commands[] = {
     {"train", cmd_train}, {"eval", cmd_eval},     {"predict", cmd_predict}, {"sample", cmd_sample},
     {"latent", cmd_latent}, {"plot", cmd_plot}, {"data", cmd_data},       {"info", cmd_info},
-    {"augment", cmd_augment}, {"scratch", cmd_scratch},
+    {"augment", cmd_augment}, {"scratch", cmd_scratch}, {"pp", cmd_pp},
+    {"pssl", cmd_pssl},     {"kd", cmd_kd},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -34,17 +34,7 @@ static void write_target(void) {
 static int setup(void **state) {
     (void)state;
     if (!test_data_dir()) return 0;
-    char dir[600];
-    test_path(dir, sizeof dir, "source");
-    int rc = run("train --preset dvt --domain '" SOURCE ",name=fashion' --epochs 1 --batch 50 "
-                 "--enc 32,16 --dec 16,32 --z 4 --seed 2 --threads 1 --quiet --out '%s'", dir);
-    if (rc != 0) {
-        char *err = slurp(ERR);
-        fprintf(stderr, "training failed (exit %d): %s\n", rc, err);
-        free(err);
-        return -1;
-    }
-    snprintf(model, sizeof model, "%s/model.safetensors", dir);
+    if (train_tiny_source(SOURCE, model, sizeof model)) return -1;
     write_target();
     return 0;
 }

@@ -16,6 +16,9 @@ int cmd_sample(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_latent(int argc, char **argv);
 int cmd_scratch(int argc, char **argv);
+int cmd_pp(int argc, char **argv);
+int cmd_pssl(int argc, char **argv);
+int cmd_kd(int argc, char **argv);
 int cmd_augment(int argc, char **argv);
 
 /* The figures of a training run's folder (cmd_plot.c): learning_curves.png from RUN/train_log.csv

@@ -11,6 +11,9 @@ static const struct {
 } commands[] = {
     {"train", cmd_train, "train an M2 or DVT model on one or more domains"},
     {"scratch", cmd_scratch, "train a classifier (CNN or MLP) from scratch on labelled data"},
+    {"pp", cmd_pp, "transfer from a source model: pseudo pre-training (PP), then fine-tuning"},
+    {"pssl", cmd_pssl, "transfer from a source model: FixMatch with pseudo samples (P-SSL; --pp)"},
+    {"kd", cmd_kd, "transfer baseline: distil a fine-tuned copy of a source model's classifier"},
     {"eval", cmd_eval, "accuracy, F1 and confusion matrix of a model on a labelled dataset"},
     {"predict", cmd_predict, "class probabilities of a model for every example of a dataset"},
     {"sample", cmd_sample, "generate examples per class from a model (PNG grid or CSV)"},

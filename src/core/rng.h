@@ -15,6 +15,7 @@ enum {
     GX_STREAM_NOISE = 3,   /* reparameterisation noise, dropout, sampling */
     GX_STREAM_AUGMENT = 4, /* image augmentation */
     GX_STREAM_SPLIT = 5,   /* labelled/unlabelled, train/validation/test splits */
+    GX_STREAM_PSEUDO = 6,  /* PP / P-SSL pseudo samples: the target images picked, G_s's draws */
 };
 
 typedef struct gx_rng {

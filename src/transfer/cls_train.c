@@ -98,6 +98,7 @@ int gx_cls_train(gx_classifier *m, const gx_dataset *ds, const int64_t *lab, int
         double loss_sum = 0;
         long correct = 0, seen = 0;
         float lr = tc->lr;
+        if (tc->epoch_start && tc->epoch_start(tc->hook_ctx, epoch, err)) goto done;
         for (long s = 0; s < spe; s++, step++) {
             gx_batcher_next(&batcher, X, y);
             const float *in = X;
@@ -107,7 +108,16 @@ int gx_cls_train(gx_classifier *m, const gx_dataset *ds, const int64_t *lab, int
             }
             gx_params_zero_grad(&m->params);
             int ok = 0;
-            double loss = gx_classifier_ce_step(m, &ws, in, y, B, &noise_rng, &ok);
+            double loss = tc->extra_loss ? tc->extra_loss(tc->hook_ctx, m) : 0;
+            if (tc->logit_loss) {
+                const float *L = gx_classifier_forward(m, &ws, in, B, 1, &noise_rng);
+                loss += tc->logit_loss(tc->hook_ctx, in, y, L, B, K, ws.dlogits);
+                gx_argmax_rows(L, B, K, ws.pred);
+                for (int r = 0; r < B; r++) ok += ws.pred[r] == y[r];
+                gx_classifier_backward(m, &ws, in, ws.dlogits, B, NULL);
+            } else {
+                loss += gx_classifier_ce_step(m, &ws, in, y, B, &noise_rng, &ok);
+            }
             if (!isfinite(loss)) {
                 gx_fail(err, "training: the loss is not finite at step %ld (epoch %d); try a lower "
                              "learning rate", step + 1, epoch);

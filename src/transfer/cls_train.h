@@ -17,7 +17,8 @@
 typedef struct gx_cls_epoch_log {
     int epoch;           /* 1-based */
     long step;           /* steps done */
-    double loss;         /* mean training cross-entropy over the epoch's steps */
+    double loss;         /* mean training loss over the epoch's steps (the cross-entropy, or
+                            logit_loss, plus extra_loss) */
     double train_acc;    /* accuracy on the epoch's (augmented) training batches, train mode */
     double val_acc;      /* validation accuracy (eval mode), -1 without a validation set */
     int is_best;         /* the best validation accuracy so far */
@@ -38,6 +39,19 @@ typedef struct gx_cls_train_config {
                             (GX_STREAM_AUGMENT) [1] */
     void (*on_epoch)(void *ctx, const gx_cls_epoch_log *log); /* may be NULL */
     void *ctx;
+    /* Hooks of the methods built on this loop (may be NULL), called with hook_ctx:
+     * epoch_start before each epoch's first batch (PP draws fresh pseudo samples into the data's
+     * rows; nonzero stops training with err); extra_loss each step after the gradients are zeroed:
+     * ADDS the gradients of an extra loss term into m->params.grad and returns the term (P-SSL's
+     * unlabelled FixMatch loss), which the logged loss includes;
+     * logit_loss, when given, replaces the mean cross-entropy of the labelled batch: from the
+     * batch X [B, in] (augmented) with labels y [B] and m's logits L [B, K], it returns the loss
+     * and writes its gradient with respect to L into dL [B, K] (KD's distillation loss). */
+    int (*epoch_start)(void *hook_ctx, int epoch, gx_error *err);
+    double (*extra_loss)(void *hook_ctx, gx_classifier *m);
+    double (*logit_loss)(void *hook_ctx, const float *X, const int32_t *y, const float *L, int B,
+                         int K, float *dL);
+    void *hook_ctx;
 } gx_cls_train_config;
 
 void gx_cls_train_config_default(gx_cls_train_config *c);
