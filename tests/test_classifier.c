@@ -511,6 +511,11 @@ static void test_load_errors(void **state) {
     load_fails("{\"arch\":\"x\",\"input\":[6,4],\"image\":true,\"n_classes\":3,\"bn_momentum\":0.1}",
                GX_CLASSIFIER_FORMAT, NULL, NULL, "'input' ([h, w, c])");
     load_fails("not json", GX_CLASSIFIER_FORMAT, NULL, NULL, "model config");
+    /* a number beyond int's range: refused on the double, not converted (undefined behaviour) */
+    snprintf(good, sizeof good,
+             "{\"arch\":\"%s\",\"input\":[6,4,2],\"image\":true,\"n_classes\":1e300,"
+             "\"bn_momentum\":0.1}", SMALL);
+    load_fails(good, GX_CLASSIFIER_FORMAT, NULL, NULL, "'n_classes' must be an integer");
     char path[600];
     test_path(path, sizeof path, "missing.safetensors");
     assert_int_equal(gx_classifier_is_model_file(path), 0);

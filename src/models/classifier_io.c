@@ -44,14 +44,6 @@ int gx_classifier_save(const char *path, const gx_classifier *m, const gx_model_
 }
 
 /* An integer member of o in [lo, hi] into *out. */
-static int get_int(const cJSON *v, const char *what, int lo, int hi, int *out, gx_error *err) {
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble || v->valueint < lo ||
-        v->valueint > hi)
-        return gx_fail(err, "model config: '%s' must be an integer in [%d, %d]", what, lo, hi);
-    *out = v->valueint;
-    return 0;
-}
-
 /* The configuration in the metadata -> a model with its parameters allocated (not loaded). */
 static int create_from_config(const char *json, gx_classifier *m, gx_error *err) {
     cJSON *o = cJSON_Parse(json);
@@ -68,8 +60,8 @@ static int create_from_config(const char *json, gx_classifier *m, gx_error *err)
         goto done;
     }
     for (int i = 0; i < 3; i++)
-        if (get_int(cJSON_GetArrayItem(in, i), "input", 1, 1 << 24, &shape[i], err)) goto done;
-    if (get_int(cJSON_GetObjectItemCaseSensitive(o, "n_classes"), "n_classes", 2, 1 << 20, &K, err) ||
+        if (gx_model_config_int(cJSON_GetArrayItem(in, i), "input", 1, 1 << 24, &shape[i], err)) goto done;
+    if (gx_model_config_int(cJSON_GetObjectItemCaseSensitive(o, "n_classes"), "n_classes", 2, 1 << 20, &K, err) ||
         gx_classifier_create(m, arch->valuestring, shape[0], shape[1], shape[2],
                              cJSON_IsTrue(image), K, NULL, err))
         goto done;

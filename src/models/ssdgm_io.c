@@ -73,15 +73,16 @@ char *gx_ssdgm_config_to_json(const gx_ssdgm_config *c) {
     return s;
 }
 
-/* Reads an integer member into *out; -1 with a message naming the key. The range is checked on
- * the double: converting one beyond int's range (e.g. 1e300) is undefined (fuzz_model). */
-static int get_int(const cJSON *o, const char *key, int lo, int hi, int *out, gx_error *err) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+int gx_model_config_int(const cJSON *v, const char *what, int lo, int hi, int *out, gx_error *err) {
     double x = cJSON_IsNumber(v) ? v->valuedouble : NAN;
     if (!(x >= lo && x <= hi) || x != floor(x))
-        return gx_fail(err, "model config: '%s' must be an integer in [%d, %d]", key, lo, hi);
+        return gx_fail(err, "model config: '%s' must be an integer in [%d, %d]", what, lo, hi);
     *out = (int)x;
     return 0;
+}
+
+static int get_int(const cJSON *o, const char *key, int lo, int hi, int *out, gx_error *err) {
+    return gx_model_config_int(cJSON_GetObjectItemCaseSensitive(o, key), key, lo, hi, out, err);
 }
 
 static int get_int_array(const cJSON *o, const char *key, int *v, int *n, gx_error *err) {

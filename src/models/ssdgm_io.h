@@ -53,6 +53,13 @@ int gx_model_file_read_params(const gx_st_file *f, gx_params *p, size_t n_extra,
                               const char *extra_prefix, const char *what, gx_error *err);
 
 /* The configuration as a JSON string (malloc'd) and back. */
+/* Reads the integer JSON value v (a member of a model configuration called `what`) into *out;
+ * -1 with a message naming it when v is not an integer in [lo, hi]. The range is checked on the
+ * double: converting one beyond int's range (e.g. 1e300) is undefined (fuzz_model). */
+struct cJSON;
+int gx_model_config_int(const struct cJSON *v, const char *what, int lo, int hi, int *out,
+                        gx_error *err);
+
 char *gx_ssdgm_config_to_json(const gx_ssdgm_config *c);
 int gx_ssdgm_config_from_json(const char *json, gx_ssdgm_config *c, gx_error *err);
 
