@@ -92,10 +92,12 @@ deps:
 	@scripts/install-deps.sh
 
 # Plain build and tests, then the sanitizer build and the same tests; one summary line at the end.
+# The builds of `make test` use every core (the test programs run two at a time anyway).
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 test: deps
-	@$(MAKE) --no-print-directory test-plain
-	@$(MAKE) --no-print-directory SAN=1 test-san
-	@$(MAKE) --no-print-directory test-fuzz
+	@$(MAKE) --no-print-directory -j$(NPROC) test-plain
+	@$(MAKE) --no-print-directory -j$(NPROC) SAN=1 test-san
+	@$(MAKE) --no-print-directory -j$(NPROC) test-fuzz
 	@scripts/run-tests.sh --summary build/test-results.txt build/san/test-results.txt \
 	    $(FUZZ_BUILD)/test-results.txt
 
