@@ -1,6 +1,7 @@
 # genxfer build. `make` builds libgenxfer.a, libgenxfer.so and the genxfer tool; `make test` runs
-# the tests, then runs them again under AddressSanitizer + UndefinedBehaviorSanitizer; `make
-# install PREFIX=...` installs them (below). See README.md.
+# the tests, then runs them again under AddressSanitizer + UndefinedBehaviorSanitizer, then each
+# fuzz target briefly; `make fuzz` fuzzes every reader (below); `make install PREFIX=...` installs
+# them (below). See README.md.
 
 CC      ?= cc
 BUILD   ?= build
@@ -54,7 +55,7 @@ MANDIR       = $(PREFIX)/share/man
 PKGCONFIGDIR = $(LIBDIR)/pkgconfig
 INSTALL      ?= install
 
-.PHONY: all deps test test-plain test-san demo e1 clean bench bench-compare bench-profile install uninstall
+.PHONY: all deps test test-plain test-san test-fuzz fuzz demo e1 clean bench bench-compare bench-profile install uninstall valgrind
 all: $(LIB) $(SO) $(BIN) genxfer
 
 # The tool at the project root, for the commands in the README.
@@ -95,16 +96,60 @@ deps:
 	@scripts/install-deps.sh
 
 # Plain build and tests, then the sanitizer build and the same tests; one summary line at the end.
+# The builds of `make test` use every core (the test programs run two at a time anyway).
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 test: deps
-	@$(MAKE) --no-print-directory test-plain
-	@$(MAKE) --no-print-directory SAN=1 test-san
-	@scripts/run-tests.sh --summary build/test-results.txt build/san/test-results.txt
+	@$(MAKE) --no-print-directory -j$(NPROC) test-plain
+	@$(MAKE) --no-print-directory -j$(NPROC) SAN=1 test-san
+	@$(MAKE) --no-print-directory -j$(NPROC) test-fuzz
+	@scripts/run-tests.sh --summary build/test-results.txt build/san/test-results.txt \
+	    $(FUZZ_BUILD)/test-results.txt
 
 test-plain: $(TEST_BINS) $(BIN) $(SO)
 	@scripts/run-tests.sh $(BUILD)
 
 test-san: $(TEST_BINS) $(BIN)
 	@scripts/run-tests.sh $(BUILD)
+
+# ---- Fuzzing (docs/RELIABILITY.md): one libFuzzer target per reader, in fuzz/, built with clang,
+# AddressSanitizer and UndefinedBehaviorSanitizer. `make fuzz` runs each for FUZZ_RUNS executions,
+# or FUZZ_SECONDS seconds when that is set, growing build/fuzz/corpus/; `make test` runs each
+# briefly on its seeds (test-fuzz).
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build/fuzz
+FUZZ_TARGETS := idx idx_gz csv npy hdf5 safetensors model spec cli
+FUZZ_RUNS    ?= 1000000
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := $(CPPFLAGS_ALL) $(WARN) -Wno-pass-failed -fopenmp -g -O1 $(FUZZ_SAN)
+FUZZ_OBJS    := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(LIB_SRCS) $(filter-out src/cli/main.c,$(CLI_SRCS)))
+FUZZ_LIB     := $(FUZZ_BUILD)/libgenxfer-fuzz.a
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+
+$(FUZZ_BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	$(Q)$(AR) rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_idx_gz: fuzz/fuzz_idx.c fuzz/fuzz.h $(FUZZ_LIB)
+	@echo "  FUZZ  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -DFUZZ_GZIP -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LDLIBS_ALL)
+
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_LIB)
+	@echo "  FUZZ  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LDLIBS_ALL)
+
+$(FUZZ_BUILD)/seeds: fuzz/seeds.c fuzz/fuzz.h $(FUZZ_LIB)
+	@echo "  LD    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -o $@ $< $(FUZZ_LIB) $(LDLIBS_ALL)
+
+fuzz: deps $(FUZZ_BINS) $(FUZZ_BUILD)/seeds
+	@FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh long $(FUZZ_BUILD) $(FUZZ_TARGETS)
+
+test-fuzz: $(FUZZ_BINS) $(FUZZ_BUILD)/seeds
+	@scripts/fuzz.sh short $(FUZZ_BUILD) $(FUZZ_TARGETS)
 
 # The tool, the static and shared libraries, the public header, pkg-config file and man page.
 install: $(LIB) $(SO) $(BIN)
@@ -127,6 +172,11 @@ uninstall:
 	    "$(DESTDIR)$(LIBDIR)/libgenxfer.so.$(VERSION)" "$(DESTDIR)$(INCLUDEDIR)/genxfer.h" \
 	    "$(DESTDIR)$(PKGCONFIGDIR)/genxfer.pc" "$(DESTDIR)$(MANDIR)/man1/genxfer.1"
 
+# A short train / eval / predict cycle and a stopped-and-resumed run under valgrind memcheck (leaks
+# and errors fail it); not part of `make test` (about a minute).
+valgrind: $(BIN)
+	@scripts/valgrind.sh $(BIN)
+
 # The main job on a default dataset: DVT from MNIST (all labelled) to USPS (no labels), USPS
 # brought into MNIST's frame (20x20 box padded to 28x28), then samples decoded in both domains.
 DEMO_OUT ?= runs/demo
@@ -142,7 +192,6 @@ demo: deps
 	./build/genxfer sample $(DEMO_OUT)/model.safetensors --domain usps --out $(DEMO_OUT)/samples_usps.png
 	./build/genxfer latent $(DEMO_OUT)/model.safetensors --data mnist=mnist:test \
 	    --data usps=usps:test,$(USPS_FRAMED) --out $(DEMO_OUT)/latent.png
-	./build/genxfer plot $(DEMO_OUT)
 	@awk -F'\t' '/"accuracy":/ { printf "demo: USPS test accuracy %.2f%% (0 USPS labels)\n", 100 * $$NF; exit }' $(DEMO_OUT)/metrics.json
 	@echo "demo: model.safetensors, metrics.json, train_log.csv and the figures (samples_usps.png,"
 	@echo "      latent.png, learning_curves.png, confusion.png) are in $(DEMO_OUT)/"
@@ -179,4 +228,4 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 clean:
 	rm -rf build genxfer
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d)

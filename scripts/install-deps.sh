@@ -3,8 +3,10 @@
 # As root it runs apt-get; otherwise it prints the command to run. Does nothing when all are present.
 set -u
 # python3-numpy: tests/test_load_model_py.c runs examples/load_model.py (skipped without it).
+# clang, libclang-rt-14-dev (libFuzzer, sanitizers) and libomp-dev (clang's OpenMP): the fuzz
+# targets of fuzz/ (make fuzz, and their short run in make test).
 pkgs=(gcc make pkg-config libopenblas-openmp-dev zlib1g-dev libhdf5-dev libcjson-dev
-      libcairo2-dev libcmocka-dev python3-numpy)
+      libcairo2-dev libcmocka-dev python3-numpy clang libclang-rt-14-dev libomp-dev)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -73,6 +73,31 @@ for k in 10 1 5; do
         --test mnist:test
 done
 
+# What each lever gives: MNIST -> USPS same space, k = 0, the DVT configuration above with one
+# lever removed (or one added), same seeds.
+lever_runs() { # lever_runs NAME ARGS...: the k = 0 run with extra or replaced options
+    local name=$1; shift
+    seed_runs "$out/m2u/same/levers/$name" "$@" --domain mnist:train \
+        --domain "usps:train,$framed,share=mnist,k=0" --test "usps:test,$framed"
+}
+dvt_without() { # prints the DVT options without the option $1 (and its value when $2 = 1)
+    local skip=$1 has_value=$2 i=0 a
+    local -a args=("${dvt[@]}")
+    while [ $i -lt ${#args[@]} ]; do
+        a=${args[$i]}
+        if [ "$a" = "$skip" ]; then i=$((i + 1 + has_value)); continue; fi
+        printf '%s\n' "$a"; i=$((i + 1))
+    done
+}
+mapfile -t no_consistency < <(dvt_without --confidence-weight 1)
+mapfile -t no_cutout < <(dvt_without --cutout 1)
+mapfile -t no_aug_labelled < <(dvt_without --augment-labelled 0)
+lever_runs no-consistency "${no_consistency[@]}"
+lever_runs no-batchnorm "${dvt[@]}" --no-batchnorm
+lever_runs prior-reestimate "${dvt[@]}" --prior reestimate
+lever_runs no-cutout "${no_cutout[@]}"
+lever_runs no-augment-labelled "${no_aug_labelled[@]}"
+
 if [ "${DRY:-0}" = 1 ]; then cat "$list"; exit 0; fi
 n=$(wc -l < "$list")
 echo "run-e2: $n runs to do, $jobs at a time, $threads thread(s) each; logs beside each run folder" >&2

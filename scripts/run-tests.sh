@@ -36,8 +36,9 @@ results="$build/test-results.txt"
 label=plain
 case "$build" in *san*) label=asan+ubsan ;; esac
 echo "== tests ($label) =="
-for t in "$build"/tests/test_*; do
-    [ -x "$t" ] || continue
+# One test program: its log, its result line (printed later, in order) and its counts.
+run_one() {
+    local t=$1 name log start rc secs p f s
     name=$(basename "$t")
     log="$logs/$name.log"
     start=$(date +%s)
@@ -49,12 +50,27 @@ for t in "$build"/tests/test_*; do
     s=$(grep -E '^\[  SKIPPED \] [0-9]+ test' "$log" | tail -1 | sed -E 's/.* ([0-9]+) test.*/\1/')
     p=${p:-0}; f=${f:-0}; s=${s:-0}
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # crashed, sanitizer report or timeout
-    if [ "$f" -eq 0 ]; then
-        printf '  ok    %-28s %3d passed %3d skipped %4ds\n' "$name" "$p" "$s" "$secs"
-    else
-        printf '  FAIL  %-28s %3d passed %3d failed (exit %d) %4ds, log: %s\n' "$name" "$p" "$f" "$rc" "$secs" "$log"
-        tail -n 25 "$log" | sed 's/^/        /'
-    fi
-    echo "$name $p $f $s" >> "$results"
+    {
+        if [ "$f" -eq 0 ]; then
+            printf '  ok    %-28s %3d passed %3d skipped %4ds\n' "$name" "$p" "$s" "$secs"
+        else
+            printf '  FAIL  %-28s %3d passed %3d failed (exit %d) %4ds, log: %s\n' "$name" "$p" "$f" "$rc" "$secs" "$log"
+            tail -n 25 "$log" | sed 's/^/        /'
+        fi
+    } > "$log.line"
+    echo "$name $p $f $s" > "$log.counts"
+}
+export -f run_one
+export root logs
+
+# TEST_JOBS programs at a time (default 2: most are single-threaded or wait on the tool they start).
+ls "$build"/tests/test_* | while read -r t; do [ -x "$t" ] && echo "$t"; done |
+    xargs -d '\n' -P "${TEST_JOBS:-2}" -I{} bash -c 'run_one "$1"' _ {}
+for t in "$build"/tests/test_*; do
+    [ -x "$t" ] || continue
+    name=$(basename "$t")
+    cat "$logs/$name.log.line"
+    cat "$logs/$name.log.counts" >> "$results"
+    rm -f "$logs/$name.log.line" "$logs/$name.log.counts"
 done
 exit 0

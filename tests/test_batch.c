@@ -237,12 +237,60 @@ static void test_deterministic_and_unshuffled(void **state) {
     gx_dataset_free(&ds);
 }
 
+/* A batcher's order and cursor, put into a fresh batcher over the same rows, continue the stream
+ * exactly (shared rng state copied too); a wrong row set or cursor is refused, b untouched. */
+static void test_set_state(void **state) {
+    (void)state;
+    gx_dataset ds;
+    make(&ds, 23, 1);
+    int64_t idx[20];
+    for (int i = 0; i < 20; i++) idx[i] = i + 3;
+    gx_error err;
+    gx_rng r1, r2;
+    gx_rng_init(&r1, 5, GX_STREAM_DATA);
+    gx_rng_init(&r2, 5, GX_STREAM_DATA);
+    gx_batcher a, b;
+    assert_int_equal(gx_batcher_init(&a, &ds, idx, 20, 7, GX_BATCH_INFINITE, &r1, &err), 0);
+    assert_int_equal(gx_batcher_init(&b, &ds, idx, 20, 7, GX_BATCH_INFINITE, &r2, &err), 0);
+    float X1[7 * D], X2[7 * D];
+    int32_t y1[7], y2[7];
+    for (int i = 0; i < 4; i++) gx_batcher_next(&a, X1, y1); /* into the second epoch */
+    int64_t cur[3];
+    gx_batcher_cursor(&a, cur);
+    assert_int_equal(cur[0], 8);
+    assert_int_equal(cur[1], 1);
+    assert_int_equal(gx_batcher_set_state(&b, a.order, a.m, cur, "b", &err), 0);
+    r2 = r1;
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(gx_batcher_next(&a, X1, y1), gx_batcher_next(&b, X2, y2));
+        assert_memory_equal(X1, X2, sizeof X1);
+        assert_memory_equal(y1, y2, sizeof y1);
+    }
+    int64_t order[20], saved[20];
+    memcpy(saved, b.order, sizeof saved);
+    memcpy(order, a.order, sizeof order);
+    order[3] = 0; /* row 0 is not in the set */
+    assert_int_equal(gx_batcher_set_state(&b, order, 20, cur, "batch.x", &err), -1);
+    assert_non_null(strstr(err.msg, "batch.x: the order is not a permutation"));
+    memcpy(order, a.order, sizeof order);
+    int64_t bad_cur[3] = {21, 0, 0};
+    assert_int_equal(gx_batcher_set_state(&b, order, 20, bad_cur, "batch.x", &err), -1);
+    assert_non_null(strstr(err.msg, "position 21"));
+    assert_int_equal(gx_batcher_set_state(&b, order, 19, cur, "batch.x", &err), -1);
+    assert_non_null(strstr(err.msg, "19 rows, expected 20"));
+    assert_memory_equal(b.order, saved, sizeof saved);
+    gx_batcher_free(&a);
+    gx_batcher_free(&b);
+    gx_dataset_free(&ds);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_partial_each_row_once),
         cmocka_unit_test(test_drop_last_and_wrap),
         cmocka_unit_test(test_infinite),
         cmocka_unit_test(test_deterministic_and_unshuffled),
+        cmocka_unit_test(test_set_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -160,7 +160,7 @@ static void test_bad_invocations(void **s) {
     float v = 1;
     int64_t shape[1] = {1};
     gx_st_writer_add(w, "w", GX_ST_F32, 1, shape, &v, &err);
-    gx_st_writer_meta(w, "format", "genxfer.classifier", &err);
+    gx_st_writer_meta(w, "format", "genxfer.unknown", &err);
     assert_int_equal(gx_st_write(w, other, &err), 0);
     gx_st_writer_free(w);
     assert_one_error_line(run("eval '%s' mnist:test", other), "not a genxfer M2/DVT model");

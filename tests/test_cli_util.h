@@ -72,6 +72,24 @@ static inline char *slurp(const char *path) {
         }                                                                                          \
     } while (0)
 
+/* A tiny DVT model of the domain `spec` (name=fashion), trained for one epoch into the scratch
+ * folder's "source": for the tests that need a source model, not a good one. Its path goes to
+ * model [n]; -1 after printing why training failed. */
+static inline int train_tiny_source(const char *spec, char *model, size_t n) {
+    char dir[600];
+    test_path(dir, sizeof dir, "source");
+    int rc = run("train --preset dvt --domain '%s,name=fashion' --epochs 1 --batch 50 "
+                 "--enc 32,16 --dec 16,32 --z 4 --seed 2 --threads 1 --quiet --out '%s'", spec, dir);
+    if (rc != 0) {
+        char *err = slurp(ERR);
+        fprintf(stderr, "training failed (exit %d): %s\n", rc, err);
+        free(err);
+        return -1;
+    }
+    snprintf(model, n, "%s/model.safetensors", dir);
+    return 0;
+}
+
 /* The last run failed with exit 1 and exactly one stderr line "genxfer: error: ..." that names
  * `what` (the file); nothing went to stdout. */
 static inline void assert_one_error_line(int rc, const char *what) {

@@ -157,6 +157,63 @@ static void test_labels_title_condition(void **state) {
     for (int r = 0; r < 3; r++) free(rows[r]);
 }
 
+/* Column labels: a band of GX_FIG_COL_LABEL_H above the grid, columns widened to the widest
+ * label with the images centred in them; text only above labelled columns. 8 x 8 images: scale
+ * 4, cells 32; height = 2*10 + 20 + 2*32 + 2 = 106; width = 2*10 + 3*col_w + 2*2. */
+static void test_column_labels(void **state) {
+    (void)state;
+    char path[700];
+    test_path(path, sizeof path, "columns.png");
+    float *rows[2] = {make_row(0, 3, 8, 8), make_row(1, 3, 8, 8)};
+    const char *cols[3] = {"original view", NULL, "w"};
+    gx_error err = {{0}};
+    assert_int_equal(gx_image_grid_labelled_png(path, (const float *const *)rows, 2, 3, 8, 8, NULL,
+                                                cols, NULL, 0, &err), 0);
+    int W, H, w2, h2;
+    png_size(path, &W, &H);
+    assert_int_equal(H, 20 + GX_FIG_COL_LABEL_H + 2 * 32 + 2);
+    assert_int_equal((W - 24) % 3, 0);
+    int col_w = (W - 24) / 3;
+    assert_true(col_w > 40 && col_w < 200); /* "original view" at 13 px is wider than a cell */
+    assert_int_equal(gx_image_grid_labelled_size(2, 3, 8, 8, NULL, cols, NULL, 0, &w2, &h2, &err), 0);
+    assert_int_equal(w2, W);
+    assert_int_equal(h2, H);
+    /* without any column label the figure is gx_image_grid_png's */
+    const char *none[3] = {NULL, "", NULL};
+    int w3, h3;
+    assert_int_equal(gx_image_grid_labelled_size(2, 3, 8, 8, NULL, none, NULL, 0, &w2, &h2, &err), 0);
+    assert_int_equal(gx_image_grid_size(2, 3, 8, 8, NULL, NULL, 0, &w3, &h3, &err), 0);
+    assert_int_equal(w2, w3);
+    assert_int_equal(h2, h3);
+    assert_int_equal(w3, 20 + 3 * 32 + 4);
+
+    cairo_surface_t *s = cairo_image_surface_create_from_png(path);
+    assert_int_equal(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
+    int gy0 = 10 + GX_FIG_COL_LABEL_H;
+    for (int r = 0; r < 2; r++)
+        for (int c = 0; c < 3; c++) {
+            int x0 = 10 + c * (col_w + 2) + (col_w - 32) / 2, y0 = gy0 + r * 34;
+            for (int y = 0; y < 8; y++)
+                for (int x = 0; x < 8; x++) {
+                    int want = (int)lrintf(pattern(r, c, y, x) * 255.0f);
+                    assert_int_equal(gray_at(s, x0 + 4 * x + 2, y0 + 4 * y + 2), want);
+                }
+        }
+    int dark[3] = {0, 0, 0};
+    for (int c = 0; c < 3; c++)
+        for (int y = 10; y < gy0; y++)
+            for (int x = 10 + c * (col_w + 2); x < 10 + c * (col_w + 2) + col_w; x++) {
+                int g = gray_at(s, x, y);
+                if (g >= 0 && g < 128) dark[c]++;
+            }
+    assert_true(dark[0] > 30);
+    assert_int_equal(dark[1], 0);
+    assert_true(dark[2] > 3);
+    cairo_surface_destroy(s);
+    free(rows[0]);
+    free(rows[1]);
+}
+
 /* Scale and row height at the extremes; a long title widens the figure; non-finite pixels. */
 static void test_scales(void **state) {
     (void)state;
@@ -255,6 +312,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_grid_size_and_pixels),
         cmocka_unit_test(test_labels_title_condition),
+        cmocka_unit_test(test_column_labels),
         cmocka_unit_test(test_scales),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_replaces_existing),

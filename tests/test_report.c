@@ -283,6 +283,48 @@ static void test_predictions_csv(void **state) {
     assert_int_equal(count_entries(dir), 1);
 }
 
+/* Latent codes: header id,z_0,..., ids quoted as in the predictions CSV (row numbers where an id
+ * is missing), values that read back to the same floats; bad arguments write nothing. */
+static void test_latent_csv(void **state) {
+    (void)state;
+    char dir[600], path[700];
+    fresh_dir(dir, sizeof dir, "latent");
+    snprintf(path, sizeof path, "%s/z.csv", dir);
+    enum { N = 3, Z = 2 };
+    const float MU[N * Z] = {-1.5f, 1.0f / 3.0f, 1e-30f, 12345.678f, 0.0f, -0.1f};
+    const char *ids[N] = {"a,b", NULL, "c"};
+    gx_error err = {{0}};
+    assert_int_equal(gx_latent_csv_write(path, ids, N, MU, Z, &err), 0);
+    char *text = slurp(path, NULL);
+    assert_non_null(text);
+    const char *p = text;
+    char *f[8];
+    int nf = csv_record(&p, f, 8);
+    assert_int_equal(nf, 1 + Z);
+    assert_string_equal(f[0], "id");
+    assert_string_equal(f[1], "z_0");
+    assert_string_equal(f[2], "z_1");
+    free_fields(f, nf);
+    const char *want_id[N] = {"a,b", "1", "c"};
+    for (int i = 0; i < N; i++) {
+        nf = csv_record(&p, f, 8);
+        assert_int_equal(nf, 1 + Z);
+        assert_string_equal(f[0], want_id[i]);
+        for (int j = 0; j < Z; j++) {
+            float v = strtof(f[1 + j], NULL);
+            assert_memory_equal(&v, &MU[i * Z + j], sizeof v);
+        }
+        free_fields(f, nf);
+    }
+    assert_int_equal(csv_record(&p, f, 8), 0);
+    free(text);
+    char bad[700];
+    snprintf(bad, sizeof bad, "%s/bad.csv", dir);
+    assert_int_equal(gx_latent_csv_write(bad, NULL, 1, MU, 0, &err), -1);
+    assert_int_equal(gx_latent_csv_write(bad, NULL, 2, NULL, Z, &err), -1);
+    assert_int_equal(count_entries(dir), 1);
+}
+
 /* Without ids the id is the 0-based row number; without names classes are "0", "1", ...;
  * many random floats round-trip exactly. */
 static void test_predictions_csv_row_numbers(void **state) {
@@ -437,6 +479,7 @@ int main(void) {
         cmocka_unit_test(test_json_write_file),
         cmocka_unit_test(test_missing_directory),
         cmocka_unit_test(test_predictions_csv),
+        cmocka_unit_test(test_latent_csv),
         cmocka_unit_test(test_predictions_csv_row_numbers),
         cmocka_unit_test(test_failure_keeps_existing_file),
         cmocka_unit_test(test_metrics_print),

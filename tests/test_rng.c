@@ -347,6 +347,36 @@ static void test_copy_resumes(void **state) {
     assert_memory_equal(&r, &saved, sizeof r);
 }
 
+/* The state as integers (a checkpoint's form) restores the generator mid-block with a spare
+ * normal pending; out-of-range words are refused and leave the generator alone. */
+static void test_state_words(void **state) {
+    (void)state;
+    gx_rng r, back;
+    gx_rng_init(&r, 12345678901ull, GX_STREAM_NOISE);
+    (void)gx_rng_u32(&r);
+    (void)gx_rng_normal(&r);
+    assert_true(r.has_spare && r.used > 0 && r.used < 4);
+    int64_t w[GX_RNG_STATE_WORDS];
+    gx_rng_get_state(&r, w);
+    for (int i = 0; i < GX_RNG_STATE_WORDS; i++) assert_true(w[i] >= 0 && w[i] <= (int64_t)UINT32_MAX);
+    gx_rng_init(&back, 1, 1);
+    assert_int_equal(gx_rng_set_state(&back, w), 0);
+    for (int i = 0; i < 50; i++) {
+        assert_true(gx_rng_normal(&r) == gx_rng_normal(&back));
+        assert_int_equal(gx_rng_u32(&r), gx_rng_u32(&back));
+    }
+    gx_rng before = back;
+    int64_t bad[GX_RNG_STATE_WORDS];
+    const int field[4] = {0, 10, 11, 12};
+    const int64_t value[4] = {-1, 5, 2, (int64_t)UINT32_MAX + 1};
+    for (int k = 0; k < 4; k++) {
+        memcpy(bad, w, sizeof bad);
+        bad[field[k]] = value[k];
+        assert_int_equal(gx_rng_set_state(&back, bad), -1);
+        assert_memory_equal(&back, &before, sizeof back);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_philox_kat),      cmocka_unit_test(test_layout),
@@ -355,6 +385,7 @@ int main(void) {
         cmocka_unit_test(test_uniform_fill),    cmocka_unit_test(test_below),
         cmocka_unit_test(test_categorical),     cmocka_unit_test(test_bernoulli),
         cmocka_unit_test(test_shuffle),         cmocka_unit_test(test_copy_resumes),
+        cmocka_unit_test(test_state_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -308,6 +308,7 @@ gx_model *gx_model_train(const gx_domain *domains, int n_domains, const gx_train
             snprintf(model->info.prep_spec[d], sizeof model->info.prep_spec[d], "%s",
                      r->ds[d].source);
     }
+    if (gx_ssdgm_train_check_memory(&mc, tc.batch_l, tc.batch_u, err)) goto fail;
     gx_rng init_rng;
     gx_rng_init(&init_rng, tc.seed, GX_STREAM_INIT);
     if (gx_ssdgm_create(&model->m, &mc, &init_rng, err)) goto fail;

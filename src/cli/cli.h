@@ -15,7 +15,23 @@ int cmd_predict(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_latent(int argc, char **argv);
+int cmd_scratch(int argc, char **argv);
+int cmd_pp(int argc, char **argv);
+int cmd_pssl(int argc, char **argv);
+int cmd_kd(int argc, char **argv);
+int cmd_augment(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+
+/* The figures of a training run's folder (cmd_plot.c): learning_curves.png from RUN/train_log.csv
+ * and confusion.png from RUN/metrics.json when that holds a confusion matrix, written into out
+ * (NULL: run), titles starting with title (NULL: the folder's name); a line per figure on stdout.
+ * *no_confusion: metrics.json is there without a confusion matrix (a run without a test set).
+ * 0, or 1 after printing an error (also when neither file is there). */
+int cli_plot_run(const char *run, const char *out, const char *title, int *no_confusion);
+
+/* When set (only by the command-line fuzzer, fuzz/fuzz_cli.c), a command returns 0 as soon as its
+ * command line is parsed and checked, before it reads or writes any file. */
+extern int cli_parse_only;
 
 /* Prints "genxfer: error: MSG" on stderr and returns 1. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -27,6 +43,8 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
 int cli_parse_float(const char *cmd, const char *opt, const char *s, double lo, double hi,
                     double *out);
+/* Creates the folder path and its parents (mkdir -p); -1 with errno set on failure. */
+int cli_make_dir(const char *path);
 /* "500,500" -> v[0..n-1]. */
 int cli_parse_sizes(const char *cmd, const char *opt, const char *s, int *v, int max, int *n);
 

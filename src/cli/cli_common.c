@@ -5,8 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
+
+int cli_parse_only;
 
 int cli_error(const char *fmt, ...) {
     va_list ap;
@@ -61,4 +64,18 @@ int cli_parse_sizes(const char *cmd, const char *opt, const char *s, int *v, int
     }
     if (*n == 0) return cli_error("%s %s: expected sizes like 500,500", cmd, opt);
     return 0;
+}
+
+int cli_make_dir(const char *path) {
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) && errno != EEXIST) return -1;
+    struct stat st;
+    return stat(buf, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
 }

@@ -1,5 +1,6 @@
 #include "cli/cli_data.h"
 
+#include "data/splits.h"
 #include "data/transforms.h"
 
 #include <errno.h>
@@ -148,5 +149,29 @@ int cli_choose_likelihood(const gx_dataset *ds, const char *lik, gx_likelihood *
         return gx_fail(err, "%s: lik=bernoulli needs values in [0, 1], found %g in row %lld",
                        ds->source, ds->x[i], (long long)(i / ds->d));
     *out = !strcmp(lik, "gaussian") || i >= 0 ? GX_LIK_GAUSSIAN : GX_LIK_BERNOULLI;
+    return 0;
+}
+
+int cli_hold_out_test(cli_domain *x, int have_test_spec, gx_dataset *test, gx_rng *rng,
+                      gx_error *err) {
+    if (x->test_frac <= 0) return 0;
+    if (have_test_spec)
+        return gx_fail(err, "domain %s: test=%g and --test both name a test set; give one",
+                       x->name, x->test_frac);
+    if (!x->ds.y) return gx_fail(err, "domain %s: test= needs labelled data", x->name);
+    gx_split split;
+    gx_split_init(&split);
+    gx_dataset rest;
+    gx_dataset_init(&rest);
+    int rc = gx_split_fraction(&x->ds, NULL, x->ds.n, x->test_frac, rng, &split, err) ||
+             gx_dataset_subset(test, &x->ds, split.take, split.n_take, err) ||
+             gx_dataset_subset(&rest, &x->ds, split.rest, split.n_rest, err);
+    gx_split_free(&split);
+    if (rc) {
+        gx_dataset_free(&rest);
+        return gx_fail_prefix(err, "domain %s: test=%g", x->name, x->test_frac);
+    }
+    gx_dataset_free(&x->ds);
+    x->ds = rest;
     return 0;
 }

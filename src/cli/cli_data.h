@@ -3,6 +3,7 @@
 #ifndef GX_CLI_DATA_H
 #define GX_CLI_DATA_H
 
+#include "core/rng.h"
 #include "data/dataset.h"
 #include "models/ssdgm.h"
 
@@ -40,6 +41,12 @@ int cli_wants_standardise(const cli_domain *dom);
  * in *mean, *std (malloc'd); both NULL when not. */
 int cli_standardise_domain(cli_domain *dom, gx_dataset *test, float **mean, float **std,
                            gx_error *err);
+
+/* The domain's test= fraction: a stratified part of its rows, drawn with rng, moved out of x->ds
+ * into *test (nothing without test=). An error when the command also has a --test spec
+ * (have_test_spec). */
+int cli_hold_out_test(cli_domain *x, int have_test_spec, gx_dataset *test, gx_rng *rng,
+                      gx_error *err);
 
 /* With several labelled domains, each must have rows of at least one class that another domain
  * also has (classes already matched by name); otherwise a one-line error naming the domain. */

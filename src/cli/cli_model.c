@@ -50,28 +50,26 @@ int cli_predict(gx_ssdgm *m, int d, const gx_dataset *ds, float **P, float **MU,
     return 0;
 }
 
-int cli_evaluate_dataset(gx_ssdgm *m, const gx_model_info *info, int d, const gx_dataset *ds,
-                         const char *what, const char *json_path, const cJSON *extra,
-                         gx_error *err) {
-    float *P = NULL;
+int cli_report_metrics(const float *P, int K, char **class_names, const gx_dataset *ds,
+                       const char *what, const char *domain, const char *json_path,
+                       const cJSON *extra, gx_error *err) {
     int32_t *pred = NULL;
     gx_class_metrics cm;
-    int rc = -1, K = m->cfg.n_classes;
+    int rc = -1;
     memset(&cm, 0, sizeof cm);
     if (!ds->y) return gx_fail(err, "%s: the data have no labels to evaluate against", what);
-    if (cli_predict(m, d, ds, &P, NULL, err)) goto done;
     if (!(pred = gx_malloc((size_t)ds->n * sizeof *pred, "predictions", err))) goto done;
     gx_argmax_rows(P, ds->n, K, pred);
     if (gx_class_metrics_init(&cm, K, err) || gx_class_metrics_compute(&cm, ds->y, pred, ds->n, err))
         goto done;
-    printf("evaluation of domain %s on %s (%lld examples)\n", m->cfg.dom[d].name, what,
-           (long long)ds->n);
-    gx_metrics_print(stdout, &cm, (const char *const *)info->class_names);
+    if (domain) printf("evaluation of domain %s on %s (%lld examples)\n", domain, what, (long long)ds->n);
+    else printf("evaluation on %s (%lld examples)\n", what, (long long)ds->n);
+    gx_metrics_print(stdout, &cm, (const char *const *)class_names);
     if (json_path) {
         cJSON *x = extra ? cJSON_Duplicate(extra, 1) : cJSON_CreateObject();
         cJSON_AddStringToObject(x, "test_data", what);
-        cJSON_AddStringToObject(x, "domain", m->cfg.dom[d].name);
-        int w = gx_metrics_json_write(json_path, &cm, (const char *const *)info->class_names, x, err);
+        if (domain) cJSON_AddStringToObject(x, "domain", domain);
+        int w = gx_metrics_json_write(json_path, &cm, (const char *const *)class_names, x, err);
         cJSON_Delete(x);
         if (w) goto done;
     }
@@ -79,8 +77,19 @@ int cli_evaluate_dataset(gx_ssdgm *m, const gx_model_info *info, int d, const gx
 done:
     gx_class_metrics_free(&cm);
     free(pred);
-    free(P);
     return rc;
+}
+
+int cli_evaluate_dataset(gx_ssdgm *m, const gx_model_info *info, int d, const gx_dataset *ds,
+                         const char *what, const char *json_path, const cJSON *extra,
+                         gx_error *err) {
+    float *P = NULL;
+    if (!ds->y) return gx_fail(err, "%s: the data have no labels to evaluate against", what);
+    int rc = cli_predict(m, d, ds, &P, NULL, err) ||
+             cli_report_metrics(P, m->cfg.n_classes, info->class_names, ds, what,
+                                m->cfg.dom[d].name, json_path, extra, err);
+    free(P);
+    return rc ? -1 : 0;
 }
 
 int cli_evaluate_and_report(gx_ssdgm *m, const gx_model_info *info, int d, const char *spec,

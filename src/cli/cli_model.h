@@ -16,6 +16,14 @@ int cli_load_for_model(const gx_ssdgm *m, const gx_model_info *info, int d, cons
  * malloc'd [n, z] of latent means. */
 int cli_predict(gx_ssdgm *m, int d, const gx_dataset *ds, float **P, float **MU, gx_error *err);
 
+/* Metrics of the class probabilities P [n, K] against the labels of ds (n rows, labels already in
+ * the model's class list): prints the table headed "evaluation [of domain D] on WHAT" and writes
+ * metrics JSON (extra merged in, may be NULL; plus "test_data" and "domain" when domain is not
+ * NULL) to json_path (may be NULL). */
+int cli_report_metrics(const float *P, int K, char **class_names, const gx_dataset *ds,
+                       const char *what, const char *domain, const char *json_path,
+                       const cJSON *extra, gx_error *err);
+
 /* Evaluates the model on the labelled rows of ds (already in the model's preprocessing and class
  * list) in domain d: prints the metrics table, `what` naming the data, and writes metrics JSON (with
  * `extra` merged in, may be NULL) to json_path (may be NULL). */

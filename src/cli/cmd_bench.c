@@ -486,6 +486,7 @@ int cmd_bench(int argc, char **argv) {
     bench_opts o;
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc == 3 ? 0 : rc;
+    if (cli_parse_only) return 0;
     gx_error err;
     gx_dataset ds;
     gx_dataset_init(&ds);

@@ -331,6 +331,7 @@ int cmd_data(int argc, char **argv) {
         }
     }
     if (optind >= argc) return cli_usage_error("data", "no dataset spec given (e.g. mnist:train)");
+    if (cli_parse_only) return 0;
 
     cJSON *all = NULL;
     if (o.json && !(all = cJSON_CreateArray())) return cli_error("out of memory");

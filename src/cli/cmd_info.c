@@ -256,6 +256,7 @@ int cmd_info(int argc, char **argv) {
     if (optind >= argc) return cli_usage_error("info", "no file given (e.g. model.safetensors)");
     if (argc - optind > 1) return cli_usage_error("info", "expected one file, got %d", argc - optind);
     const char *path = argv[optind];
+    if (cli_parse_only) return 0;
 
     gx_error err;
     gx_st_file *f = NULL;

@@ -42,7 +42,8 @@ static void usage(FILE *f) {
 "  --seed N            seed of that draw [1]\n"
 "  --colour C          true | predicted: colour by the label, or by the predicted class [true]\n"
 "  --npy FILE          also write the 2-D coordinates, float32 [n, 2], rows in the order of the\n"
-"                      --data options and, within one, of the dataset [none]\n"
+"                      --data options and, within one, of the dataset (the latent means\n"
+"                      themselves, [n, z]: genxfer predict --latent) [none]\n"
 "  --no-means          dvt: leave out the component means (they count in the axes' range, which\n"
 "                      is wide when they lie far from the data, e.g. early in training)\n"
 "  --title TEXT        the figure's title [latent space of MODEL (preset, z size)]\n"
@@ -432,6 +433,7 @@ int cmd_latent(int argc, char **argv) {
     latent_opts o;
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc == 3 ? 0 : rc;
+    if (cli_parse_only) return 0;
     if (check_folder_of(o.out, "--out") || (o.npy && check_folder_of(o.npy, "--npy"))) return 1;
     gx_ssdgm m;
     gx_model_info info;

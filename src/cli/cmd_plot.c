@@ -29,7 +29,8 @@ static void usage(FILE *f) {
 "                       counts, coloured by their share of the true class\n"
 "The columns of train_log.csv are found by name and missing ones are left out; an accuracy\n"
 "below 0 means none (no validation set). An incomplete last line (a run still writing) is\n"
-"ignored. Each figure is made when its file is there; at least one must be.\n\n"
+"ignored. Each figure is made when its file is there; at least one must be. genxfer train\n"
+"draws the same figures at its end (unless --no-figures).\n\n"
 "options (default in brackets):\n"
 "  --out DIR      where to write the figures [RUN_DIR]\n"
 "  --title TEXT   the start of the figures' titles [the name of RUN_DIR]\n"
@@ -356,6 +357,40 @@ done:
     return rc;
 }
 
+/* ---- a run's figures (genxfer plot, and genxfer train at its end) -------------------------- */
+
+int cli_plot_run(const char *run, const char *out, const char *title, int *no_confusion) {
+    /* the default title: the run folder's last path component */
+    char name[512];
+    snprintf(name, sizeof name, "%s", run);
+    size_t n = strlen(name);
+    while (n > 1 && name[n - 1] == '/') name[--n] = '\0';
+    const char *base = strrchr(name, '/');
+    base = base && base[1] ? base + 1 : name;
+    if (!title) title = base;
+    if (!out) out = run;
+
+    char log_path[1200], json_path[1200], curves_png[1200], conf_png[1200];
+    snprintf(log_path, sizeof log_path, "%s/train_log.csv", run);
+    snprintf(json_path, sizeof json_path, "%s/metrics.json", run);
+    snprintf(curves_png, sizeof curves_png, "%s/learning_curves.png", out);
+    snprintf(conf_png, sizeof conf_png, "%s/confusion.png", out);
+    int have_log = exists(log_path), have_json = exists(json_path);
+    if (!have_log && !have_json)
+        return cli_error("%s: neither train_log.csv nor metrics.json is there", run);
+    *no_confusion = 0;
+    if (have_log && learning_curves(log_path, curves_png, title)) return 1;
+    if (have_json) {
+        int r = confusion_figure(json_path, conf_png, title);
+        if (r == 1) return 1;
+        if (r == 2 && !have_log)
+            return cli_error("%s: no confusion matrix (a run without --test) and no "
+                             "train_log.csv", json_path);
+        *no_confusion = r == 2;
+    }
+    return 0;
+}
+
 /* ---- the command ---------------------------------------------------------------------------- */
 
 int cmd_plot(int argc, char **argv) {
@@ -380,6 +415,7 @@ int cmd_plot(int argc, char **argv) {
     if (argc - optind > 1)
         return cli_usage_error("plot", "expected one run folder, got %d", argc - optind);
     const char *run = argv[optind];
+    if (cli_parse_only) return 0;
     struct stat st;
     if (stat(run, &st) != 0) return cli_error("%s: %s", run, strerror(errno));
     if (!S_ISDIR(st.st_mode)) return cli_error("%s: not a folder (expected a run's --out)", run);
@@ -387,38 +423,10 @@ int cmd_plot(int argc, char **argv) {
     else if (stat(out, &st) != 0 || !S_ISDIR(st.st_mode))
         return cli_error("%s: no such folder (--out)", out);
 
-    /* the default title: the run folder's last path component */
-    char name[512];
-    snprintf(name, sizeof name, "%s", run);
-    size_t n = strlen(name);
-    while (n > 1 && name[n - 1] == '/') name[--n] = '\0';
-    const char *base = strrchr(name, '/');
-    base = base && base[1] ? base + 1 : name;
-    if (!title) title = base;
-
-    char log_path[1200], json_path[1200], curves_png[1200], conf_png[1200];
-    snprintf(log_path, sizeof log_path, "%s/train_log.csv", run);
-    snprintf(json_path, sizeof json_path, "%s/metrics.json", run);
-    snprintf(curves_png, sizeof curves_png, "%s/learning_curves.png", out);
-    snprintf(conf_png, sizeof conf_png, "%s/confusion.png", out);
-    int have_log = exists(log_path), have_json = exists(json_path);
-    if (!have_log && !have_json)
-        return cli_error("%s: neither train_log.csv nor metrics.json is there", run);
-    int made = 0;
-    if (have_log) {
-        if (learning_curves(log_path, curves_png, title)) return 1;
-        made++;
-    }
-    if (have_json) {
-        int r = confusion_figure(json_path, conf_png, title);
-        if (r == 1) return 1;
-        if (r == 2) {
-            if (!made)
-                return cli_error("%s: no confusion matrix (a run without --test) and no "
-                                 "train_log.csv", json_path);
-            printf("confusion matrix: none in %s (a run without --test)\n", json_path);
-        }
-    }
+    int no_confusion;
+    if (cli_plot_run(run, out, title, &no_confusion)) return 1;
+    if (no_confusion)
+        printf("confusion matrix: none in %s/metrics.json (a run without --test)\n", run);
     if (fflush(stdout) != 0 || ferror(stdout)) return cli_error("cannot write to stdout");
     return 0;
 }

@@ -3,11 +3,12 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,7 +19,9 @@
 #include "data/spec.h"
 #include "data/splits.h"
 #include "io/atomic_file.h"
+#include "io/progress.h"
 #include "io/report.h"
+#include "models/checkpoint.h"
 #include "models/ssdgm_io.h"
 #include "models/ssdgm_train.h"
 
@@ -30,6 +33,11 @@ typedef struct train_opts {
     gx_ssdgm_train_config tc;
     gx_ssdgm_config mc;
     int alpha_given, bn_given, threads, quiet;
+    const char *resume;        /* --resume DIR */
+    long ckpt_every;           /* --checkpoint-every (-1: once per epoch) */
+    int ckpt_every_given;
+    const char *fixed_opt;     /* the first option that --resume refuses, or NULL */
+    int no_figures;
 } train_opts;
 
 static void usage(FILE *f) {
@@ -37,7 +45,8 @@ static void usage(FILE *f) {
 "usage: genxfer train --domain SPEC [--domain SPEC ...] [options]\n"
 "\n"
 "Trains a semi-supervised deep generative model (M2 or DVT) on one or more domains and writes\n"
-"model.safetensors, metrics.json and train_log.csv to --out. Each domain is a dataset spec (see\n"
+"model.safetensors, metrics.json and train_log.csv to --out, then draws learning_curves.png and\n"
+"(with a test set) confusion.png there as `genxfer plot` does. Each domain is a dataset spec (see\n"
 "`genxfer data --help`) with training options appended:\n"
 "  name=NAME   domain name (default: the spec's kind, e.g. mnist)\n"
 "  k=K         labelled examples per class; the others are used unlabelled (default: all labelled)\n"
@@ -50,6 +59,9 @@ static void usage(FILE *f) {
 "  std=S       auto | yes | no: standardise each feature with this domain's own mean and std,\n"
 "              stored in the model and applied by eval/predict (default auto: unless every\n"
 "              value is in [0,1])\n"
+"\nProgress goes to stderr: on a terminal one line redrawn in place (epoch, step, running loss,\n"
+"last validation accuracy of the target, examples/s, time left for the run); elsewhere plain\n"
+"lines, one per epoch and, in an epoch longer than 30 s, one every 30 s with the same fields.\n\n"
 "Example (E1, MNIST with 100 labels):\n"
 "  genxfer train --preset dvt --domain mnist:train,k=10,val=100 --test mnist:test --out runs/e1\n"
 "\n"
@@ -88,13 +100,23 @@ static void usage(FILE *f) {
 "  --seed N              one seed for everything [1]\n"
 "  --threads N           threads for OpenMP and OpenBLAS [all cores]\n"
 "  --out DIR             output folder, created if needed [runs/train]\n"
-"  --quiet               no progress on stderr\n"
-"  --help                this text\n");
+"  --checkpoint-every N  write DIR/checkpoint.safetensors (the whole state of the run, atomically)\n"
+"                        every N steps and at the end; 0 = only at the end [once per epoch]\n"
+"  --resume DIR          continue the run whose checkpoint is in DIR, with the options and data\n"
+"                        it was started with (read again; a missing or changed file is an\n"
+"                        error): the final model is the same, bit for bit, as an uninterrupted\n"
+"                        run's. Only --quiet and --checkpoint-every may be given with it\n"
+"  --no-figures          do not draw learning_curves.png and confusion.png at the end\n"
+"  --quiet               no progress: nothing on stderr but errors\n"
+"  --help                this text\n"
+"On SIGINT (Ctrl-C) or SIGTERM training finishes the current step, writes the checkpoint, prints\n"
+"how to resume and exits with status 128 + the signal number (130, 143); a second signal kills.\n");
 }
 
 enum { O_TEST = 256, O_TARGET, O_EPOCHS, O_BATCH, O_BATCHU, O_LR, O_OPT, O_SCHED, O_ALPHA,
        O_WARMUP, O_BALANCE, O_PRIOR, O_CLIP, O_Z, O_ENC, O_DEC, O_LATH, O_CLSH, O_ACT, O_BN, O_NOBN,
-       O_PSCALE, O_SHIFT, O_AUGL, O_CONFW, O_CONFT, O_CUTOUT, O_LATY, O_NOLATY, O_SEED, O_THREADS, O_QUIET, O_PRESET, O_DOMAIN, O_OUT };
+       O_PSCALE, O_SHIFT, O_AUGL, O_CONFW, O_CONFT, O_CUTOUT, O_LATY, O_NOLATY, O_SEED, O_THREADS, O_QUIET, O_PRESET, O_DOMAIN, O_OUT,
+       O_CKPT_EVERY, O_RESUME, O_NOFIG };
 
 static int parse_args(int argc, char **argv, train_opts *o) {
     static const struct option longopts[] = {
@@ -117,6 +139,9 @@ static int parse_args(int argc, char **argv, train_opts *o) {
         {"no-lat-y", no_argument, 0, O_NOLATY}, {"prior-scale", required_argument, 0, O_PSCALE},
         {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
         {"out", required_argument, 0, O_OUT}, {"quiet", no_argument, 0, O_QUIET},
+        {"checkpoint-every", required_argument, 0, O_CKPT_EVERY},
+        {"resume", required_argument, 0, O_RESUME},
+        {"no-figures", no_argument, 0, O_NOFIG},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *cmd = "train";
     long v;
@@ -126,14 +151,20 @@ static int parse_args(int argc, char **argv, train_opts *o) {
     memset(o, 0, sizeof *o);
     o->preset = GX_PRESET_DVT;
     o->out = "runs/train";
+    o->ckpt_every = -1;
     gx_ssdgm_train_config_default(&o->tc);
     gx_ssdgm_config mc_user;
     gx_ssdgm_config_default(&mc_user, GX_PRESET_DVT, 2);
     int set_z = 0, set_enc = 0, set_dec = 0, set_act = 0, set_ps = 0;
     optind = 1;
     opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    int c, li = -1;
+    while ((c = getopt_long(argc, argv, "h", longopts, &li)) != -1) {
+        /* --resume takes the run's options from its checkpoint: note any other */
+        if (c != O_RESUME && c != O_QUIET && c != O_CKPT_EVERY && c != 'h' && c != '?' &&
+            c != ':' && !o->fixed_opt && li >= 0)
+            o->fixed_opt = longopts[li].name;
+        li = -1;
         switch (c) {
         case 'h': usage(stdout); return 3;
         case O_PRESET:
@@ -199,11 +230,23 @@ static int parse_args(int argc, char **argv, train_opts *o) {
         case O_THREADS: if (cli_parse_int(cmd, "--threads", optarg, 1, 1024, &v)) return 1; o->threads = (int)v; break;
         case O_OUT: o->out = optarg; break;
         case O_QUIET: o->quiet = 1; break;
+        case O_CKPT_EVERY:
+            if (cli_parse_int(cmd, "--checkpoint-every", optarg, 0, 1L << 40, &v)) return 1;
+            o->ckpt_every = v;
+            o->ckpt_every_given = 1;
+            break;
+        case O_RESUME: o->resume = optarg; break;
+        case O_NOFIG: o->no_figures = 1; break;
         default:
             return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc) return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (o->resume && o->fixed_opt)
+        return cli_usage_error(cmd, "--%s cannot be given with --resume: a resumed run keeps the "
+                               "options of its checkpoint (only --quiet and --checkpoint-every "
+                               "may be given)", o->fixed_opt);
+    if (o->resume) return 0;
     if (o->n_domains == 0) return cli_usage_error(cmd, "at least one --domain SPEC is required");
     /* the preset's defaults, then what the user set */
     gx_ssdgm_config_default(&o->mc, o->preset, 2);
@@ -228,8 +271,9 @@ typedef struct train_ctx {
     char *log_text;
     size_t log_len, log_cap;
     char log_path[1100];
-    double t_last;
-    int tty;
+    struct run_meta *meta;     /* what every checkpoint records about the run */
+    gx_progress prog;
+    int target; /* whose validation accuracy the progress shows */
 } train_ctx;
 
 static void append_log(train_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -260,18 +304,7 @@ static double now(void) {
 
 static void on_step(void *ctx, long step, long spe, const gx_ssdgm_stats *st) {
     train_ctx *c = ctx;
-    if (c->o->quiet || !c->tty) return;
-    double t = now();
-    if (t - c->t_last < 0.5 && step % spe) return;
-    c->t_last = t;
-    long in_epoch = (step - 1) % spe + 1;
-    int width = 30, filled = (int)(width * in_epoch / spe);
-    char bar[64];
-    for (int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
-    bar[width] = '\0';
-    fprintf(stderr, "\r  epoch %ld [%s] %ld/%ld  loss %.2f  ce %.3f ", (step - 1) / spe + 1, bar,
-            in_epoch, spe, st->loss, st->ce);
-    fflush(stderr);
+    if (!c->o->quiet) gx_progress_step(&c->prog, now(), step, spe, st->loss, st->n_l + st->n_u);
 }
 
 static void on_epoch(void *ctx, const gx_epoch_log *l) {
@@ -285,7 +318,7 @@ static void on_epoch(void *ctx, const gx_epoch_log *l) {
     if (gx_atomic_write_file(c->log_path, c->log_text, c->log_len, &err) && !o->quiet)
         fprintf(stderr, "genxfer: warning: %s\n", err.msg);
     if (o->quiet) return;
-    if (c->tty) fprintf(stderr, "\r\033[K");
+    gx_progress_epoch_end(&c->prog, now(), l->val_acc[c->target]);
     fprintf(stderr, "epoch %3d/%d  loss %9.3f  elbo_l %9.3f  elbo_u %9.3f  ce %.4f", l->epoch,
             o->tc.epochs, l->loss, l->elbo_l, l->elbo_u, l->ce);
     if (o->tc.conf_weight > 0) fprintf(stderr, "  confident %.1f%%", 100 * l->confident);
@@ -296,54 +329,187 @@ static void on_epoch(void *ctx, const gx_epoch_log *l) {
 
 /* ---- the command ---- */
 
-static int make_dir(const char *path) {
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) && errno != EEXIST) return -1;
-    struct stat st;
-    return stat(buf, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
-}
-
-/* The target domain's test= fraction: a stratified part of its rows, drawn with the seed, moved
- * out of the training data into *test. */
+/* test= belongs to the target domain only; its fraction is moved out into *test. */
 static int hold_out_test(train_opts *o, int target, gx_dataset *test, gx_rng *rng, gx_error *err) {
     for (int d = 0; d < o->n_domains; d++)
         if (o->dom[d].test_frac > 0 && d != target)
             return gx_fail(err, "domain %s: test= is for the target domain (%s; see --target)",
                            o->dom[d].name, o->dom[target].name);
-    cli_domain *x = &o->dom[target];
-    if (x->test_frac <= 0) return 0;
-    if (o->test_spec)
-        return gx_fail(err, "domain %s: test=%g and --test both name a test set; give one",
-                       x->name, x->test_frac);
-    if (!x->ds.y) return gx_fail(err, "domain %s: test= needs labelled data", x->name);
-    gx_split split;
-    gx_split_init(&split);
-    gx_dataset rest;
-    gx_dataset_init(&rest);
-    int rc = gx_split_fraction(&x->ds, NULL, x->ds.n, x->test_frac, rng, &split, err) ||
-             gx_dataset_subset(test, &x->ds, split.take, split.n_take, err) ||
-             gx_dataset_subset(&rest, &x->ds, split.rest, split.n_rest, err);
-    gx_split_free(&split);
-    if (rc) {
-        gx_dataset_free(&rest);
-        return gx_fail_prefix(err, "domain %s: test=%g", x->name, x->test_frac);
+    return cli_hold_out_test(&o->dom[target], o->test_spec != NULL, test, rng, err);
+}
+
+/* ---- checkpoints and resuming ---- */
+
+/* What a checkpoint records beside the trainer's state, so that --resume needs only the folder:
+ * the command line, the working folder (specs may be relative), the thread count, a fingerprint of
+ * each domain's data, and (for readers of the file) the model's configuration and classes. */
+typedef struct run_meta {
+    cJSON *args;                  /* JSON array of the arguments after "train" */
+    char cwd[PATH_MAX];
+    int threads;
+    uint64_t hash[GX_MAX_DOMAINS];
+    char *config, *classes;
+} run_meta;
+
+static int add_run_meta(void *ctx, gx_st_writer *w, gx_error *err) {
+    train_ctx *c = ctx;
+    run_meta *r = c->meta;
+    char *args = cJSON_PrintUnformatted(r->args), threads[16];
+    cJSON *data = cJSON_CreateArray();
+    for (int d = 0; d < c->o->n_domains; d++) {
+        cJSON *x = cJSON_CreateObject();
+        char hash[20];
+        snprintf(hash, sizeof hash, "%016llx", (unsigned long long)r->hash[d]);
+        cJSON_AddStringToObject(x, "name", c->o->dom[d].name);
+        cJSON_AddStringToObject(x, "spec", c->o->dom[d].spec);
+        cJSON_AddStringToObject(x, "hash", hash);
+        cJSON_AddItemToArray(data, x);
     }
-    gx_dataset_free(&x->ds);
-    x->ds = rest;
-    return 0;
+    char *data_s = cJSON_PrintUnformatted(data);
+    cJSON_Delete(data);
+    snprintf(threads, sizeof threads, "%d", r->threads);
+    int rc = 0;
+    if (!args || !data_s) rc = gx_fail(err, "out of memory for the checkpoint's metadata");
+    else {
+        /* errors are remembered by the writer and reported by gx_st_write */
+        gx_st_writer_meta(w, "train.args", args, err);
+        gx_st_writer_meta(w, "train.cwd", r->cwd, err);
+        gx_st_writer_meta(w, "train.threads", threads, err);
+        gx_st_writer_meta(w, "train.data", data_s, err);
+        gx_st_writer_meta(w, "train.log", c->log_text ? c->log_text : "", err);
+        gx_st_writer_meta(w, "config", r->config ? r->config : "", err);
+        gx_st_writer_meta(w, "class_names", r->classes ? r->classes : "[]", err);
+    }
+    free(args);
+    free(data_s);
+    return rc;
+}
+
+/* The metadata string `key` of checkpoint f, or an error naming it. */
+static const char *ckpt_meta(const gx_st_file *f, const char *key, gx_error *err) {
+    const char *v = gx_st_metadata(f, key);
+    if (!v) gx_fail(err, "%s: metadata '%s' is missing", gx_st_path(f), key);
+    return v;
+}
+
+/* --resume DIR: replaces *o by the options of the run whose checkpoint is in DIR (keeping --quiet
+ * and --checkpoint-every of this invocation), goes to the run's working folder, and fills r
+ * (the hashes to check the data against) and *log (the training log so far). */
+static int load_resume(train_opts *o, run_meta *r, char **argv_store[], char **log, char *dir,
+                       size_t dir_n, gx_error *err) {
+    if (!realpath(o->resume, dir) || strlen(dir) >= dir_n)
+        return gx_fail(err, "--resume %s: %s", o->resume, strerror(errno));
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", dir, GX_CKPT_FILE);
+    gx_st_file *f;
+    if (gx_ckpt_open(path, &f, err)) return -1;
+    int rc = -1;
+    const char *args_s, *cwd, *threads, *data_s, *log_s;
+    cJSON *data = NULL;
+    if (!(args_s = ckpt_meta(f, "train.args", err)) || !(cwd = ckpt_meta(f, "train.cwd", err)) ||
+        !(threads = ckpt_meta(f, "train.threads", err)) ||
+        !(data_s = ckpt_meta(f, "train.data", err)) || !(log_s = ckpt_meta(f, "train.log", err)))
+        goto done;
+    r->args = cJSON_Parse(args_s);
+    int n = cJSON_IsArray(r->args) ? cJSON_GetArraySize(r->args) : -1;
+    char **argv = n >= 0 ? calloc((size_t)n + 2, sizeof *argv) : NULL;
+    if (!argv) {
+        gx_fail(err, "%s: metadata 'train.args' is not a JSON array of strings", path);
+        goto done;
+    }
+    *argv_store = argv;
+    argv[0] = "train";
+    int i = 1;
+    const cJSON *a;
+    cJSON_ArrayForEach(a, r->args) {
+        if (!cJSON_IsString(a)) {
+            gx_fail(err, "%s: metadata 'train.args' is not a JSON array of strings", path);
+            goto done;
+        }
+        argv[i++] = a->valuestring;
+    }
+    train_opts now = *o;
+    if (parse_args(n + 1, argv, o) != 0 || o->resume) {
+        gx_fail(err, "%s: the command line it records (train.args) is not a valid training command",
+                path);
+        goto done;
+    }
+    o->out = o->resume = dir;
+    o->quiet = now.quiet;
+    if (now.ckpt_every_given) o->ckpt_every = now.ckpt_every;
+    char *end;
+    long t = strtol(threads, &end, 10);
+    if (*end || t < 1 || t > 1024) {
+        gx_fail(err, "%s: metadata 'train.threads' must be a thread count", path);
+        goto done;
+    }
+    o->threads = (int)t;
+    r->threads = (int)t;
+    data = cJSON_Parse(data_s);
+    if (!cJSON_IsArray(data) || cJSON_GetArraySize(data) != o->n_domains) {
+        gx_fail(err, "%s: metadata 'train.data' must list the run's %d domain(s)", path, o->n_domains);
+        goto done;
+    }
+    int d = 0;
+    cJSON_ArrayForEach(a, data) {
+        const cJSON *h = cJSON_GetObjectItemCaseSensitive(a, "hash");
+        unsigned long long v;
+        if (!cJSON_IsString(h) || sscanf(h->valuestring, "%16llx", &v) != 1) {
+            gx_fail(err, "%s: metadata 'train.data': domain %d has no hash", path, d);
+            goto done;
+        }
+        r->hash[d++] = v;
+    }
+    /* the specs may be relative to the folder the run was started in */
+    snprintf(r->cwd, sizeof r->cwd, "%s", cwd);
+    if (chdir(cwd) != 0 && !o->quiet)
+        fprintf(stderr, "genxfer: warning: the run's working folder %s is gone (%s); reading its "
+                        "data relative to the current folder\n", cwd, strerror(errno));
+    if (!(*log = strdup(log_s))) {
+        gx_fail(err, "out of memory");
+        goto done;
+    }
+    rc = 0;
+done:
+    cJSON_Delete(data);
+    gx_st_close(f);
+    return rc;
+}
+
+/* A fresh run: what its checkpoints record about it. */
+static int init_run_meta(run_meta *r, int argc, char **argv, gx_error *err) {
+    if (!getcwd(r->cwd, sizeof r->cwd)) return gx_fail(err, "cannot get the working folder: %s", strerror(errno));
+    r->args = cJSON_CreateArray();
+    for (int i = 1; r->args && i < argc; i++) cJSON_AddItemToArray(r->args, cJSON_CreateString(argv[i]));
+    r->threads = gx_get_threads();
+    return r->args ? 0 : gx_fail(err, "out of memory");
+}
+
+/* SIGINT and SIGTERM ask the trainer to stop after the current step (and write the checkpoint);
+ * SA_RESETHAND: a second signal has its default effect. */
+static volatile sig_atomic_t stop_signal;
+static void on_stop_signal(int sig) { stop_signal = sig; }
+
+static void catch_stop_signals(struct sigaction old[2]) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESETHAND | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old[0]);
+    sigaction(SIGTERM, &sa, &old[1]);
+}
+
+static void restore_signals(const struct sigaction old[2]) {
+    sigaction(SIGINT, &old[0], NULL);
+    sigaction(SIGTERM, &old[1], NULL);
 }
 
 int cmd_train(int argc, char **argv) {
     train_opts o;
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc == 3 ? 0 : rc;
+    if (cli_parse_only) return 0;
     gx_error err;
     int status = 1;
     char *class_names[GX_MAX_CLASSES] = {0};
@@ -359,18 +525,46 @@ int cmd_train(int argc, char **argv) {
     gx_dataset test_ds;
     gx_dataset_init(&test_ds);
     for (int d = 0; d < GX_MAX_DOMAINS; d++) gx_split_init(&split_val[d]), gx_split_init(&split_lab[d]);
+    run_meta meta;
+    memset(&meta, 0, sizeof meta);
+    char **resume_argv = NULL, *resume_log = NULL, ckpt_path[PATH_MAX + 64];
+    static char resume_dir[PATH_MAX];
+    struct sigaction old_sig[2];
+    int caught = 0;
+    if (o.resume ? load_resume(&o, &meta, &resume_argv, &resume_log, resume_dir, sizeof resume_dir, &err)
+                 : init_run_meta(&meta, argc, argv, &err)) {
+        cli_error("%s", err.msg);
+        goto done;
+    }
     if (o.threads) gx_set_threads(o.threads);
+    meta.threads = gx_get_threads();
 
-    if (make_dir(o.out)) {
+    if (cli_make_dir(o.out)) {
         cli_error("cannot create output folder '%s': %s", o.out, strerror(errno));
         goto done;
     }
+    /* find out now, not after an epoch, that the checkpoint cannot be written */
+    snprintf(ckpt_path, sizeof ckpt_path, "%s/%s", o.out, GX_CKPT_FILE);
+    gx_atomic_file *probe;
+    if (gx_atomic_open(ckpt_path, &probe, &err)) {
+        cli_error("%s", err.msg);
+        goto done;
+    }
+    gx_atomic_abort(probe);
     /* data, classes matched across domains by name */
     int target = o.n_domains - 1;
     for (int d = 0; d < o.n_domains; d++) {
         cli_domain *x = &o.dom[d];
         if (!o.quiet) fprintf(stderr, "loading %s (domain %s)\n", x->spec, x->name);
         if (gx_spec_load(x->spec, &x->ds, &err)) { cli_error("%s", err.msg); goto done; }
+        uint64_t hash = gx_ckpt_data_hash(&x->ds);
+        if (o.resume && hash != meta.hash[d]) {
+            cli_error("domain %s: the data read from %s differ from those the run started with (a "
+                      "file changed since the checkpoint); --resume needs the same input",
+                      x->name, x->spec);
+            goto done;
+        }
+        meta.hash[d] = hash;
         if (x->ds.y && gx_dataset_match_classes(&x->ds, class_names, &n_classes, GX_MAX_CLASSES, 1, &err)) {
             cli_error("%s", err.msg);
             goto done;
@@ -475,6 +669,7 @@ int cmd_train(int argc, char **argv) {
         }
         snprintf(info.prep_spec[d], sizeof info.prep_spec[d], "%s", o.dom[d].spec);
     }
+    if (gx_ssdgm_train_check_memory(&o.mc, o.tc.batch_l, o.tc.batch_u, &err)) { cli_error("%s", err.msg); goto done; }
     gx_rng init_rng;
     gx_rng_init(&init_rng, o.tc.seed, GX_STREAM_INIT);
     if (gx_ssdgm_create(&m, &o.mc, &init_rng, &err)) { cli_error("%s", err.msg); goto done; }
@@ -483,20 +678,57 @@ int cmd_train(int argc, char **argv) {
 
     snprintf(ctx.log_path, sizeof ctx.log_path, "%s/train_log.csv", o.out);
     ctx.o = &o;
-    ctx.tty = isatty(2);
-    append_log(&ctx, "epoch,step,loss,elbo_labelled,elbo_unlabelled,cross_entropy,train_accuracy,"
-                     "confident_fraction,lr,kl_weight");
-    for (int d = 0; d < o.n_domains; d++) append_log(&ctx, ",val_accuracy_%s", o.dom[d].name);
-    append_log(&ctx, ",seconds\n");
+    ctx.target = target;
+    ctx.meta = &meta;
+    if (resume_log) {
+        ctx.log_text = resume_log;
+        ctx.log_len = strlen(resume_log);
+        ctx.log_cap = ctx.log_len + 1;
+        resume_log = NULL;
+    } else {
+        append_log(&ctx, "epoch,step,loss,elbo_labelled,elbo_unlabelled,cross_entropy,train_accuracy,"
+                         "confident_fraction,lr,kl_weight");
+        for (int d = 0; d < o.n_domains; d++) append_log(&ctx, ",val_accuracy_%s", o.dom[d].name);
+        append_log(&ctx, ",seconds\n");
+    }
     o.tc.on_epoch = on_epoch;
     o.tc.on_step = on_step;
     o.tc.ctx = &ctx;
+    /* checkpoints */
+    meta.config = gx_ssdgm_config_to_json(&m.cfg);
+    cJSON *names = cJSON_CreateArray();
+    for (int k = 0; k < n_classes; k++) cJSON_AddItemToArray(names, cJSON_CreateString(class_names[k]));
+    meta.classes = cJSON_PrintUnformatted(names);
+    cJSON_Delete(names);
+    o.tc.ckpt_path = ckpt_path;
+    o.tc.ckpt_every = o.ckpt_every;
+    o.tc.ckpt_meta = add_run_meta;
+    o.tc.resume_path = o.resume ? ckpt_path : NULL;
+    o.tc.stop = &stop_signal;
     if (!o.quiet)
         fprintf(stderr, "training %s: %d classes, %d domain(s), %lld parameters, alpha %g, %d epochs\n",
                 gx_preset_name(o.preset), n_classes, o.n_domains,
                 (long long)gx_params_count(&m.params, true), o.tc.alpha, o.tc.epochs);
+    gx_progress_init_stream(&ctx.prog, stderr, o.tc.epochs, now());
     gx_ssdgm_train_result res;
-    if (gx_ssdgm_train(&m, dd, &o.tc, &res, &err)) { cli_error("%s", err.msg); goto done; }
+    catch_stop_signals(old_sig);
+    caught = 1;
+    if (gx_ssdgm_train(&m, dd, &o.tc, &res, &err)) {
+        gx_progress_clear(&ctx.prog);
+        cli_error("%s", err.msg);
+        goto done;
+    }
+    restore_signals(old_sig);
+    caught = 0;
+    if (res.stopped) {
+        gx_progress_clear(&ctx.prog);
+        fprintf(stderr, "genxfer: interrupted by %s after step %ld (epoch %d): checkpoint written to %s; "
+                        "continue with: genxfer train --resume %s\n",
+                stop_signal == SIGINT ? "SIGINT" : "SIGTERM", res.ckpt_step, res.ckpt_epoch,
+                ckpt_path, o.out);
+        status = 128 + stop_signal;
+        goto done;
+    }
 
     /* outputs */
     char path[1100];
@@ -569,8 +801,16 @@ int cmd_train(int argc, char **argv) {
     if (res.best_selection >= 0) printf(", validation accuracy %.2f%%", 100 * res.best_selection);
     printf(")\nmodel:   %s/model.safetensors\nmetrics: %s/metrics.json\nlog:     %s/train_log.csv\n",
            o.out, o.out, o.out);
+    int no_confusion;
+    if (!o.no_figures && cli_plot_run(o.out, NULL, NULL, &no_confusion)) goto done;
     status = 0;
 done:
+    if (caught) restore_signals(old_sig);
+    cJSON_Delete(meta.args);
+    free(meta.config);
+    free(meta.classes);
+    free(resume_argv);
+    free(resume_log);
     for (int d = 0; d < o.n_domains; d++) {
         gx_dataset_free(&o.dom[d].ds);
         gx_split_free(&split_val[d]);

@@ -10,9 +10,14 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"train", cmd_train, "train an M2 or DVT model on one or more domains"},
+    {"scratch", cmd_scratch, "train a classifier (CNN or MLP) from scratch on labelled data"},
+    {"pp", cmd_pp, "transfer from a source model: pseudo pre-training (PP), then fine-tuning"},
+    {"pssl", cmd_pssl, "transfer from a source model: FixMatch with pseudo samples (P-SSL; --pp)"},
+    {"kd", cmd_kd, "transfer baseline: distil a fine-tuned copy of a source model's classifier"},
     {"eval", cmd_eval, "accuracy, F1 and confusion matrix of a model on a labelled dataset"},
     {"predict", cmd_predict, "class probabilities of a model for every example of a dataset"},
     {"sample", cmd_sample, "generate examples per class from a model (PNG grid or CSV)"},
+    {"augment", cmd_augment, "preview the weak and strong image augmentations of a dataset (PNG)"},
     {"latent", cmd_latent, "draw a model's latent space: 2-D PCA of the latent means, per domain"},
     {"plot", cmd_plot, "figures from a training run: learning curves, confusion matrix"},
     {"data", cmd_data, "describe a dataset spec: size, value range, classes, missing values"},

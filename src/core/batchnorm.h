@@ -1,6 +1,8 @@
 /* Batch normalisation over the rows of a [N, C] matrix (per column), as used in the encoders.
  * Training mode normalises with the batch's statistics and updates running averages; evaluation
- * mode uses the running averages. Backward adds into dX, dgamma, dbeta. */
+ * mode uses the running averages. Backward adds into dX, dgamma, dbeta. A convolutional feature
+ * map [B, H, W, C] (NHWC, core/conv.h) is normalised per channel as the [B*H*W, C] matrix, as
+ * PyTorch's BatchNorm2d does (statistics over batch and pixels). */
 #ifndef GX_BATCHNORM_H
 #define GX_BATCHNORM_H
 

@@ -6,12 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Messages are one line, also when they quote data holding line breaks (a quoted CSV field, an
+ * .npy header key, a spec typed with a newline): those become spaces. */
+static void one_line(char *s) {
+    for (; *s; s++)
+        if (*s == '\n' || *s == '\r') *s = ' ';
+}
+
 int gx_fail(gx_error *err, const char *fmt, ...) {
     if (err) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        one_line(err->msg);
     }
     return -1;
 }
@@ -32,6 +40,7 @@ int gx_fail_prefix(gx_error *err, const char *fmt, ...) {
         size_t rest = strnlen(old, cap - n);
         memcpy(err->msg + n, old, rest);
         err->msg[n + rest] = '\0';
+        one_line(err->msg);
     }
     return -1;
 }

@@ -2,6 +2,7 @@
 #include "core/rng.h"
 
 #include <math.h>
+#include <string.h>
 
 #define PHILOX_M0 0xD2511F53u
 #define PHILOX_M1 0xCD9E8D57u
@@ -51,6 +52,29 @@ void gx_rng_init(gx_rng *r, uint64_t seed, uint64_t stream) {
     r->used = 4;
     r->has_spare = 0;
     r->spare = 0.0f;
+}
+
+void gx_rng_get_state(const gx_rng *r, int64_t out[GX_RNG_STATE_WORDS]) {
+    uint32_t spare_bits;
+    memcpy(&spare_bits, &r->spare, sizeof spare_bits);
+    const uint32_t w[GX_RNG_STATE_WORDS] = {r->key[0], r->key[1], r->ctr[0], r->ctr[1], r->ctr[2],
+                                            r->ctr[3], r->block[0], r->block[1], r->block[2],
+                                            r->block[3], (uint32_t)r->used, (uint32_t)r->has_spare,
+                                            spare_bits};
+    for (int i = 0; i < GX_RNG_STATE_WORDS; i++) out[i] = w[i];
+}
+
+int gx_rng_set_state(gx_rng *r, const int64_t in[GX_RNG_STATE_WORDS]) {
+    for (int i = 0; i < GX_RNG_STATE_WORDS; i++)
+        if (in[i] < 0 || in[i] > (int64_t)UINT32_MAX) return -1;
+    if (in[10] > 4 || in[11] > 1) return -1;
+    for (int i = 0; i < 2; i++) r->key[i] = (uint32_t)in[i];
+    for (int i = 0; i < 4; i++) r->ctr[i] = (uint32_t)in[2 + i], r->block[i] = (uint32_t)in[6 + i];
+    r->used = (int)in[10];
+    r->has_spare = (int)in[11];
+    uint32_t spare_bits = (uint32_t)in[12];
+    memcpy(&r->spare, &spare_bits, sizeof spare_bits);
+    return 0;
 }
 
 /* Computes the block for the current counter, then advances the 64-bit block number. */

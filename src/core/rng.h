@@ -15,6 +15,7 @@ enum {
     GX_STREAM_NOISE = 3,   /* reparameterisation noise, dropout, sampling */
     GX_STREAM_AUGMENT = 4, /* image augmentation */
     GX_STREAM_SPLIT = 5,   /* labelled/unlabelled, train/validation/test splits */
+    GX_STREAM_PSEUDO = 6,  /* PP / P-SSL pseudo samples: the target images picked, G_s's draws */
 };
 
 typedef struct gx_rng {
@@ -49,6 +50,13 @@ int gx_rng_categorical(gx_rng *r, const float *p, int k);
 int gx_rng_bernoulli(gx_rng *r, float p);
 /* Fisher-Yates shuffle of idx[0..n-1]. */
 void gx_rng_shuffle(gx_rng *r, int32_t *idx, size_t n);
+
+/* The whole state as GX_RNG_STATE_WORDS integers (key[2], ctr[4], block[4], used, has_spare, the
+ * bits of spare; each in [0, 2^32)), for checkpoints, and back. gx_rng_set_state fails (-1,
+ * r untouched) when a word is out of range, used is not in [0, 4] or has_spare not 0 or 1. */
+#define GX_RNG_STATE_WORDS 13
+void gx_rng_get_state(const gx_rng *r, int64_t out[GX_RNG_STATE_WORDS]);
+int gx_rng_set_state(gx_rng *r, const int64_t in[GX_RNG_STATE_WORDS]);
 
 /* The raw Philox4x32-10 block function, exposed for the known-answer test. */
 void gx_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);

@@ -100,3 +100,38 @@ int64_t gx_batcher_next(gx_batcher *b, float *X, int32_t *y) {
     }
     return n;
 }
+
+void gx_batcher_cursor(const gx_batcher *b, int64_t cursor[3]) {
+    cursor[0] = b->pos;
+    cursor[1] = b->epoch;
+    cursor[2] = b->batch;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int gx_batcher_set_state(gx_batcher *b, const int64_t *order, int64_t m, const int64_t cursor[3],
+                         const char *what, gx_error *err) {
+    if (m != b->m) return gx_fail(err, "%s: %lld rows, expected %lld", what, (long long)m, (long long)b->m);
+    if (cursor[0] < 0 || cursor[0] > m || cursor[1] < 0 || cursor[2] < 0)
+        return gx_fail(err, "%s: position %lld (epoch %lld, batch %lld) is outside the %lld rows",
+                       what, (long long)cursor[0], (long long)cursor[1], (long long)cursor[2],
+                       (long long)m);
+    /* the same set of rows: compare sorted copies */
+    int64_t *a = gx_malloc((size_t)m * 2 * sizeof *a, "batch order check", err);
+    if (!a) return -1;
+    memcpy(a, b->order, (size_t)m * sizeof *a);
+    memcpy(a + m, order, (size_t)m * sizeof *a);
+    qsort(a, (size_t)m, sizeof *a, cmp_i64);
+    qsort(a + m, (size_t)m, sizeof *a, cmp_i64);
+    int same = memcmp(a, a + m, (size_t)m * sizeof *a) == 0;
+    free(a);
+    if (!same) return gx_fail(err, "%s: the order is not a permutation of the batcher's rows", what);
+    memcpy(b->order, order, (size_t)m * sizeof *order);
+    b->pos = cursor[0];
+    b->epoch = cursor[1];
+    b->batch = cursor[2];
+    return 0;
+}

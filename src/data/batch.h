@@ -69,4 +69,13 @@ int64_t gx_batcher_batches_per_epoch(const gx_batcher *b);
 /* Starts a new epoch now (the rest of the current one is skipped), reshuffling when shuffled. */
 void gx_batcher_restart(gx_batcher *b);
 
+/* Checkpoints: the position of a batcher is its order (b->order [m]) and cursor {pos, epoch,
+ * batch}. gx_batcher_cursor reads the cursor; gx_batcher_set_state puts a saved position back into
+ * a batcher made by gx_batcher_init over the same rows: order must be a permutation of the rows the
+ * batcher holds (m of them), 0 <= pos <= m, epoch and batch >= 0; otherwise an error naming `what`
+ * and b is untouched. */
+void gx_batcher_cursor(const gx_batcher *b, int64_t cursor[3]);
+int gx_batcher_set_state(gx_batcher *b, const int64_t *order, int64_t m, const int64_t cursor[3],
+                         const char *what, gx_error *err);
+
 #endif

@@ -15,7 +15,8 @@
 
 typedef struct layout {
     int scale, cell_w, cell_h, row_h;
-    int label_w, title_h;
+    int col_w;          /* column pitch without spacing: cell_w, or a wider column label */
+    int label_w, title_h, col_label_h;
     int grid_x, grid_y; /* top-left of the first image cell */
     int width, height;
 } layout;
@@ -40,8 +41,8 @@ static int64_t text_advance(cairo_t *cr, const char *s) {
 /* Checks the arguments that do not involve pixels and computes the layout; cr is any context
  * (used to measure text). `what` names the target in messages. */
 static int compute_layout(cairo_t *cr, const char *what, int n_rows, int n_cols, int h, int w,
-                          const char *const *row_labels, const char *title, int cond_col,
-                          layout *L, gx_error *err) {
+                          const char *const *row_labels, const char *const *col_labels,
+                          const char *title, int cond_col, layout *L, gx_error *err) {
     if (n_rows < 1 || n_cols < 1)
         return gx_fail(err, "%s: image grid of %d x %d; expected at least one row and column",
                        what, n_rows, n_cols);
@@ -69,18 +70,28 @@ static int compute_layout(cairo_t *cr, const char *what, int n_rows, int n_cols,
         }
         label_w = widest + GX_FIG_LABEL_GAP;
     }
+    int64_t col_w = cell_w, col_label_h = 0;
+    if (col_labels) {
+        set_label_font(cr);
+        for (int c = 0; c < n_cols; c++) {
+            if (!col_labels[c] || !*col_labels[c]) continue;
+            int64_t a = text_advance(cr, col_labels[c]);
+            if (a > col_w) col_w = a;
+            col_label_h = GX_FIG_COL_LABEL_H;
+        }
+    }
     int64_t title_h = 0, title_w = 0;
     if (title && *title) {
         set_title_font(cr);
         title_h = GX_FIG_TITLE_H;
         title_w = text_advance(cr, title);
     }
-    int64_t grid_w = (int64_t)n_cols * cell_w + (int64_t)(n_cols - 1) * GX_FIG_SPACING +
+    int64_t grid_w = (int64_t)n_cols * col_w + (int64_t)(n_cols - 1) * GX_FIG_SPACING +
                      (cond_col ? GX_FIG_COND_GAP : 0);
     int64_t grid_h = (int64_t)n_rows * row_h + (int64_t)(n_rows - 1) * GX_FIG_SPACING;
     int64_t W = 2 * GX_FIG_MARGIN + label_w + grid_w;
     if (2 * GX_FIG_MARGIN + title_w > W) W = 2 * GX_FIG_MARGIN + title_w;
-    int64_t H = 2 * GX_FIG_MARGIN + title_h + grid_h;
+    int64_t H = 2 * GX_FIG_MARGIN + title_h + col_label_h + grid_h;
     if (W > GX_FIG_MAX_SIDE || H > GX_FIG_MAX_SIDE)
         return gx_fail(err, "%s: figure of %lld x %lld pixels is too large (at most %d a side)",
                        what, (long long)W, (long long)H, GX_FIG_MAX_SIDE);
@@ -90,10 +101,12 @@ static int compute_layout(cairo_t *cr, const char *what, int n_rows, int n_cols,
     L->cell_w = (int)cell_w;
     L->cell_h = (int)cell_h;
     L->row_h = (int)row_h;
+    L->col_w = (int)col_w;
     L->label_w = (int)label_w;
     L->title_h = (int)title_h;
+    L->col_label_h = (int)col_label_h;
     L->grid_x = GX_FIG_MARGIN + (int)label_w;
-    L->grid_y = GX_FIG_MARGIN + (int)title_h;
+    L->grid_y = GX_FIG_MARGIN + (int)title_h + (int)col_label_h;
     L->width = (int)W;
     L->height = (int)H;
     return 0;
@@ -112,14 +125,16 @@ static int measuring_context(cairo_surface_t **s, cairo_t **cr, const char *what
     return 0;
 }
 
-int gx_image_grid_size(int n_rows, int n_cols, int h, int w, const char *const *row_labels,
-                       const char *title, int cond_col, int *width, int *height, gx_error *err) {
+int gx_image_grid_labelled_size(int n_rows, int n_cols, int h, int w,
+                                const char *const *row_labels, const char *const *col_labels,
+                                const char *title, int cond_col, int *width, int *height,
+                                gx_error *err) {
     cairo_surface_t *s;
     cairo_t *cr;
     if (measuring_context(&s, &cr, "image grid", err) != 0) return -1;
     layout L;
-    int rc = compute_layout(cr, "image grid", n_rows, n_cols, h, w, row_labels, title, cond_col,
-                            &L, err);
+    int rc = compute_layout(cr, "image grid", n_rows, n_cols, h, w, row_labels, col_labels, title,
+                            cond_col, &L, err);
     cairo_destroy(cr);
     cairo_surface_destroy(s);
     if (rc == 0) {
@@ -127,6 +142,12 @@ int gx_image_grid_size(int n_rows, int n_cols, int h, int w, const char *const *
         *height = L.height;
     }
     return rc;
+}
+
+int gx_image_grid_size(int n_rows, int n_cols, int h, int w, const char *const *row_labels,
+                       const char *title, int cond_col, int *width, int *height, gx_error *err) {
+    return gx_image_grid_labelled_size(n_rows, n_cols, h, w, row_labels, NULL, title, cond_col,
+                                       width, height, err);
 }
 
 static uint32_t gray_pixel(float v) {
@@ -149,6 +170,11 @@ static void blit(unsigned char *data, int stride, int x0, int y0, const float *i
             }
         }
     }
+}
+
+/* The left edge of column c. */
+static int col_x(const layout *L, int c, int cond_col) {
+    return L->grid_x + c * (L->col_w + GX_FIG_SPACING) + (cond_col && c > 0 ? GX_FIG_COND_GAP : 0);
 }
 
 typedef struct png_sink {
@@ -180,9 +206,10 @@ static int write_png(const char *path, cairo_surface_t *surf, gx_error *err) {
     return gx_atomic_commit(af, err);
 }
 
-int gx_image_grid_png(const char *path, const float *const *rows, int n_rows, int n_cols, int h,
-                      int w, const char *const *row_labels, const char *title, int cond_col,
-                      gx_error *err) {
+int gx_image_grid_labelled_png(const char *path, const float *const *rows, int n_rows,
+                               int n_cols, int h, int w, const char *const *row_labels,
+                               const char *const *col_labels, const char *title, int cond_col,
+                               gx_error *err) {
     const char *what = path ? path : "(null)";
     if (!rows) return gx_fail(err, "%s: no images (rows is NULL)", what);
     for (int r = 0; r < n_rows; r++)
@@ -192,7 +219,8 @@ int gx_image_grid_png(const char *path, const float *const *rows, int n_rows, in
     cairo_t *mcr;
     if (measuring_context(&ms, &mcr, what, err) != 0) return -1;
     layout L;
-    int rc = compute_layout(mcr, what, n_rows, n_cols, h, w, row_labels, title, cond_col, &L, err);
+    int rc = compute_layout(mcr, what, n_rows, n_cols, h, w, row_labels, col_labels, title,
+                            cond_col, &L, err);
     cairo_destroy(mcr);
     cairo_surface_destroy(ms);
     if (rc != 0) return -1;
@@ -214,15 +242,14 @@ int gx_image_grid_png(const char *path, const float *const *rows, int n_rows, in
     for (int r = 0; r < n_rows; r++) {
         int y0 = L.grid_y + r * (L.row_h + GX_FIG_SPACING) + (L.row_h - L.cell_h) / 2;
         for (int c = 0; c < n_cols; c++) {
-            int x0 = L.grid_x + c * (L.cell_w + GX_FIG_SPACING) +
-                     (cond_col && c > 0 ? GX_FIG_COND_GAP : 0);
+            int x0 = col_x(&L, c, cond_col) + (L.col_w - L.cell_w) / 2;
             blit(data, stride, x0, y0, rows[r] + c * img_px, h, w, L.scale);
         }
     }
     cairo_surface_mark_dirty(surf);
 
     if (cond_col) { /* a thin rule in the middle of the gap after the condition column */
-        int gap_x = L.grid_x + L.cell_w + GX_FIG_SPACING / 2 + GX_FIG_COND_GAP / 2;
+        int gap_x = L.grid_x + L.col_w + GX_FIG_SPACING / 2 + GX_FIG_COND_GAP / 2;
         int grid_h = n_rows * L.row_h + (n_rows - 1) * GX_FIG_SPACING;
         cairo_set_source_rgb(cr, RULE_GRAY, RULE_GRAY, RULE_GRAY);
         cairo_set_line_width(cr, 1.0);
@@ -241,6 +268,18 @@ int gx_image_grid_png(const char *path, const float *const *rows, int n_rows, in
             double mid = L.grid_y + r * (L.row_h + GX_FIG_SPACING) + L.row_h / 2.0;
             cairo_move_to(cr, GX_FIG_MARGIN, round(mid + (fe.ascent - fe.descent) / 2.0));
             cairo_show_text(cr, row_labels[r]);
+        }
+    }
+    if (col_labels && L.col_label_h > 0) { /* centred over their columns, above the grid */
+        set_label_font(cr);
+        cairo_font_extents_t fe;
+        cairo_font_extents(cr, &fe);
+        double mid = L.grid_y - L.col_label_h / 2.0;
+        for (int c = 0; c < n_cols; c++) {
+            if (!col_labels[c] || !*col_labels[c]) continue;
+            double x = col_x(&L, c, cond_col) + (L.col_w - text_advance(cr, col_labels[c])) / 2;
+            cairo_move_to(cr, floor(x), round(mid + (fe.ascent - fe.descent) / 2.0));
+            cairo_show_text(cr, col_labels[c]);
         }
     }
     if (title && *title) {
@@ -266,6 +305,13 @@ done:
     cairo_destroy(cr);
     cairo_surface_destroy(surf);
     return rc;
+}
+
+int gx_image_grid_png(const char *path, const float *const *rows, int n_rows, int n_cols, int h,
+                      int w, const char *const *row_labels, const char *title, int cond_col,
+                      gx_error *err) {
+    return gx_image_grid_labelled_png(path, rows, n_rows, n_cols, h, w, row_labels, NULL, title,
+                                      cond_col, err);
 }
 
 /* ==== plots: shared pieces ==================================================================== */

@@ -32,6 +32,7 @@
 #define GX_FIG_LABEL_GAP 8
 #define GX_FIG_TITLE_H 26
 #define GX_FIG_ROW_MIN 18
+#define GX_FIG_COL_LABEL_H 20 /* the band of column labels (gx_image_grid_labelled_png) */
 #define GX_FIG_MAX_SIDE 32767 /* cairo's limit on an image surface's side */
 
 /* Writes the grid to path (PNG, atomically). rows[r] (r < n_rows) points at n_cols images of
@@ -48,6 +49,21 @@ int gx_image_grid_png(const char *path, const float *const *rows, int n_rows, in
  * arguments (the images themselves are not needed; labels and title are measured). */
 int gx_image_grid_size(int n_rows, int n_cols, int h, int w, const char *const *row_labels,
                        const char *title, int cond_col, int *width, int *height, gx_error *err);
+
+/* gx_image_grid_png with a label above each column: col_labels is [n_cols] (a NULL or empty entry
+ * leaves that column unlabelled) or NULL (then the figure is exactly gx_image_grid_png's). With at
+ * least one column label, a band of GX_FIG_COL_LABEL_H pixels between the title and the grid holds
+ * the labels (13 px, each centred over its column), and every column is as wide as the widest of
+ * cell_w and the column labels' advances (images centred in their columns): in the layout above,
+ * grid_w uses that width for w*S and height adds GX_FIG_COL_LABEL_H. */
+int gx_image_grid_labelled_png(const char *path, const float *const *rows, int n_rows,
+                               int n_cols, int h, int w, const char *const *row_labels,
+                               const char *const *col_labels, const char *title, int cond_col,
+                               gx_error *err);
+int gx_image_grid_labelled_size(int n_rows, int n_cols, int h, int w,
+                                const char *const *row_labels, const char *const *col_labels,
+                                const char *title, int cond_col, int *width, int *height,
+                                gx_error *err);
 
 /* ---- plots ------------------------------------------------------------------------------------
  * Common to the plots below: axes with tick marks at round steps (1, 2 or 5 times a power of

@@ -199,35 +199,43 @@ static int csv_field(gx_atomic_file *af, const char *prefix, const char *s, gx_e
     return gx_atomic_write(af, "\"", 1, err);
 }
 
-int gx_predictions_csv_write(const char *path, const char *const *ids, int64_t n, const float *P,
-                             int K, const char *const *class_names, gx_error *err) {
+/* The id field of row i: ids[i], else the row number. */
+static int csv_id(gx_atomic_file *af, const char *const *ids, int64_t i, gx_error *err) {
+    if (ids && ids[i]) return csv_field(af, NULL, ids[i], err);
+    return gx_atomic_printf(af, err, "%lld", (long long)i);
+}
+
+/* The CSV of X [n, cols]: "id", then (with_pred) "predicted", then prefix + the name of each
+ * column (names[j], else j). Each row: its id, (with_pred) the name of its argmax column, its
+ * values as "%.9g". `what` names the columns and the values in messages. */
+static int rows_csv_write(const char *path, const char *const *ids, int64_t n, const float *X,
+                          int cols, const char *prefix, const char *const *names, int with_pred,
+                          const char *what[2], gx_error *err) {
     const char *where = path ? path : "(null)";
-    if (K < 1) return gx_fail(err, "%s: %d classes; expected at least 1", where, K);
+    if (cols < 1) return gx_fail(err, "%s: %d %s; expected at least 1", where, cols, what[0]);
     if (n < 0) return gx_fail(err, "%s: negative number of rows (%lld)", where, (long long)n);
-    if (n > 0 && !P) return gx_fail(err, "%s: no probabilities to write", where);
+    if (n > 0 && !X) return gx_fail(err, "%s: no %s to write", where, what[1]);
     gx_atomic_file *af;
     if (gx_atomic_open(path, &af, err) != 0) return -1;
     char buf[32];
-    if (gx_atomic_printf(af, err, "id,predicted") != 0) goto fail;
-    for (int k = 0; k < K; k++) {
+    if (gx_atomic_printf(af, err, with_pred ? "id,predicted" : "id") != 0) goto fail;
+    for (int k = 0; k < cols; k++) {
         if (gx_atomic_write(af, ",", 1, err) != 0 ||
-            csv_field(af, "p_", class_name(class_names, k, buf, sizeof buf), err) != 0)
+            csv_field(af, prefix, class_name(names, k, buf, sizeof buf), err) != 0)
             goto fail;
     }
     if (gx_atomic_write(af, "\n", 1, err) != 0) goto fail;
     for (int64_t i = 0; i < n; i++) {
-        const float *row = P + i * (int64_t)K;
-        int32_t pred;
-        gx_argmax_rows(row, 1, K, &pred);
-        if (ids && ids[i]) {
-            if (csv_field(af, NULL, ids[i], err) != 0) goto fail;
-        } else if (gx_atomic_printf(af, err, "%lld", (long long)i) != 0) {
-            goto fail;
+        const float *row = X + i * (int64_t)cols;
+        if (csv_id(af, ids, i, err) != 0) goto fail;
+        if (with_pred) {
+            int32_t pred;
+            gx_argmax_rows(row, 1, cols, &pred);
+            if (gx_atomic_write(af, ",", 1, err) != 0 ||
+                csv_field(af, NULL, class_name(names, pred, buf, sizeof buf), err) != 0)
+                goto fail;
         }
-        if (gx_atomic_write(af, ",", 1, err) != 0 ||
-            csv_field(af, NULL, class_name(class_names, pred, buf, sizeof buf), err) != 0)
-            goto fail;
-        for (int k = 0; k < K; k++)
+        for (int k = 0; k < cols; k++)
             if (gx_atomic_printf(af, err, ",%.9g", (double)row[k]) != 0) goto fail;
         if (gx_atomic_write(af, "\n", 1, err) != 0) goto fail;
     }
@@ -235,4 +243,16 @@ int gx_predictions_csv_write(const char *path, const char *const *ids, int64_t n
 fail:
     gx_atomic_abort(af);
     return -1;
+}
+
+int gx_predictions_csv_write(const char *path, const char *const *ids, int64_t n, const float *P,
+                             int K, const char *const *class_names, gx_error *err) {
+    const char *what[2] = {"classes", "probabilities"};
+    return rows_csv_write(path, ids, n, P, K, "p_", class_names, 1, what, err);
+}
+
+int gx_latent_csv_write(const char *path, const char *const *ids, int64_t n, const float *Z,
+                        int z, gx_error *err) {
+    const char *what[2] = {"latent dimensions", "latent codes"};
+    return rows_csv_write(path, ids, n, Z, z, "z_", NULL, 0, what, err);
 }

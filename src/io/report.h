@@ -48,4 +48,10 @@ void gx_metrics_print(FILE *f, const gx_class_metrics *m, const char *const *cla
 int gx_predictions_csv_write(const char *path, const char *const *ids, int64_t n, const float *P,
                              int K, const char *const *class_names, gx_error *err);
 
+/* Writes latent codes Z [n, z] (row-major) as CSV, ids as above, values with "%.9g":
+ *     id,z_0,z_1,...
+ *     <id>,<Z[i,0]>,<Z[i,1]>,... */
+int gx_latent_csv_write(const char *path, const char *const *ids, int64_t n, const float *Z,
+                        int z, gx_error *err);
+
 #endif

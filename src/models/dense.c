@@ -161,9 +161,9 @@ static void gather_label_columns(const gx_dense_layer *L, const float *W, float 
         for (int k = 0; k < L->n_labels; k++) Wy[(size_t)k * L->out + o] = W[(size_t)o * ldw + L->in + k];
 }
 
-void gx_dense_forward(const gx_dense_block *blk, const gx_params *p, gx_dense_ws *ws, const float *X,
-                      int n_src, const int32_t *src, const int32_t *y, int R, int train, int slot,
-                      float bn_momentum) {
+static void forward(const gx_dense_block *blk, const gx_params *p, gx_dense_ws *ws, const float *X,
+                    int n_src, const int32_t *src, const int32_t *y, const float *soft, int R,
+                    int train, int slot, float bn_momentum) {
     for (int i = 0; i < blk->n_layers; i++) {
         const gx_dense_layer *L = &blk->layer[i];
         gx_dense_ws_layer *W = &ws->l[i];
@@ -181,6 +181,8 @@ void gx_dense_forward(const gx_dense_block *blk, const gx_params *p, gx_dense_ws
             finish_rows(L, W->Z, ws->dP, src, b, Wy, y, R);
         } else {
             gx_gemm(false, true, R, L->out, L->in, 1.0f, in, L->in, Wt, ldw, 0.0f, W->Z, L->out);
+            if (i == 0 && L->n_labels > 0 && soft) /* + soft [R, K] times the label columns */
+                gx_soft_label_columns_forward(W->Z, soft, Wt + L->in, ldw, R, L->n_labels, L->out);
             finish_rows(L, W->Z, W->Z, NULL, b, Wy, i == 0 ? y : NULL, R);
         }
         if (!L->bn) continue;
@@ -215,6 +217,18 @@ GX_VEC_CLONES static void label_columns_backward(const gx_dense_layer *L, float 
     }
     for (int o = 0; o < out; o++)
         for (int k = 0; k < L->n_labels; k++) dW[(size_t)o * ldw + L->in + k] += G[(size_t)k * out + o];
+}
+
+void gx_dense_forward(const gx_dense_block *blk, const gx_params *p, gx_dense_ws *ws, const float *X,
+                      int n_src, const int32_t *src, const int32_t *y, int R, int train, int slot,
+                      float bn_momentum) {
+    forward(blk, p, ws, X, n_src, src, y, NULL, R, train, slot, bn_momentum);
+}
+
+void gx_dense_forward_soft(const gx_dense_block *blk, const gx_params *p, gx_dense_ws *ws,
+                           const float *X, const float *soft, int R, int train, int slot,
+                           float bn_momentum) {
+    forward(blk, p, ws, X, R, NULL, NULL, soft, R, train, slot, bn_momentum);
 }
 
 void gx_dense_backward(const gx_dense_block *blk, gx_params *p, gx_dense_ws *ws, float *dX,

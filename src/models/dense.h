@@ -78,6 +78,13 @@ void gx_dense_forward(const gx_dense_block *blk, const gx_params *p, gx_dense_ws
                       int n_src, const int32_t *src, const int32_t *y, int R, int train, int slot,
                       float bn_momentum);
 
+/* Forward pass of R rows X [R, in] with soft labels soft [R, n_labels] (e.g. class distributions):
+ * the first layer computes W [a ; p] = W_a a + W_y p, which for a one-hot p is the hard-label
+ * forward. Forward only (generation); otherwise as gx_dense_forward. */
+void gx_dense_forward_soft(const gx_dense_block *blk, const gx_params *p, gx_dense_ws *ws,
+                           const float *X, const float *soft, int R, int train, int slot,
+                           float bn_momentum);
+
 /* Backward pass: reads ws->l[last].dY (the caller writes or accumulates it there: see
  * gx_dense_dout), adds parameter gradients into p->grad and input gradients into dX [n_src, in]
  * (may be NULL). Clobbers the dY buffers of every layer, the last one's included. */

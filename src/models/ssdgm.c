@@ -79,6 +79,11 @@ static int check_config(const gx_ssdgm_config *c, gx_error *err) {
 }
 
 int gx_ssdgm_create(gx_ssdgm *m, const gx_ssdgm_config *cfg, gx_rng *init_rng, gx_error *err) {
+    return gx_ssdgm_create_at_most(m, cfg, SIZE_MAX, init_rng, err);
+}
+
+int gx_ssdgm_create_at_most(gx_ssdgm *m, const gx_ssdgm_config *cfg, size_t max_params,
+                            gx_rng *init_rng, gx_error *err) {
     memset(m, 0, sizeof *m);
     gx_params_init(&m->params);
     if (check_config(cfg, err)) return -1;
@@ -164,6 +169,11 @@ int gx_ssdgm_create(gx_ssdgm *m, const gx_ssdgm_config *cfg, gx_rng *init_rng, g
             goto fail;
         if ((m->prior_logvar = gx_params_add(p, "prior.logvar", 2, shape, m->group_shared, err)) < 0)
             goto fail;
+    }
+    if (gx_params_count(p, false) > max_params) {
+        gx_fail(err, "model: the configuration describes %zu parameters but only %zu values are "
+                     "given", gx_params_count(p, false), max_params);
+        goto fail;
     }
     if (gx_params_finalize(p, err)) goto fail;
 
@@ -682,33 +692,56 @@ void gx_ssdgm_predict(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const float *X, int64
     }
 }
 
-void gx_ssdgm_generate(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int n, int label, const float *soft,
-                       gx_rng *rng, float *OUT) {
+/* z [Z] ~ p(z | y): the mixture component y (dvt) or N(0, I) (m2); Z normals from rng. */
+static void draw_latent(const gx_ssdgm *m, int y, gx_rng *rng, float *z) {
+    int Z = m->cfg.z_dim;
+    const float *pm = NULL, *pv = NULL;
+    if (m->cfg.preset == GX_PRESET_DVT) {
+        pm = gx_params_value(&m->params, m->prior_mu) + (size_t)y * Z;
+        pv = gx_params_value(&m->params, m->prior_logvar) + (size_t)y * Z;
+    }
+    for (int j = 0; j < Z; j++) {
+        float e = gx_rng_normal(rng);
+        z[j] = pm ? pm[j] + expf(0.5f * pv[j]) * e : e;
+    }
+}
+
+/* OUT [n, n_d] = the likelihood mean of domain d for the latents ws->z [n, Z]; the m2 decoder also
+ * takes the labels ws->ybr, or the soft labels soft [n, K] when given. */
+static void decode_latent(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int n, const float *soft, float *OUT) {
     const gx_ssdgm_config *c = &m->cfg;
     gx_params *p = &m->params;
-    int K = c->n_classes, Z = c->z_dim, nin = c->dom[d].n_in;
-    for (int r = 0; r < n; r++) {
-        int y = label >= 0 ? label : gx_rng_categorical(rng, soft + (size_t)r * K, K);
-        ws->ybr[r] = y;
-        float *z = ws->z + (size_t)r * Z;
-        for (int j = 0; j < Z; j++) {
-            float e = gx_rng_normal(rng);
-            if (c->preset == GX_PRESET_DVT) {
-                const float *pm = gx_params_value(p, m->prior_mu) + (size_t)y * Z;
-                const float *pv = gx_params_value(p, m->prior_logvar) + (size_t)y * Z;
-                z[j] = pm[j] + expf(0.5f * pv[j]) * e;
-            } else {
-                z[j] = e;
-            }
-        }
-    }
-    const int32_t *dec_y = c->preset == GX_PRESET_M2 ? ws->ybr : NULL;
-    gx_dense_forward(&m->dec_trunk, p, &ws->dec_trunk, ws->z, n, NULL, dec_y, n, 0, 0, 0);
+    int nin = c->dom[d].n_in;
+    if (c->preset == GX_PRESET_M2 && soft)
+        gx_dense_forward_soft(&m->dec_trunk, p, &ws->dec_trunk, ws->z, soft, n, 0, 0, 0);
+    else
+        gx_dense_forward(&m->dec_trunk, p, &ws->dec_trunk, ws->z, n, NULL,
+                         c->preset == GX_PRESET_M2 ? ws->ybr : NULL, n, 0, 0, 0);
     gx_dense_forward(&m->dec_out[d], p, &ws->dec_out[d], gx_dense_out(&m->dec_trunk, &ws->dec_trunk),
                      n, NULL, NULL, n, 0, 0, 0);
     const float *out = gx_dense_out(&m->dec_out[d], &ws->dec_out[d]);
     for (size_t i = 0; i < (size_t)n * nin; i++)
         OUT[i] = c->dom[d].lik == GX_LIK_BERNOULLI ? gx_sigmoid(out[i]) : out[i];
+}
+
+void gx_ssdgm_generate(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int n, int label, const float *soft,
+                       gx_rng *rng, float *OUT) {
+    int K = m->cfg.n_classes;
+    for (int r = 0; r < n; r++) {
+        int y = label >= 0 ? label : gx_rng_categorical(rng, soft + (size_t)r * K, K);
+        ws->ybr[r] = y;
+        draw_latent(m, y, rng, ws->z + (size_t)r * m->cfg.z_dim);
+    }
+    decode_latent(m, ws, d, n, NULL, OUT);
+}
+
+void gx_ssdgm_generate_rows(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int n, const int32_t *y,
+                            const float *soft, gx_rng *rng, float *OUT) {
+    for (int r = 0; r < n; r++) {
+        ws->ybr[r] = y[r];
+        draw_latent(m, y[r], rng, ws->z + (size_t)r * m->cfg.z_dim);
+    }
+    decode_latent(m, ws, d, n, soft, OUT);
 }
 
 void gx_ssdgm_set_class_prior(gx_ssdgm *m, int d, const double *prob) {

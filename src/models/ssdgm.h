@@ -80,6 +80,11 @@ typedef struct gx_ssdgm {
 
 /* Declares, allocates and initialises the parameters (init stream of rng seeded by the caller). */
 int gx_ssdgm_create(gx_ssdgm *m, const gx_ssdgm_config *cfg, gx_rng *init_rng, gx_error *err);
+/* The same, but fails before allocating when the configuration describes more than max_params
+ * parameters: a model file whose tensors hold fewer values cannot fill them, and its few bytes of
+ * configuration must not make the loader allocate gigabytes. */
+int gx_ssdgm_create_at_most(gx_ssdgm *m, const gx_ssdgm_config *cfg, size_t max_params,
+                            gx_rng *init_rng, gx_error *err);
 void gx_ssdgm_free(gx_ssdgm *m);
 
 /* Activations for batches of up to max_l labelled and max_u unlabelled rows per domain. */
@@ -162,6 +167,11 @@ int gx_ssdgm_is_generative(const gx_ssdgm *m);
  * sigmoid of the logits). n <= ws rows. */
 void gx_ssdgm_generate(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int n, int label, const float *soft,
                        gx_rng *rng, float *OUT);
+/* The same with a label per row, y [n] in [0, K): z ~ p(z | y[r]) (dvt) or N(0, I) (m2), drawn
+ * row by row (z_dim normals each). The m2 decoder takes onehot(y[r]), or the soft label soft[r]
+ * when soft [n, K] is given (dvt ignores soft: its decoder takes no label). */
+void gx_ssdgm_generate_rows(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int n, const int32_t *y,
+                            const float *soft, gx_rng *rng, float *OUT);
 
 /* Log class priors of domain d (the stats group): from counts (+1 smoothing), or set directly. */
 void gx_ssdgm_set_class_prior(gx_ssdgm *m, int d, const double *prob);

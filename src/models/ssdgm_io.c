@@ -1,6 +1,7 @@
 #include "models/ssdgm_io.h"
 
 #include <cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,14 +73,16 @@ char *gx_ssdgm_config_to_json(const gx_ssdgm_config *c) {
     return s;
 }
 
-/* Reads an integer member into *out; -1 with a message naming the key. */
-static int get_int(const cJSON *o, const char *key, int lo, int hi, int *out, gx_error *err) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble || v->valueint < lo ||
-        v->valueint > hi)
-        return gx_fail(err, "model config: '%s' must be an integer in [%d, %d]", key, lo, hi);
-    *out = v->valueint;
+int gx_model_config_int(const cJSON *v, const char *what, int lo, int hi, int *out, gx_error *err) {
+    double x = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (!(x >= lo && x <= hi) || x != floor(x))
+        return gx_fail(err, "model config: '%s' must be an integer in [%d, %d]", what, lo, hi);
+    *out = (int)x;
     return 0;
+}
+
+static int get_int(const cJSON *o, const char *key, int lo, int hi, int *out, gx_error *err) {
+    return gx_model_config_int(cJSON_GetObjectItemCaseSensitive(o, key), key, lo, hi, out, err);
 }
 
 static int get_int_array(const cJSON *o, const char *key, int *v, int *n, gx_error *err) {
@@ -188,15 +191,35 @@ done:
     return rc;
 }
 
-int gx_ssdgm_save(const char *path, const gx_ssdgm *m, const gx_model_info *info, int n_extra,
-                  const char *const *extra_keys, const char *const *extra_values, gx_error *err) {
+gx_st_writer *gx_model_file_writer(const gx_params *p, gx_error *err) {
     gx_st_writer *w = gx_st_writer_new(err);
-    if (!w) return -1;
-    const gx_params *p = &m->params;
-    for (int i = 0; i < p->n; i++) {
+    for (int i = 0; w && i < p->n; i++) {
         const gx_param_info *t = &p->info[i];
         gx_st_writer_add(w, t->name, GX_ST_F32, t->ndim, t->shape, p->data + t->offset, err);
     }
+    return w;
+}
+
+int gx_model_file_finish(gx_st_writer *w, const char *path, const char *format,
+                         const char *version, const char *config, const gx_model_info *info,
+                         int n_extra, const char *const *extra_keys,
+                         const char *const *extra_values, gx_error *err) {
+    char *names_json = gx_model_info_classes_json(info);
+    gx_st_writer_meta(w, "format", format, err);
+    gx_st_writer_meta(w, "format_version", version, err);
+    gx_st_writer_meta(w, "config", config ? config : "", err);
+    gx_st_writer_meta(w, "class_names", names_json ? names_json : "[]", err);
+    for (int i = 0; i < n_extra; i++) gx_st_writer_meta(w, extra_keys[i], extra_values[i], err);
+    int rc = gx_st_write(w, path, err);
+    free(names_json);
+    gx_st_writer_free(w);
+    return rc;
+}
+
+int gx_ssdgm_save(const char *path, const gx_ssdgm *m, const gx_model_info *info, int n_extra,
+                  const char *const *extra_keys, const char *const *extra_values, gx_error *err) {
+    gx_st_writer *w = gx_model_file_writer(&m->params, err);
+    if (!w) return -1;
     char name[160];
     for (int d = 0; d < m->cfg.n_domains; d++) {
         if (!info->prep_mean[d]) continue;
@@ -212,24 +235,22 @@ int gx_ssdgm_save(const char *path, const gx_ssdgm *m, const gx_model_info *info
         gx_st_writer_meta(w, name, info->prep_spec[d], err);
     }
     char *cfg = gx_ssdgm_config_to_json(&m->cfg);
-    cJSON *names = cJSON_CreateArray();
-    for (int k = 0; k < info->n_classes; k++)
-        cJSON_AddItemToArray(names, cJSON_CreateString(info->class_names[k]));
-    char *names_json = cJSON_PrintUnformatted(names);
-    cJSON_Delete(names);
-    gx_st_writer_meta(w, "format", GX_SSDGM_FORMAT, err);
-    gx_st_writer_meta(w, "format_version", GX_SSDGM_FORMAT_VERSION, err);
-    gx_st_writer_meta(w, "config", cfg ? cfg : "", err);
-    gx_st_writer_meta(w, "class_names", names_json ? names_json : "[]", err);
-    for (int i = 0; i < n_extra; i++) gx_st_writer_meta(w, extra_keys[i], extra_values[i], err);
-    int rc = gx_st_write(w, path, err);
+    int rc = gx_model_file_finish(w, path, GX_SSDGM_FORMAT, GX_SSDGM_FORMAT_VERSION, cfg, info,
+                                  n_extra, extra_keys, extra_values, err);
     free(cfg);
-    free(names_json);
-    gx_st_writer_free(w);
     return rc;
 }
 
-static int load_class_names(const gx_st_file *f, int K, gx_model_info *info, gx_error *err) {
+char *gx_model_info_classes_json(const gx_model_info *info) {
+    cJSON *names = cJSON_CreateArray();
+    for (int k = 0; k < info->n_classes; k++)
+        cJSON_AddItemToArray(names, cJSON_CreateString(info->class_names[k]));
+    char *json = cJSON_PrintUnformatted(names);
+    cJSON_Delete(names);
+    return json;
+}
+
+int gx_model_info_read_classes(const gx_st_file *f, int K, gx_model_info *info, gx_error *err) {
     const char *s = gx_st_metadata(f, "class_names");
     cJSON *a = s ? cJSON_Parse(s) : NULL;
     if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != K) {
@@ -252,42 +273,60 @@ static int load_class_names(const gx_st_file *f, int K, gx_model_info *info, gx_
     return rc;
 }
 
+int gx_model_file_check_format(const gx_st_file *f, const char *format, const char *version,
+                               const char *what, gx_error *err) {
+    const char *fmt = gx_st_metadata(f, "format"), *ver = gx_st_metadata(f, "format_version");
+    if (!fmt || strcmp(fmt, format))
+        return gx_fail(err, "%s: not a genxfer %s (metadata format is '%s', expected '%s')",
+                       gx_st_path(f), what, fmt ? fmt : "(none)", format);
+    if (!ver || strcmp(ver, version))
+        return gx_fail(err, "%s: %s format version '%s' (this genxfer reads version %s)",
+                       gx_st_path(f), what, ver ? ver : "(none)", version);
+    return 0;
+}
+
+int gx_model_file_read_params(const gx_st_file *f, gx_params *p, size_t n_extra,
+                              const char *extra_prefix, const char *what, gx_error *err) {
+    for (int i = 0; i < p->n; i++) {
+        const gx_param_info *t = &p->info[i];
+        if (gx_st_read_f32(f, t->name, t->ndim, t->shape, p->data + t->offset, err)) return -1;
+    }
+    size_t expected = (size_t)p->n + n_extra;
+    if (gx_st_count(f) == expected) return 0;
+    size_t prefix = strlen(extra_prefix);
+    for (size_t i = 0; i < gx_st_count(f); i++) {
+        const char *tn = gx_st_tensor_at(f, i)->name;
+        if (gx_params_find(p, tn) < 0 && strncmp(tn, extra_prefix, prefix))
+            return gx_fail(err, "%s: unexpected tensor '%s' for %s", gx_st_path(f), tn, what);
+    }
+    return gx_fail(err, "%s: %zu tensors, expected %zu", gx_st_path(f), gx_st_count(f), expected);
+}
+
 int gx_ssdgm_load(const char *path, gx_ssdgm *m, gx_model_info *info, gx_error *err) {
     memset(m, 0, sizeof *m);
     memset(info, 0, sizeof *info);
     gx_st_file *f = NULL;
     if (gx_st_open(path, &f, err)) return -1;
-    const char *fmt = gx_st_metadata(f, "format");
-    const char *ver = gx_st_metadata(f, "format_version");
     const char *cfg_json = gx_st_metadata(f, "config");
     gx_ssdgm_config cfg;
-    if (!fmt || strcmp(fmt, GX_SSDGM_FORMAT)) {
-        gx_fail(err, "%s: not a genxfer M2/DVT model (metadata format is '%s', expected '%s')",
-                path, fmt ? fmt : "(none)", GX_SSDGM_FORMAT);
+    if (gx_model_file_check_format(f, GX_SSDGM_FORMAT, GX_SSDGM_FORMAT_VERSION, "M2/DVT model",
+                                   err))
         goto fail;
-    }
-    if (!ver || strcmp(ver, GX_SSDGM_FORMAT_VERSION)) {
-        gx_fail(err, "%s: model format version '%s' (this genxfer reads version %s)", path,
-                ver ? ver : "(none)", GX_SSDGM_FORMAT_VERSION);
-        goto fail;
-    }
     if (!cfg_json || gx_ssdgm_config_from_json(cfg_json, &cfg, err)) {
         if (!cfg_json) gx_fail(err, "model config missing");
         gx_fail_prefix(err, "%s", path);
         goto fail;
     }
+    size_t values = 0; /* what the file's float tensors hold: the most the model can have */
+    for (size_t i = 0; i < gx_st_count(f); i++)
+        if (gx_st_tensor_at(f, i)->dtype == GX_ST_F32) values += gx_st_tensor_at(f, i)->numel;
     gx_rng unused;
     gx_rng_init(&unused, 0, GX_STREAM_INIT);
-    if (gx_ssdgm_create(m, &cfg, &unused, err)) {
+    if (gx_ssdgm_create_at_most(m, &cfg, values, &unused, err)) {
         gx_fail_prefix(err, "%s", path);
         goto fail;
     }
-    gx_params *p = &m->params;
-    for (int i = 0; i < p->n; i++) {
-        const gx_param_info *t = &p->info[i];
-        if (gx_st_read_f32(f, t->name, t->ndim, t->shape, p->data + t->offset, err)) goto fail;
-    }
-    size_t expected = (size_t)p->n;
+    size_t n_prep = 0;
     char name[160];
     for (int d = 0; d < cfg.n_domains; d++) {
         int64_t shape[1] = {cfg.dom[d].n_in};
@@ -299,21 +338,12 @@ int gx_ssdgm_load(const char *path, gx_ssdgm *m, gx_model_info *info, gx_error *
         if (gx_st_read_f32(f, name, 1, shape, info->prep_mean[d], err)) goto fail;
         snprintf(name, sizeof name, "prep.%s.std", cfg.dom[d].name);
         if (gx_st_read_f32(f, name, 1, shape, info->prep_std[d], err)) goto fail;
-        expected += 2;
+        n_prep += 2;
     }
-    if (gx_st_count(f) != expected) {
-        for (size_t i = 0; i < gx_st_count(f); i++) {
-            const char *tn = gx_st_tensor_at(f, i)->name;
-            if (gx_params_find(p, tn) < 0 && strncmp(tn, "prep.", 5)) {
-                gx_fail(err, "%s: unexpected tensor '%s' for a %s model", path, tn,
-                        gx_preset_name(cfg.preset));
-                goto fail;
-            }
-        }
-        gx_fail(err, "%s: %zu tensors, expected %zu", path, gx_st_count(f), expected);
-        goto fail;
-    }
-    if (load_class_names(f, cfg.n_classes, info, err)) goto fail;
+    char what[64];
+    snprintf(what, sizeof what, "a %s model", gx_preset_name(cfg.preset));
+    if (gx_model_file_read_params(f, &m->params, n_prep, "prep.", what, err)) goto fail;
+    if (gx_model_info_read_classes(f, cfg.n_classes, info, err)) goto fail;
     for (int d = 0; d < cfg.n_domains; d++) {
         snprintf(name, sizeof name, "domain.%s.data", cfg.dom[d].name);
         const char *spec = gx_st_metadata(f, name);

@@ -26,7 +26,40 @@ typedef struct gx_model_info {
 void gx_model_info_free(gx_model_info *info);
 int gx_model_info_set_classes(gx_model_info *info, int n, const char *const *names, gx_error *err);
 
+/* The class names as a JSON array (malloc'd), the "class_names" metadata entry, and back: reads
+ * that entry of f, which must list exactly K names. Shared by every kind of model file. */
+char *gx_model_info_classes_json(const gx_model_info *info);
+int gx_model_info_read_classes(const gx_st_file *f, int K, gx_model_info *info, gx_error *err);
+
+/* Writing a model file: a writer holding every tensor of p (borrowed until the write), or NULL;
+ * the caller adds its own tensors and metadata, then gx_model_file_finish adds the entries every
+ * model file has (format, format_version, config, class_names from info, then n_extra more),
+ * writes path atomically and frees the writer. */
+gx_st_writer *gx_model_file_writer(const gx_params *p, gx_error *err);
+int gx_model_file_finish(gx_st_writer *w, const char *path, const char *format,
+                         const char *version, const char *config, const gx_model_info *info,
+                         int n_extra, const char *const *extra_keys,
+                         const char *const *extra_values, gx_error *err);
+
+/* The "format" and "format_version" metadata of f must be format and version; otherwise an error
+ * naming the file, what it holds and `what` it should be (e.g. "M2/DVT model"). */
+int gx_model_file_check_format(const gx_st_file *f, const char *format, const char *version,
+                               const char *what, gx_error *err);
+
+/* Reads every tensor of p from f with its shape checked; f must hold nothing else but n_extra
+ * tensors whose names start with extra_prefix (e.g. "prep."): an unexpected tensor is named, with
+ * `what` the model should be. */
+int gx_model_file_read_params(const gx_st_file *f, gx_params *p, size_t n_extra,
+                              const char *extra_prefix, const char *what, gx_error *err);
+
 /* The configuration as a JSON string (malloc'd) and back. */
+/* Reads the integer JSON value v (a member of a model configuration called `what`) into *out;
+ * -1 with a message naming it when v is not an integer in [lo, hi]. The range is checked on the
+ * double: converting one beyond int's range (e.g. 1e300) is undefined (fuzz_model). */
+struct cJSON;
+int gx_model_config_int(const struct cJSON *v, const char *what, int lo, int hi, int *out,
+                        gx_error *err);
+
 char *gx_ssdgm_config_to_json(const gx_ssdgm_config *c);
 int gx_ssdgm_config_from_json(const char *json, gx_ssdgm_config *c, gx_error *err);
 

@@ -1,8 +1,10 @@
 #include "models/ssdgm_train.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 #include <time.h>
 
 #include "data/batch.h"
@@ -80,11 +82,125 @@ typedef struct domain_state {
     float class_weight[GX_MAX_CLASSES];
 } domain_state;
 
+/* ---- memory needed ---- */
+
+typedef struct mem_count {
+    double params, acts; /* floats */
+} mem_count;
+
+/* A dense block of widths sizes[0..n] (n_labels extra inputs to the first layer) on `rows` rows:
+ * weights and biases; activations, pre-activations and their gradients. */
+static void count_block(mem_count *mc, int n, const int *sizes, int n_labels, double rows) {
+    for (int i = 0; i < n; i++) {
+        double in = sizes[i] + (i == 0 ? n_labels : 0), out = sizes[i + 1];
+        mc->params += out * in + 3 * out;
+        mc->acts += 4 * rows * out;
+    }
+}
+
+double gx_ssdgm_train_bytes(const gx_ssdgm_config *c, int batch_l, int batch_u) {
+    int K = c->n_classes, Z = c->z_dim, H = c->enc[c->n_enc - 1];
+    double N = (double)batch_l + batch_u, R = (double)batch_l + (double)K * batch_u, nmax = 0;
+    int gen = c->preset != GX_PRESET_MLP;
+    mem_count mc = {0, 0};
+    for (int d = 0; d < c->n_domains; d++) {
+        int n_in = c->dom[d].n_in;
+        if (n_in > nmax) nmax = n_in;
+        if (c->dom[d].share >= 0) continue;
+        int in[2] = {n_in, c->enc[0]}, out[2] = {c->dec[c->n_dec - 1], n_in};
+        count_block(&mc, 1, in, 0, N);
+        if (gen) count_block(&mc, 1, out, 0, R);
+    }
+    count_block(&mc, c->n_enc - 1, c->enc, 0, N);
+    int cls[3] = {H, c->cls_hidden ? c->cls_hidden : K, K};
+    count_block(&mc, c->cls_hidden ? 2 : 1, cls, 0, N);
+    if (gen) {
+        int lat[3] = {H, c->lat_hidden ? c->lat_hidden : 2 * Z, 2 * Z};
+        count_block(&mc, c->lat_hidden ? 2 : 1, lat, c->lat_y ? K : 0, R);
+        int dec[GX_MAX_HIDDEN + 1] = {Z};
+        for (int i = 0; i < c->n_dec; i++) dec[i + 1] = c->dec[i];
+        count_block(&mc, c->n_dec, dec, c->preset == GX_PRESET_M2 ? K : 0, R);
+        mc.params += 2.0 * K * Z;
+        mc.acts += 8 * R * Z + R * nmax;
+    }
+    mc.acts += N * nmax + 8 * N * K;
+    /* values, gradients, two moments, the best copy; activations; batches */
+    return 4.0 * (5 * mc.params + mc.acts + 2 * N * nmax);
+}
+
+static void human_bytes(char *buf, size_t n, double b) {
+    const char *unit[] = {"bytes", "KB", "MB", "GB", "TB", "PB", "EB"};
+    int u = 0;
+    while (b >= 1024 && u < 6) b /= 1024, u++;
+    snprintf(buf, n, u ? "%.1f %s" : "%.0f %s", b, unit[u]);
+}
+
+int gx_ssdgm_train_check_memory(const gx_ssdgm_config *c, int batch_l, int batch_u, gx_error *err) {
+    struct sysinfo si;
+    if (sysinfo(&si) != 0) return 0;
+    double have = ((double)si.totalram + (double)si.totalswap) * si.mem_unit;
+    double need = gx_ssdgm_train_bytes(c, batch_l, batch_u);
+    if (need <= have) return 0;
+    char a[32], b[32];
+    human_bytes(a, sizeof a, need);
+    human_bytes(b, sizeof b, have);
+    return gx_fail(err, "training this model would need about %s of memory (the layer widths, --z "
+                        "and batch sizes), more than the %s this machine has (RAM and swap); use "
+                        "smaller sizes", a, b);
+}
+
+/* ---- checkpoints ---- */
+
+static int all_finite(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+/* Appends "; the last checkpoint (...) is kept" to a message that stops training. */
+static int note_kept(gx_error *err, const gx_ssdgm_train_config *tc,
+                     const gx_ssdgm_train_result *res) {
+    if (!tc->ckpt_path || !err) return -1;
+    size_t len = strlen(err->msg);
+    if (res->ckpt_step >= 0)
+        snprintf(err->msg + len, sizeof err->msg - len, "; the last checkpoint (step %ld) is kept in %s",
+                 res->ckpt_step, tc->ckpt_path);
+    else
+        snprintf(err->msg + len, sizeof err->msg - len, "; no checkpoint was written yet");
+    return -1;
+}
+
+/* Writes the checkpoint of the state cs, unless the weights have stopped being finite. */
+static int checkpoint(const gx_ssdgm_train_config *tc, gx_ckpt_state *cs, double elapsed,
+                      gx_ssdgm_train_result *res, gx_error *err) {
+    if (!tc->ckpt_path) return 0;
+    const gx_params *p = cs->params;
+    long step = (long)cs->prog.step, epoch = (long)(cs->prog.in_epoch ? cs->prog.epoch : cs->prog.epoch - 1);
+    if (!all_finite(p->data, p->total) || !all_finite(p->m, p->total) ||
+        !all_finite(p->v, p->total)) {
+        gx_fail(err, "training stopped after step %ld (epoch %ld): the weights are no longer "
+                     "finite (try a smaller --lr, or --clip)", step, epoch);
+        return note_kept(err, tc, res);
+    }
+    cs->prog.seconds = elapsed;
+    if (gx_ckpt_write(tc->ckpt_path, cs, tc->ckpt_meta, tc->ctx, err)) {
+        gx_fail_prefix(err, "training stopped after step %ld (epoch %ld): cannot write the "
+                            "checkpoint", step, epoch);
+        return note_kept(err, tc, res);
+    }
+    res->ckpt_step = step;
+    res->ckpt_epoch = (int)epoch;
+    return 0;
+}
+
+/* ---- training ---- */
+
 int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_train_config *tc,
                    gx_ssdgm_train_result *res, gx_error *err) {
     const gx_ssdgm_config *c = &m->cfg;
     int D = c->n_domains, K = c->n_classes, rc = -1;
     memset(res, 0, sizeof *res);
+    res->ckpt_step = -1;
     domain_state st[GX_MAX_DOMAINS];
     memset(st, 0, sizeof st);
     gx_ssdgm_ws ws;
@@ -96,6 +212,10 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
     gx_rng_init(&aug_rng, tc->seed, GX_STREAM_AUGMENT);
     if (tc->epochs < 1 || tc->batch_l < 1 || tc->batch_u < 1 || !(tc->lr > 0))
         return gx_fail(err, "training: epochs, batch sizes and learning rate must be positive");
+    gx_ckpt_state cs;
+    memset(&cs, 0, sizeof cs);
+    cs.params = &m->params;
+    cs.rng[0] = &data_rng, cs.rng[1] = &noise_rng, cs.rng[2] = &aug_rng;
 
     /* batchers, batch buffers, class weights and priors per domain */
     long steps_per_epoch = 1;
@@ -119,6 +239,12 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
                                           &data_rng, err)) goto done;
         if (s->has_unl && gx_batcher_init(&s->unl, x->ds, x->unl, x->n_unl, tc->batch_u,
                                           GX_BATCH_INFINITE, &data_rng, err)) goto done;
+        for (int u = 0; u < 2; u++) {
+            if (!(u ? s->has_unl : s->has_lab)) continue;
+            cs.batcher[cs.n_batchers] = u ? &s->unl : &s->lab;
+            snprintf(cs.batcher_name[cs.n_batchers++], sizeof cs.batcher_name[0], "%s.%s",
+                     c->dom[d].name, u ? "unlabelled" : "labelled");
+        }
         if (!(s->xl = gx_malloc((size_t)tc->batch_l * n * sizeof(float), "labelled batch", err)) ||
             !(s->yl = gx_malloc((size_t)tc->batch_l * sizeof(int32_t), "labels", err)) ||
             !(s->xu = gx_malloc((size_t)tc->batch_u * n * sizeof(float), "unlabelled batch", err)))
@@ -151,9 +277,26 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
     if (!(buf = gx_malloc(chunk * (nmax + K) * sizeof(float), "evaluation buffer", err)) ||
         !(best = gx_malloc(m->params.total * sizeof(float), "best weights", err)))
         goto done;
+    memcpy(best, m->params.data, m->params.total * sizeof(float));
+    cs.best = best;
 
+    /* the loop state: fresh, or from the checkpoint */
+    gx_ckpt_progress *pg = &cs.prog;
+    pg->epochs = tc->epochs;
+    pg->steps_per_epoch = steps_per_epoch;
+    pg->epoch = 1;
+    pg->best_selection = -1;
+    if (tc->resume_path) {
+        if (gx_ckpt_read(tc->resume_path, &cs, err)) goto done;
+        if (tc->ckpt_path && !strcmp(tc->ckpt_path, tc->resume_path)) {
+            res->ckpt_step = (long)pg->step; /* the checkpoint in place is a good one */
+            res->ckpt_epoch = (int)(pg->in_epoch ? pg->epoch : pg->epoch - 1);
+        }
+    }
     gx_optim opt;
     gx_optim_init(&opt, tc->opt);
+    opt.step = (long)pg->step;
+    long every = tc->ckpt_every < 0 ? steps_per_epoch : tc->ckpt_every;
     gx_schedule sched = {tc->sched, tc->lr, 0.0f, 0, (long)tc->epochs * steps_per_epoch};
     gx_ssdgm_hyper hyper = {.alpha = tc->alpha, .beta = 1.0f, .bn_momentum = 0.1f,
                             .aug_shift = tc->aug_shift, .augment_labelled = tc->augment_labelled,
@@ -162,14 +305,15 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
                             .aug_rng = &aug_rng};
     for (int d = 0; d < D; d++) hyper.class_weight[d] = tc->class_balance ? st[d].class_weight : NULL;
     gx_ssdgm_batch batches[GX_MAX_DOMAINS];
-    double t0 = now_seconds();
-    long step = 0, warmup = (long)(tc->kl_warmup_epochs * steps_per_epoch);
-    res->best_selection = -1;
-    for (int epoch = 1; epoch <= tc->epochs; epoch++) {
+    double t0 = now_seconds() - pg->seconds;
+    long warmup = (long)(tc->kl_warmup_epochs * steps_per_epoch);
+    res->best_selection = pg->best_selection;
+    res->best_epoch = (int)pg->best_epoch;
+    while (pg->epoch <= tc->epochs) {
         double te = now_seconds();
-        gx_epoch_log log = {.epoch = epoch};
-        int64_t correct = 0, seen = 0, confident = 0, unlabelled = 0;
-        for (long i = 0; i < steps_per_epoch; i++, step++) {
+        int stop = 0;
+        while (pg->in_epoch < steps_per_epoch) {
+            long step = (long)pg->step;
             for (int d = 0; d < D; d++) {
                 domain_state *s = &st[d];
                 int nl = s->has_lab ? (int)gx_batcher_next(&s->lab, s->xl, s->yl) : 0;
@@ -180,31 +324,40 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
             gx_ssdgm_stats ss;
             gx_params_zero_grad(&m->params);
             if (gx_ssdgm_loss_and_grad(m, &ws, batches, &hyper, &noise_rng, &ss, err)) {
-                gx_fail_prefix(err, "training stopped at epoch %d, step %ld", epoch, step + 1);
+                gx_fail_prefix(err, "training stopped at epoch %ld, step %ld", (long)pg->epoch,
+                               step + 1);
+                note_kept(err, tc, res);
                 goto done;
             }
             if (tc->clip > 0) gx_clip_grad_norm(&m->params, tc->clip);
-            float lr = gx_schedule_lr(&sched, step);
-            gx_optim_step(&opt, &m->params, lr);
-            log.loss += ss.loss;
-            log.elbo_l += ss.elbo_l;
-            log.elbo_u += ss.elbo_u;
-            log.ce += ss.ce;
-            correct += ss.correct_l;
-            seen += ss.n_l;
-            confident += ss.n_conf;
-            unlabelled += ss.n_u;
-            log.lr = lr;
+            gx_optim_step(&opt, &m->params, gx_schedule_lr(&sched, step));
+            pg->sum[0] += ss.loss;
+            pg->sum[1] += ss.elbo_l;
+            pg->sum[2] += ss.elbo_u;
+            pg->sum[3] += ss.ce;
+            pg->count[0] += ss.correct_l;
+            pg->count[1] += ss.n_l;
+            pg->count[2] += ss.n_conf;
+            pg->count[3] += ss.n_u;
+            pg->in_epoch++;
+            pg->step++;
             if (tc->on_step) tc->on_step(tc->ctx, step + 1, steps_per_epoch, &ss);
+            stop = tc->stop && *tc->stop;
+            if (pg->in_epoch < steps_per_epoch && (stop || (every > 0 && pg->step % every == 0))) {
+                if (checkpoint(tc, &cs, now_seconds() - t0, res, err)) goto done;
+                if (stop) goto stopped;
+            }
         }
-        log.step = step;
-        log.loss /= steps_per_epoch;
-        log.elbo_l /= steps_per_epoch;
-        log.elbo_u /= steps_per_epoch;
-        log.ce /= steps_per_epoch;
-        log.train_acc = seen ? (double)correct / seen : -1;
-        log.confident = unlabelled ? (double)confident / unlabelled : 0;
-        log.beta = hyper.beta;
+        long last = (long)pg->step - 1; /* the epoch's last step */
+        gx_epoch_log log = {.epoch = (int)pg->epoch, .step = (long)pg->step};
+        log.loss = pg->sum[0] / steps_per_epoch;
+        log.elbo_l = pg->sum[1] / steps_per_epoch;
+        log.elbo_u = pg->sum[2] / steps_per_epoch;
+        log.ce = pg->sum[3] / steps_per_epoch;
+        log.train_acc = pg->count[1] ? (double)pg->count[0] / pg->count[1] : -1;
+        log.confident = pg->count[3] ? (double)pg->count[2] / pg->count[3] : 0;
+        log.lr = gx_schedule_lr(&sched, last);
+        log.beta = warmup > 0 && last < warmup ? (float)(last + 1) / warmup : 1.0f;
         /* class priors re-estimated from q(y|x) over the unlabelled rows */
         if (tc->prior == GX_PRIOR_REESTIMATE)
             for (int d = 0; d < D; d++) {
@@ -225,15 +378,35 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
         log.selection = nsel ? sum / nsel : -1;
         if (!any_val || log.selection > res->best_selection) {
             res->best_selection = log.selection;
-            res->best_epoch = epoch;
+            res->best_epoch = log.epoch;
             memcpy(best, m->params.data, m->params.total * sizeof(float));
             log.is_best = 1;
         }
         log.seconds = now_seconds() - te;
         if (tc->on_epoch) tc->on_epoch(tc->ctx, &log);
+        /* the next epoch starts: this is a checkpoint's point too */
+        pg->epoch++;
+        pg->in_epoch = 0;
+        memset(pg->sum, 0, sizeof pg->sum);
+        memset(pg->count, 0, sizeof pg->count);
+        pg->best_epoch = res->best_epoch;
+        pg->best_selection = res->best_selection;
+        stop = stop || (tc->stop && *tc->stop);
+        if (pg->epoch <= tc->epochs && (stop || (every > 0 && pg->step % every == 0))) {
+            if (checkpoint(tc, &cs, now_seconds() - t0, res, err)) goto done;
+            if (stop) goto stopped;
+        }
     }
+    /* the end: the complete state, then the best weights into the model */
+    if (checkpoint(tc, &cs, now_seconds() - t0, res, err)) goto done;
     memcpy(m->params.data, best, m->params.total * sizeof(float));
-    res->steps = step;
+    res->steps = (long)pg->step;
+    res->seconds = now_seconds() - t0;
+    rc = 0;
+    goto done;
+stopped:
+    res->stopped = 1;
+    res->steps = (long)pg->step;
     res->seconds = now_seconds() - t0;
     rc = 0;
 done:

@@ -5,9 +5,11 @@
 #ifndef GX_SSDGM_TRAIN_H
 #define GX_SSDGM_TRAIN_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "core/optim.h"
+#include "models/checkpoint.h"
 #include "data/dataset.h"
 #include "models/ssdgm.h"
 
@@ -59,6 +61,17 @@ typedef struct gx_ssdgm_train_config {
     void (*on_epoch)(void *ctx, const gx_epoch_log *log); /* progress and logging; may be NULL */
     void (*on_step)(void *ctx, long step, long steps_per_epoch, const gx_ssdgm_stats *st);
     void *ctx;
+    /* Checkpoints (models/checkpoint.h), off when ckpt_path is NULL: written every ckpt_every
+     * steps (-1: at the end of every epoch; 0: never during training) and at the end, never with
+     * non-finite weights. ckpt_meta (may be NULL) adds the caller's metadata, with ctx. */
+    const char *ckpt_path;
+    long ckpt_every;
+    gx_ckpt_meta_fn ckpt_meta;
+    const char *resume_path;   /* continue from this checkpoint (NULL: a fresh run) */
+    /* When *stop becomes non-zero (e.g. set by a signal handler), training finishes the step (and
+     * the epoch's end-of-epoch work when the step ended one), writes a checkpoint and returns with
+     * res->stopped set. May be NULL. */
+    volatile sig_atomic_t *stop;
 } gx_ssdgm_train_config;
 
 void gx_ssdgm_train_config_default(gx_ssdgm_train_config *c);
@@ -67,13 +80,27 @@ typedef struct gx_ssdgm_train_result {
     int best_epoch;            /* epoch whose weights the model holds at the end (0: none) */
     double best_selection;
     long steps;
-    double seconds;
+    double seconds;            /* training time, earlier sessions of a resumed run included */
+    int stopped;               /* 1: stopped early by *stop (after writing a checkpoint) */
+    long ckpt_step;            /* step of the last checkpoint written (-1: none) */
+    int ckpt_epoch;            /* the epoch of that step */
 } gx_ssdgm_train_result;
 
 /* Trains m in place. At the end m holds the weights of the best epoch by validation (the last
- * epoch when no domain has validation rows). */
+ * epoch when no domain has validation rows). A resumed run (resume_path) must be given the same
+ * model configuration, data, index sets and settings as the run that wrote the checkpoint; it
+ * then ends with the same weights, bit for bit, as an uninterrupted run (same thread count).
+ * Allocates nothing per step; writing a checkpoint allocates its header. */
 int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_train_config *tc,
                    gx_ssdgm_train_result *res, gx_error *err);
+
+/* Bytes that training a model of configuration c with these batch sizes needs (parameters with
+ * gradients, optimiser moments and the best copy; activations), approximately. */
+double gx_ssdgm_train_bytes(const gx_ssdgm_config *c, int batch_l, int batch_u);
+
+/* Refuses, before anything is allocated, a configuration whose training would need more memory
+ * than the machine has (RAM + swap), naming the size. */
+int gx_ssdgm_train_check_memory(const gx_ssdgm_config *c, int batch_l, int batch_u, gx_error *err);
 
 /* Accuracy of argmax q(y|x) on rows idx of ds in domain d (all rows when idx is NULL). Uses ws;
  * buf is scratch of (max_l + max_u) * (n_d + K) floats. */

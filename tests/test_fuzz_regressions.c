@@ -1,0 +1,123 @@
+/* Regression tests for what the fuzz targets of fuzz/ found (docs/RELIABILITY.md, "Fuzzing").
+ * Each test writes its own input, runs the reader and checks that it fails cleanly with a
+ * one-line message naming the problem (under AddressSanitizer in `make test`'s second pass). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "data/readers.h"
+#include "io/safetensors.h"
+#include "models/ssdgm_io.h"
+#include "test_util.h"
+
+#define assert_msg_contains(msg, sub)                                                  \
+    do {                                                                               \
+        if (!strstr((msg), (sub))) {                                                   \
+            print_error("message \"%s\" does not contain \"%s\"\n", (msg), (sub));     \
+            fail();                                                                    \
+        }                                                                              \
+    } while (0)
+
+static void assert_one_line(const char *msg) {
+    assert_true(msg[0] != '\0');
+    assert_null(strchr(msg, '\n'));
+    assert_null(strchr(msg, '\r'));
+}
+
+/* fuzz_csv: a quoted field holding a line break was quoted in the error message, which then
+ * spanned two lines. */
+static void test_csv_line_break_in_quoted_value(void **state) {
+    (void)state;
+    char path[600];
+    test_path(path, sizeof path, "quoted.csv");
+    test_write_text(path, "a,b\n1,\"2\r\nx\"\n");
+    gx_dataset ds;
+    gx_error err;
+    gx_dataset_init(&ds);
+    assert_int_equal(gx_read_csv(path, NULL, &ds, NULL, &err), -1);
+    assert_one_line(err.msg);
+    assert_msg_contains(err.msg, "line 2, column 'b': '2  x' is not a number");
+    assert_null(ds.x);
+}
+
+/* fuzz_npy: a header key holding a line break was quoted in the error message. */
+static void test_npy_line_break_in_header_key(void **state) {
+    (void)state;
+    const char *dict = "{'descr': '<f4', 'fortran_o\nrder': False, 'shape': (1,), }\n";
+    unsigned char buf[128] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 0, 0};
+    size_t hl = strlen(dict);
+    buf[8] = (unsigned char)hl;
+    memcpy(buf + 10, dict, hl);
+    memset(buf + 10 + hl, 0, 4); /* one float32 */
+    char path[600];
+    test_path(path, sizeof path, "key.npy");
+    test_write_file(path, buf, 10 + hl + 4);
+    gx_npy_array a;
+    gx_error err;
+    assert_int_equal(gx_npy_read(path, &a, &err), -1);
+    assert_one_line(err.msg);
+    assert_msg_contains(err.msg, "unexpected key 'fortran_o rder'");
+    assert_null(a.data);
+}
+
+/* fuzz_model: a model file of a few hundred bytes whose config claims an input block of
+ * 2^24 x 2^20 weights made the loader allocate them (4 x 64 TiB, or a few GB the machine then
+ * fills with zeros) before it looked at the tensors. */
+static void test_model_config_larger_than_file(void **state) {
+    (void)state;
+    const char *config =
+        "{\"preset\":\"m2\",\"n_classes\":2,\"z_dim\":2,\"enc\":[1048576,2],\"dec\":[2],"
+        "\"lat_hidden\":0,\"lat_y\":true,\"cls_hidden\":0,\"activation\":\"softplus\","
+        "\"batchnorm\":false,\"prior_scale\":0,\"domains\":[{\"name\":\"d\",\"n_in\":16777216,"
+        "\"likelihood\":\"bernoulli\",\"height\":0,\"width\":0,\"channels\":0}]}";
+    float one = 1;
+    int64_t shape[1] = {1};
+    gx_error err;
+    gx_st_writer *w = gx_st_writer_new(&err);
+    assert_non_null(w);
+    gx_st_writer_add(w, "enc.in.d.weight", GX_ST_F32, 1, shape, &one, &err);
+    gx_st_writer_meta(w, "format", GX_SSDGM_FORMAT, &err);
+    gx_st_writer_meta(w, "format_version", GX_SSDGM_FORMAT_VERSION, &err);
+    gx_st_writer_meta(w, "config", config, &err);
+    gx_st_writer_meta(w, "class_names", "[\"a\",\"b\"]", &err);
+    char path[600];
+    test_path(path, sizeof path, "huge.safetensors");
+    assert_int_equal(gx_st_write(w, path, &err), 0);
+    gx_st_writer_free(w);
+    gx_ssdgm m;
+    gx_model_info info;
+    assert_int_equal(gx_ssdgm_load(path, &m, &info, &err), -1);
+    assert_one_line(err.msg);
+    assert_msg_contains(err.msg, "huge.safetensors: model: the configuration describes");
+    assert_msg_contains(err.msg, "but only 1 values are given");
+}
+
+/* Found with fuzz_model's config mode: a config number beyond int's range (1e300) was converted
+ * to int before its range was checked, which is undefined behaviour (UBSan:
+ * float-cast-overflow). */
+static void test_model_config_number_beyond_int(void **state) {
+    (void)state;
+    const char *config =
+        "{\"preset\":\"m2\",\"n_classes\":1e300,\"z_dim\":2,\"enc\":[3,2],\"dec\":[3],"
+        "\"lat_hidden\":0,\"lat_y\":true,\"cls_hidden\":0,\"activation\":\"softplus\","
+        "\"batchnorm\":false,\"prior_scale\":0,\"domains\":[{\"name\":\"d\",\"n_in\":4,"
+        "\"likelihood\":\"bernoulli\",\"height\":0,\"width\":0,\"channels\":0}]}";
+    gx_ssdgm_config c;
+    gx_error err;
+    assert_int_equal(gx_ssdgm_config_from_json(config, &c, &err), -1);
+    assert_one_line(err.msg);
+    assert_msg_contains(err.msg, "'n_classes' must be an integer in [2, 64]");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_csv_line_break_in_quoted_value),
+        cmocka_unit_test(test_npy_line_break_in_header_key),
+        cmocka_unit_test(test_model_config_larger_than_file),
+        cmocka_unit_test(test_model_config_number_beyond_int),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
