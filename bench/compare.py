@@ -110,7 +110,7 @@ def main():
         print(f"(4) peak RSS of an E1 training run < 300 MB: {rss:.0f} MB  [{verdict(rss < 300)}]")
     else:
         print("(4) peak RSS of an E1 run: not measured (--no-epoch)")
-    print("(5) CNN step: not measured yet (the CNN classifier is being added on branch cnn)")
+    print("(5) CNN step: not measured yet (the E4 CNN benchmark of issue 6 is still to be written)")
     print(f"(6) losses agree to 1e-4 and gradients to 1e-3: {'PASS' if check_ok else 'FAIL'}")
     print(f"load average: {load_before:.2f} before, {os.getloadavg()[0]:.2f} after "
           f"(2 cores shared with other work make every absolute figure noisy; the ratios come "

@@ -445,7 +445,7 @@ static void print_report(const report *r) {
         printf("E1 epoch (genxfer train --preset m2, %d thread(s)): epoch %.1f s, whole run %.1f s "
                "(loading, epoch, validation, test); peak RSS %.0f MB\n", r->e1.threads,
                r->e1.epoch_s, r->e1.wall_s, r->e1.max_rss_mb);
-    printf("CNN step: not measured yet (the CNN classifier is being added on branch cnn)\n");
+    printf("CNN step: not measured yet (the E4 CNN benchmark of issue 6 is still to be written)\n");
 }
 
 static int write_json(const char *path, const report *r, gx_error *err) {
