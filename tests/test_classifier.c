@@ -336,6 +336,19 @@ static void test_eval_and_predict(void **state) {
     float Pt[N * 3];
     gx_log_softmax_forward(NULL, Pt, L, N, 3);
     assert_true(memcmp(Pt, P, sizeof Pt) != 0);
+    /* GX_FWD_TRAIN_BATCH_STATS: the same logits as training mode (same dropout draws), running
+     * averages untouched; GX_FWD_TRAIN moves them */
+    float Lt[N * 3];
+    const float *rv = gx_params_value(&m.params, gx_params_find(&m.params, "layers.1.running_var"));
+    before = rm[0];
+    float before_var = rv[0];
+    gx_rng_init(&rng, 10, GX_STREAM_NOISE);
+    memcpy(Lt, gx_classifier_forward(&m, &ws10, X, N, GX_FWD_TRAIN_BATCH_STATS, &rng), sizeof Lt);
+    assert_true(rm[0] == before && rv[0] == before_var);
+    gx_rng_init(&rng, 10, GX_STREAM_NOISE);
+    L = gx_classifier_forward(&m, &ws10, X, N, GX_FWD_TRAIN, &rng);
+    assert_memory_equal(L, Lt, sizeof Lt);
+    assert_true(rm[0] != before && rv[0] != before_var);
     gx_classifier_ws_free(&ws3);
     gx_classifier_ws_free(&ws10);
     gx_classifier_free(&m);

@@ -89,7 +89,7 @@ enum { O_DATA = 256, O_ARCH, O_TEST, O_EPOCHS, O_BATCH, O_LR, O_OPT, O_SCHED, O_
        O_FLIP, O_SEED, O_THREADS, O_OUT, O_QUIET,
        /* source model options (pp, pssl) */
        O_SRC_DOMAIN, O_PP_SAMPLES, O_PP_EPOCHS, O_PP, O_MU, O_TAU, O_LAMBDA_U, O_COND,
-       O_KD_TEMP, O_KD_ALPHA };
+       O_PSEUDO_BN, O_KD_TEMP, O_KD_ALPHA };
 
 /* Whether method takes option c: the source options go with pp, pssl and kd, the PP ones with pp
  * and pssl, the FixMatch ones with pssl, the distillation ones with kd. */
@@ -97,7 +97,8 @@ static int option_allowed(int c, cli_xfer_method method) {
     switch (c) {
     case O_SRC_DOMAIN: return method != CLI_XFER_SCRATCH;
     case O_PP_SAMPLES: case O_PP_EPOCHS: return method == CLI_XFER_PP || method == CLI_XFER_PSSL;
-    case O_PP: case O_MU: case O_TAU: case O_LAMBDA_U: case O_COND: return method == CLI_XFER_PSSL;
+    case O_PP: case O_MU: case O_TAU: case O_LAMBDA_U: case O_COND: case O_PSEUDO_BN:
+        return method == CLI_XFER_PSSL;
     case O_KD_TEMP: case O_KD_ALPHA: return method == CLI_XFER_KD;
     default: return 1;
     }
@@ -120,7 +121,7 @@ static int parse_args(int argc, char **argv, cli_xfer_method method, void (*usag
         {"pp-epochs", required_argument, 0, O_PP_EPOCHS}, {"pp", no_argument, 0, O_PP},
         {"mu", required_argument, 0, O_MU}, {"tau", required_argument, 0, O_TAU},
         {"lambda-u", required_argument, 0, O_LAMBDA_U},
-        {"condition", required_argument, 0, O_COND},
+        {"condition", required_argument, 0, O_COND}, {"pseudo-bn", required_argument, 0, O_PSEUDO_BN},
         {"kd-temp", required_argument, 0, O_KD_TEMP}, {"kd-alpha", required_argument, 0, O_KD_ALPHA},
         {0, 0, 0, 0}};
     static const char *const names[] = {"scratch", "pp", "pssl", "kd"};
@@ -191,6 +192,11 @@ static int parse_args(int argc, char **argv, cli_xfer_method method, void (*usag
         case O_COND:
             if (gx_condition_parse(optarg, &o->ps.cond))
                 return cli_error("%s --condition: unknown conditioning '%s' (soft, argmax, random)", cmd, optarg);
+            break;
+        case O_PSEUDO_BN:
+            if (strcmp(optarg, "keep") && strcmp(optarg, "update"))
+                return cli_error("%s --pseudo-bn: '%s' (expected keep or update)", cmd, optarg);
+            o->ps.bn_update = !strcmp(optarg, "update");
             break;
         case O_KD_TEMP: if (cli_parse_float(cmd, "--kd-temp", optarg, 1e-3, 1000, &f)) return 1; o->kd.temp = (float)f; break;
         case O_KD_ALPHA: if (cli_parse_float(cmd, "--kd-alpha", optarg, 0, 1, &f)) return 1; o->kd.alpha = (float)f; break;
@@ -490,6 +496,7 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
         cJSON_AddNumberToObject(extra, "tau", o.ps.tau);
         cJSON_AddNumberToObject(extra, "lambda_u", o.ps.lambda_u);
         cJSON_AddStringToObject(extra, "condition", gx_condition_name(o.ps.cond));
+        cJSON_AddStringToObject(extra, "pseudo_bn", o.ps.bn_update ? "update" : "keep");
         cJSON_AddNumberToObject(extra, "pseudo_per_step", ps.n);
         cJSON_AddNumberToObject(extra, "pseudo_mask_rate", ps.steps ? ps.used_sum / ps.steps : 0);
     }

@@ -72,6 +72,9 @@ static void pssl_usage(FILE *f) {
 "  --mu N              pseudo samples per labelled example of a step [7]\n"
 "  --tau F             confidence threshold of the pseudo-labels q [0.95]\n"
 "  --lambda-u F        weight of the pseudo samples' loss [1]\n"
+"  --pseudo-bn S       keep | update: whether the pseudo samples' batch statistics also move\n"
+"                      batch normalisation's running averages, which evaluation uses; keep\n"
+"                      leaves those to the target images [keep]\n"
 "  --pp                pre-train with PP first (PP + P-SSL) [off]\n");
     pp_options(f);
     cli_transfer_usage_options(f, "runs/pssl");

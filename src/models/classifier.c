@@ -208,6 +208,7 @@ static const float *value_or_null(const gx_params *p, int idx) {
 const float *gx_classifier_forward(gx_classifier *m, gx_classifier_ws *ws, const float *X, int B,
                                    int train, gx_rng *rng) {
     const gx_params *p = &m->params;
+    const int keep_stats = train == GX_FWD_TRAIN_BATCH_STATS;
     const float *in = X; /* [B, h, w, c] */
     for (int i = 0; i < m->n_layers; i++) {
         const gx_cls_layer *L = &m->layer[i];
@@ -225,8 +226,9 @@ const float *gx_classifier_forward(gx_classifier *m, gx_classifier_ws *ws, const
             if (train)
                 gx_batchnorm_forward_train(Y, ws->xhat[i], ws->inv_std[i], in, W, b,
                                            B * L->h * L->w, L->c, m->bn_momentum,
-                                           gx_params_value(p, L->mean_idx),
-                                           gx_params_value(p, L->var_idx), ws->work);
+                                           keep_stats ? NULL : gx_params_value(p, L->mean_idx),
+                                           keep_stats ? NULL : gx_params_value(p, L->var_idx),
+                                           ws->work);
             else
                 gx_batchnorm_forward_eval(Y, in, W, b, gx_params_value(p, L->mean_idx),
                                           gx_params_value(p, L->var_idx), B * L->h * L->w, L->c);

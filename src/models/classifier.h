@@ -118,9 +118,15 @@ int gx_classifier_ws_alloc(gx_classifier_ws *ws, const gx_classifier *m, int max
                            gx_error *err);
 void gx_classifier_ws_free(gx_classifier_ws *ws);
 
-/* Logits [B, K] (a pointer into ws) of X [B, in] (dataset rows, HWC), B <= max_batch. train: batch
- * statistics in bn (running averages updated) and dropout drawing from rng; otherwise bn uses the
- * running averages and dropout is the identity (rng may be NULL). */
+/* Modes of gx_classifier_forward. GX_FWD_TRAIN_BATCH_STATS is training mode whose batch statistics
+ * leave bn's running averages alone: for inputs from another distribution than the test data's
+ * (P-SSL's pseudo samples), whose statistics would otherwise become the evaluation's. */
+enum { GX_FWD_EVAL = 0, GX_FWD_TRAIN = 1, GX_FWD_TRAIN_BATCH_STATS = 2 };
+
+/* Logits [B, K] (a pointer into ws) of X [B, in] (dataset rows, HWC), B <= max_batch. train (a
+ * GX_FWD_ mode; any nonzero value is training): batch statistics in bn (running averages updated
+ * unless GX_FWD_TRAIN_BATCH_STATS) and dropout drawing from rng; GX_FWD_EVAL: bn uses the running
+ * averages and dropout is the identity (rng may be NULL). */
 const float *gx_classifier_forward(gx_classifier *m, gx_classifier_ws *ws, const float *X, int B,
                                    int train, gx_rng *rng);
 

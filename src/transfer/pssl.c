@@ -15,6 +15,7 @@ void gx_pssl_config_default(gx_pssl_config *c) {
     c->tau = 0.95f;
     c->lambda_u = 1.0f;
     c->cond = GX_COND_SOFT;
+    c->bn_update = 0;
 }
 
 double gx_fixmatch_unlabelled(const float *LW, const float *LS, int n, int K, float tau,
@@ -101,9 +102,10 @@ double gx_pssl_extra_loss(void *ctx, gx_classifier *m) {
         uw = s->UW, us = s->US;
     }
     /* q from the weak views (a forward pass only), then the strong views' forward and backward */
-    memcpy(s->LW, gx_classifier_forward(m, &s->ws, uw, n, 1, &s->noise_rng),
+    const int mode = s->cfg.bn_update ? GX_FWD_TRAIN : GX_FWD_TRAIN_BATCH_STATS;
+    memcpy(s->LW, gx_classifier_forward(m, &s->ws, uw, n, mode, &s->noise_rng),
            (size_t)n * K * sizeof *s->LW);
-    const float *LS = gx_classifier_forward(m, &s->ws, us, n, 1, &s->noise_rng);
+    const float *LS = gx_classifier_forward(m, &s->ws, us, n, mode, &s->noise_rng);
     int used = 0;
     double loss = gx_fixmatch_unlabelled(s->LW, LS, n, K, s->cfg.tau, s->cfg.lambda_u, s->PS,
                                          s->ws.dlogits, &used);

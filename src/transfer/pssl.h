@@ -18,6 +18,7 @@ typedef struct gx_pssl_config {
     float tau;          /* confidence threshold of the pseudo-labels [0.95] */
     float lambda_u;     /* weight of the unlabelled loss [1] */
     gx_condition cond;  /* [soft] */
+    int bn_update;      /* the pseudo samples' batch statistics move bn's running averages [0] */
 } gx_pssl_config;
 
 void gx_pssl_config_default(gx_pssl_config *c);
