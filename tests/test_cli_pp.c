@@ -121,6 +121,36 @@ static void test_pssl_deterministic(void **s) {
     free(y);
 }
 
+/* --pp-from: the PP network that det1 (test_pssl_deterministic) wrote, reused with the same seed,
+ * gives det1's model byte for byte; and it refuses a network of another architecture. */
+static void test_pp_from(void **s) {
+    (void)s;
+    if (!model[0]) skip();
+    char pre[700], a[700], b[700], out[600];
+    test_path(pre, sizeof pre, "det1/pp_pretrained.safetensors");
+    char opt[800];
+    snprintf(opt, sizeof opt, "--pp --pp-from '%s' --mu 2 --tau 0.2", pre);
+    run_ok("pssl", "det3", opt, "\"pp_from\"");
+    test_path(a, sizeof a, "det1/model.safetensors");
+    test_path(b, sizeof b, "det3/model.safetensors");
+    struct stat st;
+    assert_int_equal(stat(a, &st), 0);
+    char *x = slurp(a), *y = slurp(b);
+    assert_memory_equal(x, y, (size_t)st.st_size);
+    free(x);
+    free(y);
+    /* the same network also starts a pp run of other options */
+    snprintf(opt, sizeof opt, "--pp-from '%s' --lr 3e-4", pre);
+    run_ok("pp", "pp-from", opt, "\"pp_from\"");
+    test_path(out, sizeof out, "bad");
+    int rc = run("pp '%s' --data '%s' --arch conv8-relu-pool,fc " FAST " --pp-from '%s' --out '%s'",
+                 model, target, pre, out);
+    assert_one_error_line(rc, "conv4-relu-pool,fc");
+    rc = run("pp '%s' --data '%s' " ARCH " " FAST " --pp-from '%s' --out '%s'", model, target, model,
+             out);
+    assert_int_equal(rc, 1);
+}
+
 /* Target images of another size than the source model's, an arch that does not parse, a missing
  * source model file or one that is no model: one line, exit 1, for each command. */
 static void test_errors(void **s) {
@@ -152,6 +182,9 @@ static void test_usage(void **s) {
     assert_int_equal(run("scratch --data x --mu 3"), 2);          /* P-SSL's option */
     assert_int_equal(run("pp m --data x --tau 0.5"), 2);          /* P-SSL's option */
     assert_int_equal(run("pssl m --data x --pp-samples 10"), 2);  /* needs --pp */
+    assert_int_equal(run("pssl m --data x --pp-from f"), 2);      /* needs --pp */
+    assert_int_equal(run("pp m --data x --pp-from f --pp-epochs 3"), 2); /* nothing to pre-train */
+    assert_int_not_equal(run("pssl m --data x --pseudo-bn sometimes"), 0);
     assert_int_equal(run("kd m --data x --mu 3"), 2);             /* P-SSL's option */
     assert_int_equal(run("pp m --data x --kd-temp 3"), 2);        /* KD's option */
     assert_int_equal(run("pssl --help"), 0);
@@ -165,7 +198,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_source_data), cmocka_unit_test(test_pp_end_to_end),
         cmocka_unit_test(test_pssl_end_to_end), cmocka_unit_test(test_kd_end_to_end),
-        cmocka_unit_test(test_pssl_deterministic),
+        cmocka_unit_test(test_pssl_deterministic), cmocka_unit_test(test_pp_from),
         cmocka_unit_test(test_errors),         cmocka_unit_test(test_usage),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

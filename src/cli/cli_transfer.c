@@ -33,6 +33,7 @@ typedef struct scratch_opts {
     gx_cls_train_config tc;
     gx_pp_config pp;
     int do_pp;                          /* pp; pssl --pp */
+    const char *pp_from;                /* a pp_pretrained.safetensors to start from, or NULL */
     gx_pssl_config ps;
     gx_kd_config kd;
     int threads, quiet;
@@ -89,14 +90,15 @@ enum { O_DATA = 256, O_ARCH, O_TEST, O_EPOCHS, O_BATCH, O_LR, O_OPT, O_SCHED, O_
        O_FLIP, O_SEED, O_THREADS, O_OUT, O_QUIET,
        /* source model options (pp, pssl) */
        O_SRC_DOMAIN, O_PP_SAMPLES, O_PP_EPOCHS, O_PP, O_MU, O_TAU, O_LAMBDA_U, O_COND,
-       O_PSEUDO_BN, O_KD_TEMP, O_KD_ALPHA };
+       O_PSEUDO_BN, O_PP_FROM, O_KD_TEMP, O_KD_ALPHA };
 
 /* Whether method takes option c: the source options go with pp, pssl and kd, the PP ones with pp
  * and pssl, the FixMatch ones with pssl, the distillation ones with kd. */
 static int option_allowed(int c, cli_xfer_method method) {
     switch (c) {
     case O_SRC_DOMAIN: return method != CLI_XFER_SCRATCH;
-    case O_PP_SAMPLES: case O_PP_EPOCHS: return method == CLI_XFER_PP || method == CLI_XFER_PSSL;
+    case O_PP_SAMPLES: case O_PP_EPOCHS: case O_PP_FROM:
+        return method == CLI_XFER_PP || method == CLI_XFER_PSSL;
     case O_PP: case O_MU: case O_TAU: case O_LAMBDA_U: case O_COND: case O_PSEUDO_BN:
         return method == CLI_XFER_PSSL;
     case O_KD_TEMP: case O_KD_ALPHA: return method == CLI_XFER_KD;
@@ -119,6 +121,7 @@ static int parse_args(int argc, char **argv, cli_xfer_method method, void (*usag
         {"source-domain", required_argument, 0, O_SRC_DOMAIN},
         {"pp-samples", required_argument, 0, O_PP_SAMPLES},
         {"pp-epochs", required_argument, 0, O_PP_EPOCHS}, {"pp", no_argument, 0, O_PP},
+        {"pp-from", required_argument, 0, O_PP_FROM},
         {"mu", required_argument, 0, O_MU}, {"tau", required_argument, 0, O_TAU},
         {"lambda-u", required_argument, 0, O_LAMBDA_U},
         {"condition", required_argument, 0, O_COND}, {"pseudo-bn", required_argument, 0, O_PSEUDO_BN},
@@ -186,6 +189,7 @@ static int parse_args(int argc, char **argv, cli_xfer_method method, void (*usag
         case O_PP_SAMPLES: if (cli_parse_int(cmd, "--pp-samples", optarg, 1, 10000000, &v)) return 1; o->pp.samples = v; pp_opts = 1; break;
         case O_PP_EPOCHS: if (cli_parse_int(cmd, "--pp-epochs", optarg, 1, 1000000, &v)) return 1; o->pp.epochs = (int)v; pp_opts = 1; break;
         case O_PP: o->do_pp = 1; break;
+        case O_PP_FROM: o->pp_from = optarg; break;
         case O_MU: if (cli_parse_int(cmd, "--mu", optarg, 1, 1024, &v)) return 1; o->ps.mu = (int)v; break;
         case O_TAU: if (cli_parse_float(cmd, "--tau", optarg, 0, 1, &f)) return 1; o->ps.tau = (float)f; break;
         case O_LAMBDA_U: if (cli_parse_float(cmd, "--lambda-u", optarg, 0, 1000, &f)) return 1; o->ps.lambda_u = (float)f; break;
@@ -210,6 +214,10 @@ static int parse_args(int argc, char **argv, cli_xfer_method method, void (*usag
     if (optind < argc) return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
     if (!o->have_data) return cli_usage_error(cmd, "--data SPEC is required");
     if (pp_opts && !o->do_pp) return cli_usage_error(cmd, "--pp-samples and --pp-epochs go with --pp");
+    if (o->pp_from && !o->do_pp) return cli_usage_error(cmd, "--pp-from goes with --pp");
+    if (o->pp_from && pp_opts)
+        return cli_usage_error(cmd, "--pp-from takes the pre-trained network from a file; "
+                                    "--pp-samples and --pp-epochs would not be used");
     return 0;
 }
 
@@ -249,6 +257,59 @@ static int write_log(const char *path, const gx_cls_epoch_log *logs, int n, gx_e
 /* ---- the command ---- */
 
 /* PP's progress on stderr. */
+/* PP's pre-trained network, source head on, as OUT/pp_pretrained.safetensors: the pre-training
+ * depends on the seed and options but not on the target data, so later runs (other k, P-SSL) can
+ * start from it with --pp-from. */
+static int save_pretrained(const scratch_opts *o, const gx_classifier *m,
+                           const gx_model_info *src_info, gx_error *err) {
+    char path[1100], seed_s[32], samples_s[32], epochs_s[32];
+    snprintf(path, sizeof path, "%s/pp_pretrained.safetensors", o->out);
+    snprintf(seed_s, sizeof seed_s, "%llu", (unsigned long long)o->tc.seed);
+    snprintf(samples_s, sizeof samples_s, "%lld", (long long)o->pp.samples);
+    snprintf(epochs_s, sizeof epochs_s, "%d", o->pp.epochs);
+    const char *keys[] = {"seed", "pp_samples", "pp_epochs"}, *vals[] = {seed_s, samples_s, epochs_s};
+    gx_model_info pi;
+    memset(&pi, 0, sizeof pi);
+    int rc = gx_model_info_set_classes(&pi, src_info->n_classes,
+                                       (const char *const *)src_info->class_names, err) ||
+             gx_classifier_save(path, m, &pi, 3, keys, vals, err) ? -1 : 0;
+    gx_model_info_free(&pi);
+    return rc;
+}
+
+/* --pp-from: m (this run's network with the source head) takes the weights of a network that
+ * save_pretrained wrote for the same architecture, input and source classes. */
+static int load_pretrained(const char *path, gx_classifier *m, const gx_model_info *src_info,
+                           gx_error *err) {
+    gx_classifier p;
+    gx_model_info pi;
+    memset(&pi, 0, sizeof pi);
+    if (gx_classifier_load(path, &p, &pi, err)) return -1;
+    int rc = -1, same_classes = pi.n_classes == src_info->n_classes;
+    for (int k = 0; same_classes && k < pi.n_classes; k++)
+        same_classes = !strcmp(pi.class_names[k], src_info->class_names[k]);
+    if (strcmp(p.arch, m->arch) || p.image != m->image || p.in_h != m->in_h || p.in_w != m->in_w ||
+        p.in_c != m->in_c)
+        gx_fail(err, "--pp-from %s: a network %s on %dx%dx%d inputs, but this run's is %s on "
+                     "%dx%dx%d", path, p.arch, p.in_h, p.in_w, p.in_c, m->arch, m->in_h, m->in_w,
+                m->in_c);
+    else if (!same_classes)
+        gx_fail(err, "--pp-from %s: pre-trained on %d classes that are not the source model's %d "
+                     "(a PP network of another source model?)", path, pi.n_classes,
+                src_info->n_classes);
+    else {
+        int copied = gx_params_copy_matching(&m->params, &p.params, NULL, err);
+        if (copied == m->params.n)
+            rc = 0;
+        else if (copied >= 0)
+            gx_fail(err, "--pp-from %s: %d of the network's %d tensors are in the file", path,
+                    copied, m->params.n);
+    }
+    gx_classifier_free(&p);
+    gx_model_info_free(&pi);
+    return rc;
+}
+
 static void on_pp_epoch(void *p, const gx_cls_epoch_log *l) {
     const scratch_opts *o = p;
     if (o->quiet) return;
@@ -394,7 +455,16 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
     ctx.every = o.tc.epochs > 20 ? (o.tc.epochs + 19) / 20 : 1;
     o.tc.on_epoch = on_epoch;
     o.tc.ctx = &ctx;
-    if (o.do_pp) {
+    if (o.do_pp && o.pp_from) {
+        /* the source head drawn as the pre-training would (init_rng in step), then the weights */
+        if (!o.quiet) fprintf(stderr, "PP: starting from the pre-trained network %s\n", o.pp_from);
+        if (gx_classifier_replace_head(&m, g.n_classes, &init_rng, &err) ||
+            load_pretrained(o.pp_from, &m, &src_info, &err) ||
+            gx_classifier_replace_head(&m, n_classes, &init_rng, &err)) {
+            cli_error("%s", err.msg);
+            goto done;
+        }
+    } else if (o.do_pp) {
         gx_cls_train_config pc = o.tc;
         pc.on_epoch = on_pp_epoch;
         pc.ctx = &o;
@@ -402,7 +472,9 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
             fprintf(stderr, "PP: pre-training on %lld pseudo samples per epoch of %s (%d source "
                             "classes), %d epochs\n", (long long)o.pp.samples, o.source,
                     g.n_classes, o.pp.epochs);
-        if (gx_pp_pretrain(&m, &g, &o.pp, &pc, n_classes, &init_rng, &pp_res, &err)) {
+        if (gx_pp_pretrain(&m, &g, &o.pp, &pc, &init_rng, &pp_res, &err) ||
+            save_pretrained(&o, &m, &src_info, &err) ||
+            gx_classifier_replace_head(&m, n_classes, &init_rng, &err)) {
             cli_error("%s", err.msg);
             goto done;
         }
@@ -479,7 +551,9 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
         cJSON_AddNumberToObject(extra, "source_classes", g.n_classes);
     }
     cJSON_AddBoolToObject(extra, "pp", o.do_pp);
-    if (o.do_pp) {
+    if (o.do_pp && o.pp_from) {
+        cJSON_AddStringToObject(extra, "pp_from", o.pp_from);
+    } else if (o.do_pp) {
         cJSON_AddNumberToObject(extra, "pp_samples", (double)o.pp.samples);
         cJSON_AddNumberToObject(extra, "pp_epochs", o.pp.epochs);
         cJSON_AddNumberToObject(extra, "pp_seconds", pp_res.seconds);

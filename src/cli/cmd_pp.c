@@ -20,7 +20,12 @@ static void pp_options(FILE *f) {
 "  --source-domain NAME  the source model's domain to generate in [its last domain]\n"
 "  --pp-samples N      PP: pseudo samples drawn afresh every PP epoch [10000]\n"
 "  --pp-epochs N       PP: pre-training epochs, batch size, learning rate, optimiser, schedule\n"
-"                      and augmentation as for the fine-tuning [10]\n");
+"                      and augmentation as for the fine-tuning [10]\n"
+"  --pp-from FILE      PP: start from the pre-trained network FILE (the pp_pretrained.safetensors\n"
+"                      that a pp or pssl --pp run writes beside its model, for the same --arch\n"
+"                      and source model) instead of pre-training again: the pre-training does\n"
+"                      not depend on the target data, so runs with other k or P-SSL options\n"
+"                      can share it; with the same --seed the result is the same [pre-train]\n");
 }
 
 static void pp_usage(FILE *f) {
@@ -31,7 +36,8 @@ static void pp_usage(FILE *f) {
 "(fresh ones every epoch), trains the target network with cross-entropy on (x, y_s) over the\n"
 "source classes, replaces its head with a new one over the target classes and fine-tunes it on\n"
 "the labelled target data like genxfer scratch. Writes model.safetensors, metrics.json and\n"
-"train_log.csv (of the fine-tuning) to --out.\n");
+"train_log.csv (of the fine-tuning) to --out, and the pre-trained network (source head on) as\n"
+"pp_pretrained.safetensors, which --pp-from reuses.\n");
     source_text(f);
     cli_transfer_usage_data(f);
     fprintf(f,
@@ -56,7 +62,7 @@ static void pssl_usage(FILE *f) {
 "  CE(f(weak(x_t)), y_t) + lambda_u * mean over u of 1[max q >= tau] CE(argmax q, f(strong(u)))\n"
 "with q = softmax(f(weak(u))) held constant. --pp first pre-trains the network with PP (as\n"
 "genxfer pp): the full method PP + P-SSL. Writes model.safetensors, metrics.json and\n"
-"train_log.csv to --out.\n");
+"train_log.csv to --out, and with --pp the pre-trained network pp_pretrained.safetensors.\n");
     source_text(f);
     cli_transfer_usage_data(f);
     fprintf(f,

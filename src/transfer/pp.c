@@ -32,8 +32,8 @@ static int fill(void *ctx, int epoch, gx_error *err) {
 }
 
 int gx_pp_pretrain(gx_classifier *m, gx_generator *g, const gx_pp_config *pc,
-                   const gx_cls_train_config *tc, int n_target_classes, gx_rng *init,
-                   gx_cls_train_result *res, gx_error *err) {
+                   const gx_cls_train_config *tc, gx_rng *init, gx_cls_train_result *res,
+                   gx_error *err) {
     const int d = gx_classifier_in_size(m);
     if (g->n_in != d)
         return gx_fail(err, "PP: the source generator makes %d features per example, the network "
@@ -59,9 +59,7 @@ int gx_pp_pretrain(gx_classifier *m, gx_generator *g, const gx_pp_config *pc,
     c.extra_loss = NULL;
     c.hook_ctx = &f;
     fill(&f, 0, err);
-    if (gx_cls_train(m, &ds, all, ds.n, NULL, 0, &c, res, err) ||
-        gx_classifier_replace_head(m, n_target_classes, init, err))
-        goto done;
+    if (gx_cls_train(m, &ds, all, ds.n, NULL, 0, &c, res, err)) goto done;
     rc = 0;
 done:
     gx_dataset_free(&ds);

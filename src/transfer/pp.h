@@ -16,12 +16,14 @@ typedef struct gx_pp_config {
 
 void gx_pp_config_default(gx_pp_config *c);
 
-/* Pre-trains m on G_s's samples with tc's options (its epochs replaced by pc->epochs, no
- * validation), then gives m a new head of n_target_classes outputs initialised with init. g's
+/* Gives m a head of the K_s source classes (initialised with init) and pre-trains it on G_s's
+ * samples with tc's options (its epochs replaced by pc->epochs, no validation); the caller then
+ * replaces the head for the target classes (gx_classifier_replace_head with the same init). g's
  * domain must produce m's input (gx_generator_check_input) and its samples are in the data's units:
- * m must take unstandardised inputs. res: the pre-training's result. */
+ * m must take unstandardised inputs. res: the pre-training's result. The result depends on the seed
+ * and options, not on the target data, so one pre-trained network can serve several target runs. */
 int gx_pp_pretrain(gx_classifier *m, gx_generator *g, const gx_pp_config *pc,
-                   const gx_cls_train_config *tc, int n_target_classes, gx_rng *init,
-                   gx_cls_train_result *res, gx_error *err);
+                   const gx_cls_train_config *tc, gx_rng *init, gx_cls_train_result *res,
+                   gx_error *err);
 
 #endif
