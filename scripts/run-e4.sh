@@ -9,7 +9,11 @@
 # "1 2 3"), KS (default "10 50"), SPLITS (default "a b"), ONLY (a regular expression: run only the
 # runs whose folder matches), DRY=1 (print the commands and stop), VAL=V (the tuning mode: hold
 # out V more labelled images per class as a validation set, report its last-epoch accuracy and
-# do not touch the test set; folders under OUT_DIR/val), EPOCHS, MU, PP_SAMPLES, PP_EPOCHS.
+# do not touch the test set; folders under OUT_DIR/val), STEPS (training steps of every method,
+# whatever k: epochs = STEPS / steps per epoch), MU, PP_SAMPLES, PP_EPOCHS.
+# PP's pre-training does not depend on the target data: the pp run at the first k pre-trains (per
+# split and seed) and every other PP-based run of that split and seed starts from its network
+# (--pp-from), as it would have pre-trained it (same seed, same result).
 # A run whose metrics.json exists is skipped, so the script can be stopped and started again.
 # The summary table is printed at the end (scripts/summarize.py --tree OUT_DIR).
 set -euo pipefail
@@ -23,7 +27,8 @@ splits=${SPLITS:-a b}
 only=${ONLY:-.}
 val=${VAL:-0}
 # The schedule chosen on the validation split of split A, seed 1 (docs/RESULTS.md, E4).
-epochs=${EPOCHS:-300}
+steps=${STEPS:-300}
+batch=64
 mu=${MU:-7}
 pp_samples=${PP_SAMPLES:-10000}
 pp_epochs=${PP_EPOCHS:-10}
@@ -49,8 +54,9 @@ for s in $splits; do
 done
 wait
 
-list=$(mktemp)
-trap 'rm -f "$list"' EXIT
+phase1=$(mktemp) phase2=$(mktemp)
+trap 'rm -f "$phase1" "$phase2"' EXIT
+cur=$phase2
 root=$out
 [ "$val" -gt 0 ] && root=$out/val
 add() { # add DIR SPLIT K SEED COMMAND ARGS...: one run
@@ -68,22 +74,32 @@ add() { # add DIR SPLIT K SEED COMMAND ARGS...: one run
     else
         args+=(--data "$train,k=$k" --test "$test")
     fi
+    local per_epoch=$(( (5 * k + batch - 1) / batch )) # 5 target classes, k labels each
     # shellcheck disable=SC2046
-    args+=("$@" --epochs "$epochs" $(flip "$s") --seed "$seed" --threads "$threads" --quiet
-           --out "$dir")
-    printf '%q ' "${args[@]}" >> "$list"
-    printf '> %q 2>&1\n' "$dir.log" >> "$list"
+    args+=("$@" --epochs $(( (steps + per_epoch - 1) / per_epoch )) --batch "$batch" $(flip "$s")
+           --seed "$seed" --threads "$threads" --quiet --out "$dir")
+    printf '%q ' "${args[@]}" >> "$cur"
+    printf '> %q 2>&1\n' "$dir.log" >> "$cur"
 }
-pp=(--pp-samples "$pp_samples" --pp-epochs "$pp_epochs")
+first_k=${ks%% *}
+pre() { echo "$root/$1/k$first_k/pp/seed$2/pp_pretrained.safetensors"; }
 method_runs() { # method_runs SPLIT K: every method, every seed
     local s=$1 k=$2 seed d
     for seed in $seeds; do
         d=$root/$s/k$k
         add "$d/scratch/seed$seed" "$s" "$k" "$seed" scratch
         add "$d/kd/seed$seed" "$s" "$k" "$seed" kd
-        add "$d/pp/seed$seed" "$s" "$k" "$seed" pp "${pp[@]}"
+        if [ "$k" = "$first_k" ]; then # the pre-training, before the runs that start from it
+            cur=$phase1
+            add "$d/pp/seed$seed" "$s" "$k" "$seed" pp --pp-samples "$pp_samples" \
+                --pp-epochs "$pp_epochs"
+            cur=$phase2
+        else
+            add "$d/pp/seed$seed" "$s" "$k" "$seed" pp --pp-from "$(pre "$s" "$seed")"
+        fi
         add "$d/pssl/seed$seed" "$s" "$k" "$seed" pssl --mu "$mu"
-        add "$d/pp-pssl/seed$seed" "$s" "$k" "$seed" pssl --pp --mu "$mu" "${pp[@]}"
+        add "$d/pp-pssl/seed$seed" "$s" "$k" "$seed" pssl --pp --mu "$mu" \
+            --pp-from "$(pre "$s" "$seed")"
     done
 }
 ablation_runs() { # ablation_runs SPLIT K: conditioning of PP + P-SSL; the number of PP samples
@@ -91,8 +107,8 @@ ablation_runs() { # ablation_runs SPLIT K: conditioning of PP + P-SSL; the numbe
     for seed in $seeds; do
         d=$root/$s/k$k
         for c in argmax random; do
-            add "$d/pp-pssl-$c/seed$seed" "$s" "$k" "$seed" pssl --pp --mu "$mu" "${pp[@]}" \
-                --condition "$c"
+            add "$d/pp-pssl-$c/seed$seed" "$s" "$k" "$seed" pssl --pp --mu "$mu" \
+                --pp-from "$(pre "$s" "$seed")" --condition "$c"
         done
         for n in 1000 2500; do
             add "$d/pp-samples$n/seed$seed" "$s" "$k" "$seed" pp --pp-samples "$n" \
@@ -102,7 +118,6 @@ ablation_runs() { # ablation_runs SPLIT K: conditioning of PP + P-SSL; the numbe
 }
 # In order of importance (a run stopped half-way can be completed later): the methods at the
 # first k on every split, their ablations, then the other k.
-first_k=${ks%% *}
 for s in $splits; do method_runs "$s" "$first_k"; done
 for s in $splits; do ablation_runs "$s" "$first_k"; done
 for k in $ks; do
@@ -110,8 +125,12 @@ for k in $ks; do
     for s in $splits; do method_runs "$s" "$k"; done
 done
 
-if [ "${DRY:-0}" = 1 ]; then cat "$list"; exit 0; fi
-n=$(wc -l < "$list")
+if [ "${DRY:-0}" = 1 ]; then cat "$phase1" "$phase2"; exit 0; fi
+n=$(cat "$phase1" "$phase2" | wc -l)
 echo "run-e4: $n runs to do, $jobs at a time, $threads thread(s) each; logs beside each run folder" >&2
-xargs -d '\n' -P "$jobs" -I{} bash -c '{}' < "$list" || echo "run-e4: some runs failed (see their .log)" >&2
-python3 scripts/summarize.py --tree "$root"
+for list in "$phase1" "$phase2"; do
+    xargs -d '\n' -P "$jobs" -I{} bash -c '{}' < "$list" ||
+        echo "run-e4: some runs failed (see their .log)" >&2
+done
+if [ "$val" -gt 0 ]; then python3 scripts/summarize.py --val --tree "$root"
+else python3 scripts/summarize.py --tree "$root"; fi

@@ -7,6 +7,9 @@
   summarize.py --tree DIR [--class NAME ...]
       a Markdown table with one row per folder under DIR that holds seed*/metrics.json: runs,
       accuracy, macro F1, the F1 of each --class NAME, minutes per run
+  summarize.py --val --tree DIR
+      the same for runs with a validation split and no test set (the tuning runs of
+      scripts/run-e4.sh): the validation accuracy of the last epoch (train_log.csv), and the best
 
 Each RUN_DIR holds the metrics.json of one `genxfer train --test ...` run."""
 import json
@@ -76,9 +79,44 @@ def tree(root, classes):
         print("| " + " | ".join(cells) + " |")
 
 
+def last_val(d):
+    """(last epoch's, best) validation accuracy of the run in d, from its train_log.csv."""
+    try:
+        with open(os.path.join(d, "train_log.csv")) as f:
+            rows = [line.strip().split(",") for line in f]
+        col = rows[0].index("val_accuracy")
+        vals = [float(r[col]) for r in rows[1:] if len(r) > col and r[col] not in ("", "nan")]
+    except (OSError, ValueError, IndexError) as e:
+        sys.exit(f"summarize: {d}/train_log.csv: {e}")
+    if not vals:
+        sys.exit(f"summarize: {d}/train_log.csv has no validation accuracy")
+    return vals[-1], max(vals)
+
+
+def val_tree(root):
+    groups = {}
+    for d, _, files in os.walk(root):
+        if "train_log.csv" in files and re.fullmatch(r"seed\d+", os.path.basename(d)):
+            groups.setdefault(os.path.relpath(os.path.dirname(d), root), []).append(d)
+    if not groups:
+        sys.exit(f"summarize: no seed*/train_log.csv under {root}")
+    print("| setting | runs | last-epoch validation accuracy (%) | best epoch's (%) |")
+    print("|---|---|---|---|")
+    for g in sorted(groups):
+        v = [last_val(d) for d in sorted(groups[g])]
+        lm, ls = mean_std([100 * a for a, _ in v])
+        bm, bs = mean_std([100 * b for _, b in v])
+        print(f"| {g} | {len(v)} | {lm:.2f} ± {ls:.2f} | {bm:.2f} ± {bs:.2f} |")
+
+
 def main(argv):
     if not argv or argv[0] in ("-h", "--help"):
         sys.exit(__doc__)
+    if argv[0] == "--val":
+        if len(argv) != 3 or argv[1] != "--tree":
+            sys.exit(__doc__)
+        val_tree(argv[2])
+        return
     if argv[0] == "--tree":
         if len(argv) < 2:
             sys.exit(__doc__)
