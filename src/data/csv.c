@@ -297,8 +297,8 @@ static int map_labels(const char *path, const char *const *paths, const char *co
 
     if (classes) {
         while (classes[K]) {
-            if (++K > GX_MAX_CLASSES)
-                return gx_fail(err, "%s: more than %d label classes given", path, GX_MAX_CLASSES);
+            if (++K > GX_READER_MAX_CLASSES)
+                return gx_fail(err, "%s: more than %d label classes given", path, GX_READER_MAX_CLASSES);
         }
         if (K == 0) return gx_fail(err, "%s: the list of label classes is empty", path);
         for (int64_t i = 0; i < r->n; i++) {
@@ -343,9 +343,9 @@ static int map_labels(const char *path, const char *const *paths, const char *co
         int64_t u = 0;
         for (int64_t i = 0; i < m; i++)
             if (i == 0 || uniq[i] != uniq[u - 1]) uniq[u++] = uniq[i];
-        if (u > GX_MAX_CLASSES) {
+        if (u > GX_READER_MAX_CLASSES) {
             gx_fail(err, "%s: label column '%s' has %lld distinct values; at most %d classes", path,
-                    col, (long long)u, GX_MAX_CLASSES);
+                    col, (long long)u, GX_READER_MAX_CLASSES);
             goto done;
         }
         K = (int)u;
@@ -375,9 +375,9 @@ static int map_labels(const char *path, const char *const *paths, const char *co
             size_t h = (size_t)hash_str(s) & (cap - 1);
             while (slot[h] >= 0 && strcmp(names[slot[h]], s) != 0) h = (h + 1) & (cap - 1);
             if (slot[h] < 0) {
-                if (K == GX_MAX_CLASSES) {
+                if (K == GX_READER_MAX_CLASSES) {
                     gx_fail(err, "%s: label column '%s' has more than %d distinct values", path,
-                            col, GX_MAX_CLASSES);
+                            col, GX_READER_MAX_CLASSES);
                     goto done;
                 }
                 slot[h] = K;

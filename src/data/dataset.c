@@ -246,9 +246,9 @@ int gx_reader_label(double v, int64_t row, int n_classes, int32_t *out, const ch
     if (n_classes > 0 && v >= n_classes)
         return gx_fail(err, "%s: label at row %lld is %.0f; expected a class index below %d", what,
                        (long long)row, v, n_classes);
-    if (v >= GX_MAX_CLASSES)
+    if (v >= GX_READER_MAX_CLASSES)
         return gx_fail(err, "%s: label at row %lld is %.0f; expected a class index below %d", what,
-                       (long long)row, v, GX_MAX_CLASSES);
+                       (long long)row, v, GX_READER_MAX_CLASSES);
     *out = (int32_t)v;
     return 0;
 }

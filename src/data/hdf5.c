@@ -168,7 +168,7 @@ int gx_read_hdf5(const char *path, const char *data_name, const char *label_name
                  gx_dataset *out, gx_error *err) {
     gx_dataset_free(out);
     if (!path || !*path) return gx_fail(err, "HDF5: no path given");
-    if (n_classes < 0 || n_classes > GX_MAX_CLASSES)
+    if (n_classes < 0 || n_classes > GX_READER_MAX_CLASSES)
         return gx_fail(err, "%s: invalid class count %d", path, n_classes);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     struct stat st;

@@ -251,7 +251,7 @@ static int read_labels(idx_file *f, int n_classes, gx_dataset *out, gx_error *er
 int gx_read_idx(const char *images_path, const char *labels_path, int n_classes, gx_dataset *out,
                 gx_error *err) {
     gx_dataset_free(out);
-    if (n_classes < 0 || n_classes > GX_MAX_CLASSES)
+    if (n_classes < 0 || n_classes > GX_READER_MAX_CLASSES)
         return gx_fail(err, "%s: invalid class count %d", images_path ? images_path : "IDX",
                        n_classes);
     idx_file im, lb;

@@ -387,7 +387,7 @@ static double npy_value(const gx_npy_array *a, int64_t i) {
 int gx_read_npy_dataset(const char *x_path, const char *labels_path, int n_classes, gx_dataset *out,
                         gx_error *err) {
     gx_dataset_free(out);
-    if (n_classes < 0 || n_classes > GX_MAX_CLASSES)
+    if (n_classes < 0 || n_classes > GX_READER_MAX_CLASSES)
         return gx_fail(err, "%s: invalid class count %d", x_path ? x_path : ".npy", n_classes);
     gx_npy_array a, l;
     memset(&l, 0, sizeof l);

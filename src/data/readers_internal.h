@@ -9,7 +9,7 @@
 #include "data/dataset.h"
 
 /* A label larger than this (or a class count above it) is refused as corrupt input. */
-#define GX_MAX_CLASSES 65536
+#define GX_READER_MAX_CLASSES 65536
 
 /* Largest array (in bytes) a reader accepts when the file size cannot bound it (gzip'd IDX,
  * HDF5 with compression or fill values): 16 GiB. */
@@ -19,7 +19,7 @@
 int gx_reader_fail(gx_dataset *out);
 
 /* Converts one stored label value (row `row` of `what`) to a class index: it must be finite,
- * integral, >= 0, below GX_MAX_CLASSES and, when n_classes > 0, below n_classes. */
+ * integral, >= 0, below GX_READER_MAX_CLASSES and, when n_classes > 0, below n_classes. */
 int gx_reader_label(double v, int64_t row, int n_classes, int32_t *out, const char *what,
                     gx_error *err);
 
