@@ -129,6 +129,19 @@ void gx_classifier_freeze_body(gx_classifier *m, int frozen) {
     if (g >= 0) m->params.groups[g].frozen = frozen != 0;
 }
 
+double gx_classifier_step_macs(const gx_classifier *m, int B) {
+    double macs = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const gx_cls_layer *L = &m->layer[i];
+        double fwd; /* conv: a [B*h*w, k*k*c] x [k*k*c, oc] product; fc: [B, in] x [in, oc] */
+        if (L->kind == GX_CLS_CONV) fwd = (double)B * L->h * L->w * L->k * L->k * L->c * L->oc;
+        else if (L->kind == GX_CLS_FC) fwd = (double)B * in_size(L) * L->oc;
+        else continue;
+        macs += fwd * (i > 0 ? 3 : 2);
+    }
+    return macs;
+}
+
 /* ---- workspace ---- */
 
 int gx_classifier_ws_alloc(gx_classifier_ws *ws, const gx_classifier *m, int max_batch,
