@@ -265,6 +265,12 @@ void gx_classifier_backward(gx_classifier *m, gx_classifier_ws *ws, const float 
         const gx_cls_layer *L = &m->layer[i];
         const float *in = i > 0 ? ws->out[i - 1] : X;
         const size_t n_in = (size_t)B * in_size(L), n_out = (size_t)B * out_size(L);
+        if (L->kind == GX_CLS_ACT && i > 0 && dY != dlogits) {
+            /* in place on our own gradient buffer: no fresh buffer to zero and add into */
+            gx_act_grad_scale(L->act, (float *)dY, ws->out[i], n_out);
+            next ^= 1; /* dY stays where it is: the next layer writes the other buffer */
+            continue;
+        }
         /* dIn: a fresh buffer, or the caller's dX (added into) for the first layer */
         float *dIn = i > 0 ? ws->grad[next] : dX;
         if (i > 0) memset(dIn, 0, n_in * sizeof *dIn);
