@@ -98,16 +98,24 @@ GX_VEC_CLONES static void grad_sums(double *sdy, double *sdyx, const float *dY, 
     }
 }
 
-/* dX += gamma inv_std (dY - mean dY - xhat mean(dY xhat)) on rows [0, N). */
+/* dX += gamma inv_std (dY - mean dY - xhat mean(dY xhat)) on rows [0, N); dX = ... when dX is
+ * dY (each element reads only its own dY). */
 GX_VEC_CLONES static void grad_rows(float *dX, const float *dY, const float *xhat,
                                     const double *sdy, const double *sdyx, const float *gamma,
                                     const float *inv_std, int N, int C) {
+    const int write = dX == dY;
     for (int n = 0; n < N; n++) {
         const float *dy = dY + (size_t)n * C, *xh = xhat + (size_t)n * C;
         float *dx = dX + (size_t)n * C;
+        if (write) {
 #pragma omp simd
-        for (int c = 0; c < C; c++)
-            dx[c] += gamma[c] * inv_std[c] * (float)(dy[c] - sdy[c] - xh[c] * sdyx[c]);
+            for (int c = 0; c < C; c++)
+                dx[c] = gamma[c] * inv_std[c] * (float)(dy[c] - sdy[c] - xh[c] * sdyx[c]);
+        } else {
+#pragma omp simd
+            for (int c = 0; c < C; c++)
+                dx[c] += gamma[c] * inv_std[c] * (float)(dy[c] - sdy[c] - xh[c] * sdyx[c]);
+        }
     }
 }
 
