@@ -8,6 +8,7 @@
 #include <cblas.h>
 #include <dirent.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,7 +295,7 @@ static int cnn_step(void *ctx, gx_error *err) {
     int n = cnn_next_batch(c);
     gx_params_zero_grad(&c->m.params);
     double loss = gx_classifier_ce_step(&c->m, &c->ws, c->x, c->y, n, &c->noise_rng, NULL);
-    if (!(loss == loss) || loss > 1e30) return gx_fail(err, "bench: the CNN loss is not finite");
+    if (!isfinite(loss)) return gx_fail(err, "bench: the CNN loss is not finite");
     gx_optim_step(&c->opt, &c->m.params, c->lr);
     return 0;
 }
