@@ -196,6 +196,12 @@ static void test_bad_options(void **s) {
     assert_int_equal(run("bench --export a --export-cnn b"), 2);
     int rc = run("bench --data idx:/nonexistent/images.idx,labels=/nonexistent/labels.idx");
     assert_one_error_line(rc, "/nonexistent/images.idx");
+    /* feature rows: the CNN step is refused up front, naming the data */
+    char csv[600];
+    test_path(csv, sizeof csv, "features.csv");
+    test_write_text(csv, "a,b,label\n0.1,0.2,x\n0.3,0.4,y\n");
+    rc = run("bench --only cnn --steps 1 --data 'csv:%s,label=label'", csv);
+    assert_one_error_line(rc, "not images");
 }
 
 int main(void) {

@@ -692,6 +692,11 @@ int cmd_bench(int argc, char **argv) {
         gx_fail(&err, "bench: %s has no labels (the benchmark needs a labelled image set)", o.data);
         goto fail;
     }
+    if ((o.cnn || o.export_cnn) && (ds.height < 1 || ds.width < 1 || ds.channels < 1)) {
+        gx_fail(&err, "bench: %s holds feature rows, not images (the CNN step needs h x w x c "
+                      "images; --only b1 skips it)", o.data);
+        goto fail;
+    }
     gx_rng split_rng;
     gx_rng_init(&split_rng, (uint64_t)o.seed, GX_STREAM_SPLIT);
     if (gx_split_per_class(&ds, NULL, ds.n, LABELS_PER_CLASS, &split_rng, &split, &err)) goto fail;
