@@ -55,7 +55,7 @@ MANDIR       = $(PREFIX)/share/man
 PKGCONFIGDIR = $(LIBDIR)/pkgconfig
 INSTALL      ?= install
 
-.PHONY: all deps test test-plain test-san test-fuzz fuzz demo e1 clean bench bench-compare bench-profile install uninstall valgrind
+.PHONY: all deps test test-plain test-san test-fuzz fuzz demo e1 clean bench bench-compare bench-profile bench-profile-cnn install uninstall valgrind
 all: $(LIB) $(SO) $(BIN) genxfer
 
 # The tool at the project root, for the commands in the README.
@@ -219,6 +219,11 @@ bench-compare: deps
 bench-profile: $(BUILD)/bench/profile_step
 	valgrind --tool=callgrind --callgrind-out-file=$(BUILD)/callgrind.out $(BUILD)/bench/profile_step 3 1
 	callgrind_annotate $(BUILD)/callgrind.out | head -45
+
+# The same for the E4 CNN step (bench/profile_cnn.c).
+bench-profile-cnn: $(BUILD)/bench/profile_cnn
+	valgrind --tool=callgrind --callgrind-out-file=$(BUILD)/callgrind-cnn.out $(BUILD)/bench/profile_cnn 3 1
+	callgrind_annotate $(BUILD)/callgrind-cnn.out | head -45
 
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)

@@ -50,6 +50,13 @@ static void test_batchnorm_gradients(void **s) {
     assert_true(g.max_rel_err < 1e-2);
     g = gx_gradcheck(bn_loss, &c, c.beta, dbeta, C, 1e-2, 1e-2, C, &r);
     assert_true(g.max_rel_err < 1e-2);
+    /* in place (dX = dY): the same gradient written over dY, and the same parameter gradients */
+    float G[N * C], dg2[C] = {0}, db2[C] = {0};
+    memcpy(G, c.R, sizeof G);
+    bn_loss(&c);
+    gx_batchnorm_backward(G, dg2, db2, G, c.xhat, c.inv_std, c.gamma, N, C, c.work);
+    for (int i = 0; i < N * C; i++) assert_true(G[i] == dX[i]);
+    for (int i = 0; i < C; i++) assert_true(dg2[i] == dgamma[i] && db2[i] == dbeta[i]);
     /* and the check fails on a wrong gradient */
     dX[3] += 0.5f;
     g = gx_gradcheck(bn_loss, &c, c.X, dX, N * C, 1e-2, 1e-2, N * C, &r);

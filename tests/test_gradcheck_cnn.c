@@ -248,6 +248,11 @@ static void test_maxpool(void **state) {
         size_t nonzero = 0;
         for (size_t i = 0; i < nx; i++) nonzero += dX[i] != 0.0f;
         assert_int_equal(nonzero, ny);
+        /* the write variant: the same values over a dX full of garbage (odd sides included) */
+        float dW[MAXN];
+        for (size_t i = 0; i < nx; i++) dW[i] = NAN;
+        gx_maxpool2_backward_write(dW, c.R, c.arg, c.B, c.H, c.W, c.C);
+        for (size_t i = 0; i < nx; i++) assert_true(dW[i] == dX[i]);
     }
     /* ties: the first pixel of the window wins */
     float X[4] = {1, 1, 1, 1}, Y[1];

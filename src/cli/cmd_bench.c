@@ -1,12 +1,14 @@
 /* genxfer bench: the training-speed benchmark B1 of EXPERIMENTS.md. The M2 step on MNIST (the m2
- * preset's defaults) timed at each thread count, set against this machine's SGEMM peak measured in
- * the same run; the time to load MNIST; one epoch of E1 run as a child process for its time and
- * peak memory. --export writes one step's inputs and results for the PyTorch cross-check
- * (bench/reference/m2_torch.py). */
+ * preset's defaults) and the training step of E4's CNN (the default target network of scratch/pp/
+ * pssl/kd) timed at each thread count, set against this machine's SGEMM peak measured in the same
+ * run; the time to load MNIST; one epoch of E1 run as a child process for its time and peak
+ * memory. --export and --export-cnn write one step's inputs and results for the PyTorch
+ * cross-checks (bench/reference/m2_torch.py, cnn_torch.py). */
 #include <cJSON.h>
 #include <cblas.h>
 #include <dirent.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_transfer.h"
 #include "core/gemm.h"
 #include "core/optim.h"
 #include "data/batch.h"
@@ -23,12 +26,16 @@
 #include "data/splits.h"
 #include "io/report.h"
 #include "io/safetensors.h"
+#include "models/classifier.h"
 #include "models/ssdgm.h"
+#include "transfer/cls_train.h"
 
 #define MAX_RUNS 8
 #define BATCH 100     /* labelled and unlabelled examples per step */
 #define LABELS_PER_CLASS 10
 #define PEAK_N 1024   /* the square SGEMM of the peak */
+#define CNN_BATCH 64  /* E4: images per step */
+#define CNN_CLASSES 5 /* E4's target tasks have 5 classes; the benchmark's labels are y mod 5 */
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -38,9 +45,12 @@ static void usage(FILE *f) {
 "examples per step, Adam). For each thread count: the median time of a training step (batch\n"
 "gathering, loss and gradient, Adam update), examples per second, the achieved GFLOP/s of the\n"
 "step's multiply-adds, this machine's SGEMM peak (a square 1024 product through the same BLAS)\n"
-"and the step time over the GEMM-bound time (FLOPs / peak). Then the time to load MNIST, and one\n"
-"epoch of E1 (genxfer train --preset m2 on MNIST with 100 labels) run as a child process, with\n"
-"its peak resident memory.\n\n"
+"and the step time over the GEMM-bound time (FLOPs / peak). The same for the training step of\n"
+"E4's CNN (the default --arch of scratch/pp/pssl/kd, " CLI_DEFAULT_ARCH ",\n"
+"5 classes, batch 64 of the --data images, their labels mod 5, Adam with those commands' default\n"
+"learning rate and weight decay). Then the time to load MNIST, and one epoch of E1 (genxfer\n"
+"train --preset m2 on MNIST with 100 labels) run as a child process, with its peak resident\n"
+"memory.\n\n"
 "options (default in brackets):\n"
 "  --threads LIST  thread counts to measure, e.g. 1,2 [1 and all cores]\n"
 "  --steps N       measured steps per thread count, after the warm-up [100]\n"
@@ -48,19 +58,22 @@ static void usage(FILE *f) {
 "  --data SPEC     the training images [mnist:train]\n"
 "  --test SPEC     the test set of the E1 epoch [mnist:test]\n"
 "  --no-epoch      skip the E1 epoch\n"
+"  --only MODEL    time only b1 (the M2 step and the E1 epoch) or only cnn [both]\n"
 "  --seed N        [1]\n"
 "  --json FILE     also write the results as JSON\n"
 "  --export FILE   instead of timing: train --warmup steps, then write the model, the next batch,\n"
 "                  its noise and genxfer's loss and gradients for it (safetensors), which\n"
 "                  bench/reference/m2_torch.py check compares with PyTorch\n"
+"  --export-cnn FILE  the same for the CNN step: the model after --warmup steps, the next batch,\n"
+"                  its dropout mask, genxfer's loss and gradients, for cnn_torch.py check\n"
 "  --help          this text\n");
 }
 
 typedef struct bench_opts {
     int threads[MAX_RUNS], n_threads;
     long steps, warmup, seed;
-    const char *data, *test, *json, *export_path;
-    int epoch;
+    const char *data, *test, *json, *export_path, *export_cnn;
+    int epoch, b1, cnn; /* which parts to run */
 } bench_opts;
 
 static double now_seconds(void) {
@@ -86,13 +99,15 @@ static double load_average(void) {
 }
 
 static int parse_args(int argc, char **argv, bench_opts *o) {
-    enum { O_STEPS = 256, O_WARMUP, O_DATA, O_TEST, O_NOEPOCH, O_SEED, O_JSON, O_EXPORT, O_THREADS };
+    enum { O_STEPS = 256, O_WARMUP, O_DATA, O_TEST, O_NOEPOCH, O_SEED, O_JSON, O_EXPORT, O_THREADS,
+           O_ONLY, O_EXPORT_CNN };
     static const struct option longopts[] = {
         {"threads", required_argument, 0, O_THREADS}, {"steps", required_argument, 0, O_STEPS},
         {"warmup", required_argument, 0, O_WARMUP},   {"data", required_argument, 0, O_DATA},
         {"test", required_argument, 0, O_TEST},       {"no-epoch", no_argument, 0, O_NOEPOCH},
         {"seed", required_argument, 0, O_SEED},       {"json", required_argument, 0, O_JSON},
-        {"export", required_argument, 0, O_EXPORT},   {"help", no_argument, 0, 'h'},
+        {"export", required_argument, 0, O_EXPORT},   {"only", required_argument, 0, O_ONLY},
+        {"export-cnn", required_argument, 0, O_EXPORT_CNN}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     const char *cmd = "bench";
     memset(o, 0, sizeof *o);
@@ -101,7 +116,7 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
     o->seed = 1;
     o->data = "mnist:train";
     o->test = "mnist:test";
-    o->epoch = 1;
+    o->epoch = o->b1 = o->cnn = 1;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     o->threads[o->n_threads++] = 1;
     if (cores > 1) o->threads[o->n_threads++] = (int)cores;
@@ -123,10 +138,19 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
         case O_NOEPOCH: o->epoch = 0; break;
         case O_JSON: o->json = optarg; break;
         case O_EXPORT: o->export_path = optarg; break;
+        case O_EXPORT_CNN: o->export_cnn = optarg; break;
+        case O_ONLY:
+            if (!strcmp(optarg, "b1")) o->b1 = 1, o->cnn = 0;
+            else if (!strcmp(optarg, "cnn")) o->b1 = 0, o->cnn = 1;
+            else return cli_usage_error(cmd, "--only: expected b1 or cnn, got '%s'", optarg);
+            break;
         default: return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc) return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (o->export_path && o->export_cnn)
+        return cli_usage_error(cmd, "--export and --export-cnn: give one of them");
+    if (!o->b1) o->epoch = 0;
     return 0;
 }
 
@@ -208,6 +232,74 @@ static int b1_step(b1 *b, gx_error *err) {
     return 0;
 }
 
+/* ---- the E4 CNN step --------------------------------------------------------------------- */
+
+/* The default target network of scratch/pp/pssl/kd with its optimiser, a batcher over every row
+ * of the images and the buffers of one batch: everything gx_cls_train's step uses, augmentation
+ * aside (it runs on the batch before the step). */
+typedef struct cnn {
+    gx_classifier m;
+    gx_classifier_ws ws;
+    gx_optim opt;
+    float lr;
+    gx_batcher rows;
+    gx_rng data_rng, noise_rng;
+    float *x;   /* [CNN_BATCH, h*w*c] */
+    int32_t *y; /* [CNN_BATCH] */
+} cnn;
+
+static void cnn_free(cnn *c) {
+    gx_classifier_ws_free(&c->ws);
+    gx_classifier_free(&c->m);
+    gx_batcher_free(&c->rows);
+    free(c->x);
+    free(c->y);
+}
+
+static int cnn_init(cnn *c, const gx_dataset *ds, uint64_t seed, gx_error *err) {
+    memset(c, 0, sizeof *c);
+    if (ds->height < 1 || ds->width < 1 || ds->channels < 1)
+        return gx_fail(err, "bench: the --data rows are not images (the CNN step needs h x w x c)");
+    gx_rng init;
+    gx_rng_init(&init, seed, GX_STREAM_INIT);
+    gx_rng_init(&c->data_rng, seed, GX_STREAM_DATA);
+    gx_rng_init(&c->noise_rng, seed, GX_STREAM_NOISE);
+    if (gx_classifier_create(&c->m, CLI_DEFAULT_ARCH, ds->height, ds->width, ds->channels, 1,
+                             CNN_CLASSES, &init, err) ||
+        gx_classifier_ws_alloc(&c->ws, &c->m, CNN_BATCH, err) ||
+        gx_batcher_init(&c->rows, ds, NULL, ds->n, CNN_BATCH, GX_BATCH_INFINITE, &c->data_rng,
+                        err) ||
+        !(c->x = gx_malloc_aligned((size_t)CNN_BATCH * ds->d * sizeof(float), "batch", err)) ||
+        !(c->y = gx_malloc((size_t)CNN_BATCH * sizeof(int32_t), "labels", err))) {
+        cnn_free(c);
+        return -1;
+    }
+    gx_cls_train_config tc; /* the optimiser as scratch/pp/pssl/kd set it up by default */
+    gx_cls_train_config_default(&tc);
+    gx_optim_init(&c->opt, tc.opt);
+    c->opt.weight_decay = tc.weight_decay;
+    c->lr = tc.lr;
+    return 0;
+}
+
+/* Draws the next batch into c's buffers; returns its size. */
+static int cnn_next_batch(cnn *c) {
+    int n = (int)gx_batcher_next(&c->rows, c->x, c->y);
+    for (int i = 0; i < n; i++) c->y[i] = (c->y[i] % CNN_CLASSES + CNN_CLASSES) % CNN_CLASSES;
+    return n;
+}
+
+/* One training step as gx_cls_train takes it (batch, zero, cross-entropy and gradient, Adam). */
+static int cnn_step(void *ctx, gx_error *err) {
+    cnn *c = ctx;
+    int n = cnn_next_batch(c);
+    gx_params_zero_grad(&c->m.params);
+    double loss = gx_classifier_ce_step(&c->m, &c->ws, c->x, c->y, n, &c->noise_rng, NULL);
+    if (!isfinite(loss)) return gx_fail(err, "bench: the CNN loss is not finite");
+    gx_optim_step(&c->opt, &c->m.params, c->lr);
+    return 0;
+}
+
 /* ---- measurements ------------------------------------------------------------------------ */
 
 typedef struct run_result {
@@ -228,14 +320,12 @@ static double sgemm_peak(const float *A, const float *B, float *C, int n) {
     return 2.0 * n * n * n / best * 1e-9;
 }
 
-static int time_steps(const bench_opts *o, const gx_dataset *ds, const int64_t *lab, int64_t n_lab,
-                      double *times, run_result *res, gx_error *err) {
-    b1 b;
-    if (b1_init(&b, ds, lab, n_lab, (uint64_t)o->seed, err)) return -1;
-    int rc = -1;
+/* Times o->warmup + o->steps calls of step(ctx) into res (times: scratch of o->steps). */
+static int time_loop(const bench_opts *o, int (*step)(void *, gx_error *), void *ctx,
+                     double *times, run_result *res, gx_error *err) {
     for (long i = 0; i < o->warmup + o->steps; i++) {
         double t = now_seconds();
-        if (b1_step(&b, err)) goto done;
+        if (step(ctx, err)) return -1;
         if (i >= o->warmup) times[i - o->warmup] = now_seconds() - t;
     }
     double sum = 0;
@@ -243,9 +333,26 @@ static int time_steps(const bench_opts *o, const gx_dataset *ds, const int64_t *
     res->mean_ms = 1e3 * sum / o->steps;
     res->median_ms = 1e3 * median(times, (int)o->steps);
     res->min_ms = 1e3 * times[0];
-    rc = 0;
-done:
+    return 0;
+}
+
+static int b1_step_ctx(void *ctx, gx_error *err) { return b1_step(ctx, err); }
+
+static int time_steps(const bench_opts *o, const gx_dataset *ds, const int64_t *lab, int64_t n_lab,
+                      double *times, run_result *res, gx_error *err) {
+    b1 b;
+    if (b1_init(&b, ds, lab, n_lab, (uint64_t)o->seed, err)) return -1;
+    int rc = time_loop(o, b1_step_ctx, &b, times, res, err);
     b1_free(&b);
+    return rc;
+}
+
+static int time_cnn(const bench_opts *o, const gx_dataset *ds, double *times, run_result *res,
+                    gx_error *err) {
+    cnn c;
+    if (cnn_init(&c, ds, (uint64_t)o->seed, err)) return -1;
+    int rc = time_loop(o, cnn_step, &c, times, res, err);
+    cnn_free(&c);
     return rc;
 }
 
@@ -383,6 +490,50 @@ done:
     return rc;
 }
 
+/* The CNN's parameters, the next batch after --warmup steps, the dropout masks drawn for it and
+ * genxfer's mean cross-entropy and gradients (batch-norm in training mode, as in the step). */
+static int export_cnn(const bench_opts *o, const gx_dataset *ds, gx_error *err) {
+    cnn c;
+    if (cnn_init(&c, ds, (uint64_t)o->seed, err)) return -1;
+    int rc = -1;
+    gx_st_writer *w = NULL;
+    for (long i = 0; i < o->warmup; i++)
+        if (cnn_step(&c, err)) goto done;
+    int n = cnn_next_batch(&c);
+    gx_params_zero_grad(&c.m.params);
+    float loss = (float)gx_classifier_ce_step(&c.m, &c.ws, c.x, c.y, n, &c.noise_rng, NULL);
+    if (!(w = gx_st_writer_new(err))) goto done;
+    const gx_params *p = &c.m.params;
+    char name[GX_PARAM_NAME_MAX + 16];
+    for (int i = 0; i < p->n; i++) {
+        const gx_param_info *t = &p->info[i];
+        gx_st_writer_add(w, t->name, GX_ST_F32, t->ndim, t->shape, p->data + t->offset, err);
+        if (p->groups[t->group].frozen) continue;
+        snprintf(name, sizeof name, "grad.%s", t->name);
+        gx_st_writer_add(w, name, GX_ST_F32, t->ndim, t->shape, p->grad + t->offset, err);
+    }
+    for (int i = 0; i < c.m.n_layers; i++) { /* the kept units [B, features] of each dropout */
+        const gx_cls_layer *L = &c.m.layer[i];
+        if (L->kind != GX_CLS_DROPOUT) continue;
+        int64_t sm[2] = {n, (int64_t)L->oh * L->ow * L->oc};
+        snprintf(name, sizeof name, "batch.dropout.%d", i);
+        gx_st_writer_add(w, name, GX_ST_U8, 2, sm, c.ws.mask[i], err);
+    }
+    int64_t sx[4] = {n, ds->height, ds->width, ds->channels}, sy[1] = {n}, s1[1] = {1};
+    gx_st_writer_add(w, "batch.x", GX_ST_F32, 4, sx, c.x, err); /* NHWC */
+    gx_st_writer_add(w, "batch.y", GX_ST_I32, 1, sy, c.y, err);
+    gx_st_writer_add(w, "loss", GX_ST_F32, 1, s1, &loss, err);
+    gx_st_writer_meta(w, "arch", c.m.arch, err);
+    if (gx_st_write(w, o->export_cnn, err)) goto done;
+    printf("genxfer bench: wrote %s (CNN after %ld steps, one batch of %d, loss %.6g)\n",
+           o->export_cnn, o->warmup, n, loss);
+    rc = 0;
+done:
+    gx_st_writer_free(w);
+    cnn_free(&c);
+    return rc;
+}
+
 /* ---- report ------------------------------------------------------------------------------ */
 
 static void cpu_name(char *buf, size_t n) {
@@ -410,34 +561,54 @@ typedef struct report {
     size_t n_params;
     run_result run[MAX_RUNS];
     int n_runs;
+    int b1, cnn;                     /* which parts ran */
+    run_result cnn_run[MAX_RUNS];    /* the CNN at the same thread counts (and peaks) */
+    double cnn_macs;
+    size_t cnn_params;
+    int cnn_h, cnn_w, cnn_c;
     const char *data;
     double load_ms;
     int64_t rows, cols;
     epoch_result e1;
 } report;
 
-static void print_report(const report *r) {
-    printf("B1: M2 on MNIST (784-500-500 softplus, z 50, 10 classes), %d labelled + %d unlabelled "
-           "per step, Adam\n", BATCH, BATCH);
-    printf("machine: %s, %ld cores, OpenBLAS %s kernels; load average %.2f before, %.2f after\n",
-           r->cpu, r->cores, r->blas_core, r->load_before, r->load_after);
-    printf("model: %zu parameters; %.3f G multiply-adds per step (%.3f G without the shared "
-           "first-layer GEMMs: %.1f%% saved)\n\n", r->n_params, r->macs * 1e-9,
-           r->macs_unshared * 1e-9, 100 * (1 - r->macs / r->macs_unshared));
+/* The table of one model's runs: macs multiply-adds and `examples` examples per step. */
+static void print_runs(const run_result *run, int n, double macs, int examples) {
     printf("threads  step ms (median  min   mean)  examples/s  GFLOP/s  SGEMM peak  GEMM-bound ms  "
            "step / GEMM-bound\n");
-    for (int i = 0; i < r->n_runs; i++) {
-        const run_result *u = &r->run[i];
-        double gflops = 2 * r->macs / (u->median_ms * 1e-3) * 1e-9;
-        double bound_ms = 2 * r->macs / (u->peak_gflops * 1e9) * 1e3;
+    for (int i = 0; i < n; i++) {
+        const run_result *u = &run[i];
+        double gflops = 2 * macs / (u->median_ms * 1e-3) * 1e-9;
+        double bound_ms = 2 * macs / (u->peak_gflops * 1e9) * 1e3;
         printf("%7d  %14.2f %6.2f %6.2f   %10.0f  %7.1f  %10.1f  %13.2f  %17.2f\n", u->threads,
-               u->median_ms, u->min_ms, u->mean_ms, 2 * BATCH / (u->median_ms * 1e-3), gflops,
+               u->median_ms, u->min_ms, u->mean_ms, examples / (u->median_ms * 1e-3), gflops,
                u->peak_gflops, bound_ms, u->median_ms / bound_ms);
     }
-    for (int i = 1; i < r->n_runs; i++)
-        if (r->run[0].threads == 1)
-            printf("speed-up 1 -> %d threads: %.2fx\n", r->run[i].threads,
-                   r->run[0].median_ms / r->run[i].median_ms);
+    for (int i = 1; i < n; i++)
+        if (run[0].threads == 1)
+            printf("speed-up 1 -> %d threads: %.2fx\n", run[i].threads,
+                   run[0].median_ms / run[i].median_ms);
+}
+
+static void print_report(const report *r) {
+    printf("machine: %s, %ld cores, OpenBLAS %s kernels; load average %.2f before, %.2f after\n\n",
+           r->cpu, r->cores, r->blas_core, r->load_before, r->load_after);
+    if (r->b1) {
+        printf("B1: M2 on MNIST (784-500-500 softplus, z 50, 10 classes), %d labelled + %d "
+               "unlabelled per step, Adam\n", BATCH, BATCH);
+        printf("model: %zu parameters; %.3f G multiply-adds per step (%.3f G without the shared "
+               "first-layer GEMMs: %.1f%% saved)\n", r->n_params, r->macs * 1e-9,
+               r->macs_unshared * 1e-9, 100 * (1 - r->macs / r->macs_unshared));
+        print_runs(r->run, r->n_runs, r->macs, 2 * BATCH);
+    }
+    if (r->cnn) {
+        printf("%sCNN step of E4: %s, %dx%dx%d -> %d classes, batch %d, Adam (weight decay as "
+               "scratch's default)\n", r->b1 ? "\n" : "", CLI_DEFAULT_ARCH, r->cnn_h, r->cnn_w,
+               r->cnn_c, CNN_CLASSES, CNN_BATCH);
+        printf("model: %zu parameters; %.3f G multiply-adds per step (forward, weight gradients, "
+               "input gradients but the first layer's)\n", r->cnn_params, r->cnn_macs * 1e-9);
+        print_runs(r->cnn_run, r->n_runs, r->cnn_macs, CNN_BATCH);
+    }
     printf("\nload %s: %lld x %lld in %.0f ms (median of 3): %.0f images/s, %.0f MB as float32\n",
            r->data, (long long)r->rows, (long long)r->cols, r->load_ms, r->rows / (r->load_ms * 1e-3),
            r->rows * r->cols * 4.0 / (1 << 20));
@@ -445,31 +616,47 @@ static void print_report(const report *r) {
         printf("E1 epoch (genxfer train --preset m2, %d thread(s)): epoch %.1f s, whole run %.1f s "
                "(loading, epoch, validation, test); peak RSS %.0f MB\n", r->e1.threads,
                r->e1.epoch_s, r->e1.wall_s, r->e1.max_rss_mb);
-    printf("CNN step: not measured yet (the E4 CNN benchmark of issue 6 is still to be written)\n");
 }
 
-static int write_json(const char *path, const report *r, gx_error *err) {
-    cJSON *j = cJSON_CreateObject(), *runs = cJSON_AddArrayToObject(j, "runs");
-    cJSON_AddStringToObject(j, "cpu", r->cpu);
-    cJSON_AddStringToObject(j, "blas_core", r->blas_core);
-    cJSON_AddNumberToObject(j, "cores", (double)r->cores);
-    cJSON_AddNumberToObject(j, "load_before", r->load_before);
-    cJSON_AddNumberToObject(j, "load_after", r->load_after);
-    cJSON_AddNumberToObject(j, "macs_per_step", r->macs);
-    cJSON_AddNumberToObject(j, "macs_per_step_unshared", r->macs_unshared);
-    cJSON_AddNumberToObject(j, "parameters", (double)r->n_params);
-    for (int i = 0; i < r->n_runs; i++) {
-        const run_result *u = &r->run[i];
+/* One model's runs as a JSON array named `name` of j. */
+static void add_runs_json(cJSON *j, const char *name, const run_result *run, int n, double macs,
+                          int examples) {
+    cJSON *runs = cJSON_AddArrayToObject(j, name);
+    for (int i = 0; i < n; i++) {
+        const run_result *u = &run[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "threads", u->threads);
         cJSON_AddNumberToObject(o, "median_ms", u->median_ms);
         cJSON_AddNumberToObject(o, "min_ms", u->min_ms);
         cJSON_AddNumberToObject(o, "mean_ms", u->mean_ms);
-        cJSON_AddNumberToObject(o, "examples_per_s", 2 * BATCH / (u->median_ms * 1e-3));
-        cJSON_AddNumberToObject(o, "gflops", 2 * r->macs / (u->median_ms * 1e-3) * 1e-9);
+        cJSON_AddNumberToObject(o, "examples_per_s", examples / (u->median_ms * 1e-3));
+        cJSON_AddNumberToObject(o, "gflops", 2 * macs / (u->median_ms * 1e-3) * 1e-9);
         cJSON_AddNumberToObject(o, "sgemm_peak_gflops", u->peak_gflops);
-        cJSON_AddNumberToObject(o, "gemm_bound_ms", 2 * r->macs / (u->peak_gflops * 1e9) * 1e3);
+        cJSON_AddNumberToObject(o, "gemm_bound_ms", 2 * macs / (u->peak_gflops * 1e9) * 1e3);
         cJSON_AddItemToArray(runs, o);
+    }
+}
+
+static int write_json(const char *path, const report *r, gx_error *err) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "cpu", r->cpu);
+    cJSON_AddStringToObject(j, "blas_core", r->blas_core);
+    cJSON_AddNumberToObject(j, "cores", (double)r->cores);
+    cJSON_AddNumberToObject(j, "load_before", r->load_before);
+    cJSON_AddNumberToObject(j, "load_after", r->load_after);
+    if (r->b1) {
+        cJSON_AddNumberToObject(j, "macs_per_step", r->macs);
+        cJSON_AddNumberToObject(j, "macs_per_step_unshared", r->macs_unshared);
+        cJSON_AddNumberToObject(j, "parameters", (double)r->n_params);
+        add_runs_json(j, "runs", r->run, r->n_runs, r->macs, 2 * BATCH);
+    }
+    if (r->cnn) {
+        cJSON *c = cJSON_AddObjectToObject(j, "cnn");
+        cJSON_AddStringToObject(c, "arch", CLI_DEFAULT_ARCH);
+        cJSON_AddNumberToObject(c, "batch", CNN_BATCH);
+        cJSON_AddNumberToObject(c, "macs_per_step", r->cnn_macs);
+        cJSON_AddNumberToObject(c, "parameters", (double)r->cnn_params);
+        add_runs_json(c, "runs", r->cnn_run, r->n_runs, r->cnn_macs, CNN_BATCH);
     }
     cJSON_AddNumberToObject(j, "load_ms", r->load_ms);
     if (r->e1.ran) {
@@ -505,11 +692,18 @@ int cmd_bench(int argc, char **argv) {
         gx_fail(&err, "bench: %s has no labels (the benchmark needs a labelled image set)", o.data);
         goto fail;
     }
+    if ((o.cnn || o.export_cnn) && (ds.height < 1 || ds.width < 1 || ds.channels < 1)) {
+        gx_fail(&err, "bench: %s holds feature rows, not images (the CNN step needs h x w x c "
+                      "images; --only b1 skips it)", o.data);
+        goto fail;
+    }
     gx_rng split_rng;
     gx_rng_init(&split_rng, (uint64_t)o.seed, GX_STREAM_SPLIT);
     if (gx_split_per_class(&ds, NULL, ds.n, LABELS_PER_CLASS, &split_rng, &split, &err)) goto fail;
-    if (o.export_path) {
-        if (export_step(&o, &ds, split.take, split.n_take, &err)) goto fail;
+    if (o.export_path || o.export_cnn) {
+        if (o.export_path ? export_step(&o, &ds, split.take, split.n_take, &err)
+                          : export_cnn(&o, &ds, &err))
+            goto fail;
         rc = 0;
         goto done;
     }
@@ -525,16 +719,34 @@ int cmd_bench(int argc, char **argv) {
         u->threads = o.threads[i];
         gx_set_threads(u->threads);
         u->peak_gflops = sgemm_peak(A, B, C, PEAK_N);
-        fprintf(stderr, "genxfer bench: %d thread(s): %ld + %ld steps...\n", u->threads, o.warmup,
-                o.steps);
-        if (time_steps(&o, &ds, split.take, split.n_take, times, u, &err)) goto fail;
+        run_result *v = &r.cnn_run[r.n_runs - 1];
+        *v = *u;
+        if (o.b1) {
+            fprintf(stderr, "genxfer bench: B1, %d thread(s): %ld + %ld steps...\n", u->threads,
+                    o.warmup, o.steps);
+            if (time_steps(&o, &ds, split.take, split.n_take, times, u, &err)) goto fail;
+        }
+        if (o.cnn) {
+            fprintf(stderr, "genxfer bench: CNN, %d thread(s): %ld + %ld steps...\n", v->threads,
+                    o.warmup, o.steps);
+            if (time_cnn(&o, &ds, times, v, &err)) goto fail;
+        }
     }
-    {
+    r.b1 = o.b1, r.cnn = o.cnn;
+    if (o.b1) {
         b1 b; /* the model's size and multiply-adds */
         if (b1_init(&b, &ds, split.take, split.n_take, 1, &err)) goto fail;
         r.macs = gx_ssdgm_step_macs(&b.m, 0, BATCH, BATCH, &r.macs_unshared);
         r.n_params = gx_params_count(&b.m.params, true);
         b1_free(&b);
+    }
+    if (o.cnn) {
+        cnn c;
+        if (cnn_init(&c, &ds, 1, &err)) goto fail;
+        r.cnn_macs = gx_classifier_step_macs(&c.m, CNN_BATCH);
+        r.cnn_params = gx_params_count(&c.m.params, true);
+        r.cnn_h = ds.height, r.cnn_w = ds.width, r.cnn_c = ds.channels;
+        cnn_free(&c);
     }
     gx_dataset_free(&ds); /* the E1 run loads its own */
     if (o.epoch) {

@@ -22,7 +22,7 @@ static const struct {
     {"plot", cmd_plot, "figures from a training run: learning curves, confusion matrix"},
     {"data", cmd_data, "describe a dataset spec: size, value range, classes, missing values"},
     {"info", cmd_info, "list the tensors and metadata of a .safetensors file"},
-    {"bench", cmd_bench, "training-speed benchmark B1 (M2 on MNIST) against the SGEMM peak"},
+    {"bench", cmd_bench, "training-speed benchmarks: B1 (M2 on MNIST) and the E4 CNN, against the SGEMM peak"},
 };
 
 static void usage(FILE *f) {

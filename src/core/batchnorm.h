@@ -21,7 +21,8 @@ void gx_batchnorm_forward_eval(float *Y, const float *X, const float *gamma, con
                                const float *run_mean, const float *run_var, int N, int C);
 
 /* dX += gamma * inv_std / N * (N dY - sum_n dY - xhat * sum_n dY xhat); dgamma += sum dY xhat;
- * dbeta += sum dY. work: 2*C doubles. */
+ * dbeta += sum dY. work: 2*C doubles. dX may be dY: then the gradient overwrites dY (in place,
+ * nothing to zero) instead of being added. */
 void gx_batchnorm_backward(float *dX, float *dgamma, float *dbeta, const float *dY,
                            const float *xhat, const float *inv_std, const float *gamma, int N, int C,
                            double *work);

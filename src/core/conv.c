@@ -5,6 +5,7 @@
 
 #include "core/gemm.h"
 #include "core/layers.h"
+#include "core/vmath.h"
 
 /* Images are independent in im2col and col2im (each writes only its own rows or pixels), so they
  * run on the OpenMP pool without changing the result. */
@@ -21,60 +22,73 @@ static void kx_range(int x, int W, int K, int *lo, int *hi) {
     *hi = W + p - x < K ? W + p - x : K;
 }
 
-/* Loops rather than memset/memcpy: the runs are short (K * C floats), and calls would dominate. */
-static inline void zero(float *dst, size_t n) {
+/* Loops rather than memset/memcpy: the runs are short (K * C floats), and calls would dominate.
+ * Inlined into the per-image functions below, which are compiled for AVX-512, AVX2 and the
+ * baseline (GX_VEC_CLONES): the runs are copied, zeroed and added several floats at a time. */
+GX_VINLINE void zero(float *dst, size_t n) {
+#pragma omp simd
     for (size_t i = 0; i < n; i++) dst[i] = 0.0f;
 }
 
-void gx_im2col(float *col, const float *X, int nb, int H, int W, int C, int K) {
+/* The patch rows [H*W, kkc] of one image xb [H, W, C]. */
+GX_VEC_CLONES static void im2col_image(float *colb, const float *xb, int H, int W, int C, int K) {
     const int p = K / 2;
-    const size_t kc = (size_t)K * C, kkc = kc * K, img = (size_t)H * W * C;
-#pragma omp parallel for if ((size_t)nb * H * W * kkc > GX_CONV_PAR_MIN)
-    for (int b = 0; b < nb; b++) {
-        const float *xb = X + b * img;
-        for (int y = 0; y < H; y++)
-            for (int x = 0; x < W; x++) {
-                float *row = col + (((size_t)b * H + y) * W + x) * kkc;
-                int lo, hi;
-                kx_range(x, W, K, &lo, &hi);
-                for (int ky = 0; ky < K; ky++) {
-                    float *dst = row + ky * kc;
-                    int sy = y + ky - p;
-                    if (sy < 0 || sy >= H) {
-                        zero(dst, kc);
-                        continue;
-                    }
-                    /* kernel columns lo..hi-1 read contiguous input pixels */
-                    const float *src = xb + ((size_t)sy * W + (x + lo - p)) * C;
-                    size_t a = (size_t)lo * C, e = (size_t)hi * C;
-                    zero(dst, a);
-                    for (size_t i = a; i < e; i++) dst[i] = src[i - a];
-                    zero(dst + e, kc - e);
+    const size_t kc = (size_t)K * C, kkc = kc * K;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            float *row = colb + ((size_t)y * W + x) * kkc;
+            int lo, hi;
+            kx_range(x, W, K, &lo, &hi);
+            for (int ky = 0; ky < K; ky++) {
+                float *dst = row + ky * kc;
+                int sy = y + ky - p;
+                if (sy < 0 || sy >= H) {
+                    zero(dst, kc);
+                    continue;
                 }
+                /* kernel columns lo..hi-1 read contiguous input pixels */
+                const float *src = xb + ((size_t)sy * W + (x + lo - p)) * C;
+                size_t a = (size_t)lo * C, e = (size_t)hi * C;
+                zero(dst, a);
+#pragma omp simd
+                for (size_t i = a; i < e; i++) dst[i] = src[i - a];
+                zero(dst + e, kc - e);
             }
-    }
+        }
+}
+
+void gx_im2col(float *col, const float *X, int nb, int H, int W, int C, int K) {
+    const size_t kkc = (size_t)K * K * C, img = (size_t)H * W * C;
+#pragma omp parallel for if ((size_t)nb * H * W * kkc > GX_CONV_PAR_MIN)
+    for (int b = 0; b < nb; b++) im2col_image(col + (size_t)b * H * W * kkc, X + b * img, H, W, C, K);
+}
+
+/* Adds the patch gradients [H*W, kkc] of one image onto its pixels xb [H, W, C]. */
+GX_VEC_CLONES static void col2im_image(float *xb, const float *dcolb, int H, int W, int C, int K) {
+    const int p = K / 2;
+    const size_t kc = (size_t)K * C, kkc = kc * K;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            const float *row = dcolb + ((size_t)y * W + x) * kkc;
+            int lo, hi;
+            kx_range(x, W, K, &lo, &hi);
+            for (int ky = 0; ky < K; ky++) {
+                int sy = y + ky - p;
+                if (sy < 0 || sy >= H) continue;
+                const float *src = row + ky * kc + (size_t)lo * C;
+                float *dst = xb + ((size_t)sy * W + (x + lo - p)) * C;
+                size_t n = (size_t)(hi - lo) * C;
+#pragma omp simd
+                for (size_t i = 0; i < n; i++) dst[i] += src[i];
+            }
+        }
 }
 
 void gx_col2im_add(float *dX, const float *dcol, int nb, int H, int W, int C, int K) {
-    const int p = K / 2;
-    const size_t kc = (size_t)K * C, kkc = kc * K, img = (size_t)H * W * C;
+    const size_t kkc = (size_t)K * K * C, img = (size_t)H * W * C;
 #pragma omp parallel for if ((size_t)nb * H * W * kkc > GX_CONV_PAR_MIN)
-    for (int b = 0; b < nb; b++) {
-        float *xb = dX + b * img;
-        for (int y = 0; y < H; y++)
-            for (int x = 0; x < W; x++) {
-                const float *row = dcol + (((size_t)b * H + y) * W + x) * kkc;
-                int lo, hi;
-                kx_range(x, W, K, &lo, &hi);
-                for (int ky = 0; ky < K; ky++) {
-                    int sy = y + ky - p;
-                    if (sy < 0 || sy >= H) continue;
-                    const float *src = row + ky * kc + (size_t)lo * C;
-                    float *dst = xb + ((size_t)sy * W + (x + lo - p)) * C;
-                    for (size_t i = 0, n = (size_t)(hi - lo) * C; i < n; i++) dst[i] += src[i];
-                }
-            }
-    }
+    for (int b = 0; b < nb; b++)
+        col2im_image(dX + b * img, dcol + (size_t)b * H * W * kkc, H, W, C, K);
 }
 
 void gx_conv2d_forward(float *Y, const float *X, const float *Wt, const float *b, int B, int H,

@@ -1,5 +1,6 @@
 /* Pooling over NHWC feature maps (see core/conv.h for the layout): 2x2 max pooling with stride 2,
- * and global average pooling. Backward passes ADD into dX. Nothing is allocated. */
+ * and global average pooling. Backward passes ADD into dX (but gx_maxpool2_backward_write).
+ * Nothing is allocated. */
 #ifndef GX_POOL_H
 #define GX_POOL_H
 
@@ -17,6 +18,10 @@ void gx_maxpool2_forward(float *Y, uint8_t *arg, const float *X, int B, int H, i
 /* dX [B, H, W, C] += dY routed to the winning pixel of each window. */
 void gx_maxpool2_backward(float *dX, const float *dY, const uint8_t *arg, int B, int H, int W,
                           int C);
+/* The same into a dX that need not be zeroed first: every pixel is written, 0 where nothing is
+ * routed (dX = that gradient, one pass instead of a zeroing pass and an add). */
+void gx_maxpool2_backward_write(float *dX, const float *dY, const uint8_t *arg, int B, int H, int W,
+                                int C);
 
 /* Y [B, C] = mean of X [B, H, W, C] over the H * W pixels. */
 void gx_avgpool_global_forward(float *Y, const float *X, int B, int H, int W, int C);

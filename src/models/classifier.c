@@ -129,6 +129,19 @@ void gx_classifier_freeze_body(gx_classifier *m, int frozen) {
     if (g >= 0) m->params.groups[g].frozen = frozen != 0;
 }
 
+double gx_classifier_step_macs(const gx_classifier *m, int B) {
+    double macs = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const gx_cls_layer *L = &m->layer[i];
+        double fwd; /* conv: a [B*h*w, k*k*c] x [k*k*c, oc] product; fc: [B, in] x [in, oc] */
+        if (L->kind == GX_CLS_CONV) fwd = (double)B * L->h * L->w * L->k * L->k * L->c * L->oc;
+        else if (L->kind == GX_CLS_FC) fwd = (double)B * in_size(L) * L->oc;
+        else continue;
+        macs += fwd * (i > 0 ? 3 : 2);
+    }
+    return macs;
+}
+
 /* ---- workspace ---- */
 
 int gx_classifier_ws_alloc(gx_classifier_ws *ws, const gx_classifier *m, int max_batch,
@@ -254,12 +267,22 @@ void gx_classifier_backward(gx_classifier *m, gx_classifier_ws *ws, const float 
         const gx_cls_layer *L = &m->layer[i];
         const float *in = i > 0 ? ws->out[i - 1] : X;
         const size_t n_in = (size_t)B * in_size(L), n_out = (size_t)B * out_size(L);
-        /* dIn: a fresh buffer, or the caller's dX (added into) for the first layer */
-        float *dIn = i > 0 ? ws->grad[next] : dX;
-        if (i > 0) memset(dIn, 0, n_in * sizeof *dIn);
         const float *W = value_or_null(p, L->weight_idx);
         float *dW = L->weight_idx >= 0 ? gx_params_gradient(p, L->weight_idx) : NULL;
         float *db = L->bias_idx >= 0 ? gx_params_gradient(p, L->bias_idx) : NULL;
+        if ((L->kind == GX_CLS_ACT || L->kind == GX_CLS_BN) && i > 0 && dY != dlogits) {
+            /* in place on our own gradient buffer: no fresh buffer to zero and add into */
+            float *g = (float *)dY;
+            if (L->kind == GX_CLS_ACT) gx_act_grad_scale(L->act, g, ws->out[i], n_out);
+            else gx_batchnorm_backward(g, dW, db, g, ws->xhat[i], ws->inv_std[i], W,
+                                       B * L->h * L->w, L->c, ws->work);
+            next ^= 1; /* dY stays where it is: the next layer writes the other buffer */
+            continue;
+        }
+        /* dIn: a fresh buffer, or the caller's dX (added into) for the first layer; a max pool
+         * writes all of it, the other layers add into it */
+        float *dIn = i > 0 ? ws->grad[next] : dX;
+        if (i > 0 && L->kind != GX_CLS_MAXPOOL) memset(dIn, 0, n_in * sizeof *dIn);
         switch (L->kind) {
         case GX_CLS_CONV:
             gx_conv2d_backward(dIn, dW, db, dY, in, W, B, L->h, L->w, L->c, L->oc, L->k, ws->col,
@@ -276,7 +299,8 @@ void gx_classifier_backward(gx_classifier *m, gx_classifier_ws *ws, const float 
             if (dIn) gx_act_backward(L->act, dIn, dY, in, ws->out[i], n_out);
             break;
         case GX_CLS_MAXPOOL:
-            if (dIn) gx_maxpool2_backward(dIn, dY, ws->mask[i], B, L->h, L->w, L->c);
+            if (i > 0) gx_maxpool2_backward_write(dIn, dY, ws->mask[i], B, L->h, L->w, L->c);
+            else if (dIn) gx_maxpool2_backward(dIn, dY, ws->mask[i], B, L->h, L->w, L->c);
             break;
         case GX_CLS_GAP:
             if (dIn) gx_avgpool_global_backward(dIn, dY, B, L->h, L->w, L->c);

@@ -98,6 +98,11 @@ static inline int gx_classifier_in_size(const gx_classifier *m) {
     return m->in_h * m->in_w * m->in_c;
 }
 
+/* Multiply-adds of one training step on B examples, as forward and backward compute them: each
+ * conv and fc layer's product forward, for its weight gradient, and for its input gradient (not
+ * for the first layer, whose input gradient is not needed). Element-wise work is not counted. */
+double gx_classifier_step_macs(const gx_classifier *m, int B);
+
 /* Activations for up to max_batch examples, sized once. */
 typedef struct gx_classifier_ws {
     int max_batch;
