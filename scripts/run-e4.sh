@@ -102,14 +102,20 @@ method_runs() { # method_runs SPLIT K: every method, every seed
             --pp-from "$(pre "$s" "$seed")"
     done
 }
-ablation_runs() { # ablation_runs SPLIT K: conditioning of PP + P-SSL; the number of PP samples
-    local s=$1 k=$2 seed d
+condition_runs() { # condition_runs SPLIT K: the conditioning of PP + P-SSL (soft is pp-pssl)
+    local s=$1 k=$2 seed d c
     for seed in $seeds; do
         d=$root/$s/k$k
         for c in argmax random; do
             add "$d/pp-pssl-$c/seed$seed" "$s" "$k" "$seed" pssl --pp --mu "$mu" \
                 --pp-from "$(pre "$s" "$seed")" --condition "$c"
         done
+    done
+}
+pp_samples_runs() { # pp_samples_runs SPLIT K: PP with fewer pseudo samples per epoch
+    local s=$1 k=$2 seed d n
+    for seed in $seeds; do
+        d=$root/$s/k$k
         for n in 1000 2500; do
             add "$d/pp-samples$n/seed$seed" "$s" "$k" "$seed" pp --pp-samples "$n" \
                 --pp-epochs "$pp_epochs"
@@ -117,13 +123,15 @@ ablation_runs() { # ablation_runs SPLIT K: conditioning of PP + P-SSL; the numbe
     done
 }
 # In order of importance (a run stopped half-way can be completed later): the methods at the
-# first k on every split, their ablations, then the other k.
+# first k on every split, the conditioning ablation, the methods at the other k, then the
+# number of PP samples.
 for s in $splits; do method_runs "$s" "$first_k"; done
-for s in $splits; do ablation_runs "$s" "$first_k"; done
+for s in $splits; do condition_runs "$s" "$first_k"; done
 for k in $ks; do
     [ "$k" = "$first_k" ] && continue
     for s in $splits; do method_runs "$s" "$k"; done
 done
+for s in $splits; do pp_samples_runs "$s" "$first_k"; done
 
 if [ "${DRY:-0}" = 1 ]; then cat "$phase1" "$phase2"; exit 0; fi
 n=$(cat "$phase1" "$phase2" | wc -l)
