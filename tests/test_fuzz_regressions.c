@@ -113,10 +113,10 @@ static void test_model_config_number_beyond_int(void **state) {
     assert_msg_contains(err.msg, "'n_classes' must be an integer in [2, 64]");
 }
 
-/* Found while writing fuzz_classifier: a classifier file of 300 bytes whose config claims an
- * input of 2^24 features and 7 classes made gx_classifier_load allocate and zero the head's 117
- * million parameters four times over (1.9 GB, 26 s under ASan) before it found head.weight
- * missing. */
+/* Found while writing fuzz_classifier: a classifier file of a few hundred bytes whose config
+ * claims an input of 2^24 features and 7 classes made gx_classifier_load allocate and zero the
+ * head's 117 million parameters four times over (1.9 GB, 18 to 27 s under ASan) before it found
+ * head.weight missing. */
 static void test_classifier_config_larger_than_file(void **state) {
     (void)state;
     const char *config = "{\"arch\":\"fc\",\"input\":[1,1,16777216],\"image\":false,"
