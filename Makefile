@@ -117,7 +117,7 @@ test-san: $(TEST_BINS) $(BIN)
 # briefly on its seeds (test-fuzz).
 FUZZ_CC      ?= clang
 FUZZ_BUILD   := build/fuzz
-FUZZ_TARGETS := idx idx_gz csv npy hdf5 safetensors model spec cli
+FUZZ_TARGETS := idx idx_gz csv npy hdf5 safetensors model classifier checkpoint spec cli
 FUZZ_RUNS    ?= 1000000
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS  := $(CPPFLAGS_ALL) $(WARN) -Wno-pass-failed -fopenmp -g -O1 $(FUZZ_SAN)
@@ -141,7 +141,11 @@ $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_LIB)
 	@echo "  FUZZ  $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LDLIBS_ALL)
 
-$(FUZZ_BUILD)/seeds: fuzz/seeds.c fuzz/fuzz.h $(FUZZ_LIB)
+# fuzz_checkpoint includes cmd_train.c (for its static load_resume) and shares fuzz_ckpt.h with
+# the seeds.
+$(FUZZ_BUILD)/fuzz_checkpoint: fuzz/fuzz_ckpt.h src/cli/cmd_train.c
+
+$(FUZZ_BUILD)/seeds: fuzz/seeds.c fuzz/fuzz.h fuzz/fuzz_ckpt.h $(FUZZ_LIB)
 	@echo "  LD    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -o $@ $< $(FUZZ_LIB) $(LDLIBS_ALL)
 

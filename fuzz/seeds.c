@@ -9,7 +9,9 @@
 #include "core/rng.h"
 #include "data/readers.h"
 #include "fuzz.h"
+#include "fuzz_ckpt.h"
 #include "io/safetensors.h"
+#include "models/classifier_io.h"
 #include "models/ssdgm_io.h"
 
 static const char *out_dir;
@@ -316,6 +318,158 @@ static void model_seed(const char *name, gx_preset preset, int n_domains, int ga
     save("model", cname, &s);
 }
 
+/* ---- classifiers ---- */
+
+/* A classifier file as gx_classifier_save writes it (mode 0), and its config alone (mode 1). */
+static void classifier_seed(const char *name, const char *arch, int h, int w, int c, int image,
+                            int with_prep) {
+    gx_classifier m;
+    gx_model_info info;
+    gx_rng rng;
+    gx_error err;
+    memset(&info, 0, sizeof info);
+    gx_rng_init(&rng, 2, GX_STREAM_INIT);
+    const char *classes[3] = {"cat", "dog", "bird"};
+    if (gx_classifier_create(&m, arch, h, w, c, image, 3, &rng, &err) ||
+        gx_model_info_set_classes(&info, 3, classes, &err)) {
+        fprintf(stderr, "seeds: %s\n", err.msg);
+        exit(1);
+    }
+    if (with_prep) {
+        int n = gx_classifier_in_size(&m);
+        info.prep_mean[0] = calloc((size_t)n, sizeof(float));
+        info.prep_std[0] = malloc((size_t)n * sizeof(float));
+        if (!info.prep_mean[0] || !info.prep_std[0]) abort();
+        for (int i = 0; i < n; i++) info.prep_std[0][i] = 1;
+        snprintf(info.prep_spec[0], sizeof info.prep_spec[0], "csv:train.csv,label=y");
+    }
+    const char *keys[1] = {"training"}, *values[1] = {"{\"epochs\": 1}"};
+    char path[600];
+    scratch(path, sizeof path, "seed_classifier.safetensors");
+    if (gx_classifier_save(path, &m, &info, 1, keys, values, &err) != 0) {
+        fprintf(stderr, "seeds: %s\n", err.msg);
+        exit(1);
+    }
+    gx_classifier_free(&m);
+    gx_model_info_free(&info);
+    if (gx_classifier_load(path, &m, &info, &err) != 0) { /* the seed must be a good file */
+        fprintf(stderr, "seeds: %s\n", err.msg);
+        exit(1);
+    }
+    gx_classifier_free(&m);
+    gx_model_info_free(&info);
+    seed f, s = {.n = 0};
+    slurp(path, &f);
+    put_byte(&s, 0); /* mode: the file */
+    put(&s, f.b, f.n);
+    save("classifier", name, &s);
+    gx_st_file *st;
+    if (gx_st_open(path, &st, &err)) abort();
+    s.n = 0;
+    put_byte(&s, 1); /* mode: the config alone */
+    put_str(&s, gx_st_metadata(st, "config"));
+    gx_st_close(st);
+    char cname[64];
+    snprintf(cname, sizeof cname, "%s_config", name);
+    save("classifier", cname, &s);
+}
+
+static void classifier_seeds(void) {
+    classifier_seed("cnn", "conv4-bn-relu-pool,conv2k5-leaky_relu,fc8-relu-drop0.3,fc", 8, 8, 1,
+                    1, 1);
+    classifier_seed("cnn_gap", "conv3-bn-tanh-gap,fc", 6, 6, 3, 1, 0);
+    classifier_seed("mlp", "fc6-sigmoid,fc5-bn-softplus,fc", 1, 1, 5, 0, 1);
+}
+
+/* ---- training checkpoints ---- */
+
+/* What `genxfer train` adds to its checkpoints (src/cli/cmd_train.c, add_run_meta). */
+static const char *const CKPT_META[5][2] = {
+    {"train.args", "[\"--domain\",\"csv:syn.csv,label=y,k=2,val=0,name=syn\",\"--epochs\",\"3\","
+                   "\"--batch\",\"3\",\"--batch-unlabelled\",\"4\",\"--seed\",\"5\",\"--out\","
+                   "\"runs/syn\",\"--checkpoint-every\",\"1\"]"},
+    {"train.threads", "1"},
+    {"train.data", "[{\"name\":\"syn\",\"spec\":\"csv:syn.csv,label=y\",\"hash\":"
+                   "\"8f3a2b1c0d9e8f7a\"}]"},
+    {"train.log", "epoch,step,loss,val_acc\n1,2,3.25,0.5\n"},
+    {"train.cwd", "."},
+};
+
+static int ckpt_meta_fn(void *ctx, gx_st_writer *w, gx_error *err) {
+    (void)ctx;
+    for (int i = 0; i < 5; i++) gx_st_writer_meta(w, CKPT_META[i][0], CKPT_META[i][1], err);
+    gx_st_writer_meta(w, "config", "{}", err);
+    gx_st_writer_meta(w, "class_names", "[\"0\",\"1\",\"2\"]", err);
+    return 0;
+}
+
+/* A checkpoint of the run of fuzz_ckpt.h after `steps` steps (1: inside epoch 1, 2: at its end). */
+static void ckpt_seed(const char *name, int steps) {
+    ckpt_run r;
+    ckpt_run_make(&r);
+    for (int i = 0; i < steps; i++) { /* what a step draws */
+        gx_batcher_next(&r.lab, NULL, NULL);
+        gx_batcher_next(&r.unl, NULL, NULL);
+        for (int k = 0; k < 5; k++) gx_rng_uniform(&r.rng[1]);
+    }
+    gx_ckpt_progress *p = &r.st.prog;
+    p->step = steps;
+    p->epoch = 1 + steps / CKPT_STEPS;
+    p->in_epoch = steps % CKPT_STEPS;
+    p->seconds = 0.25 * steps;
+    if (p->in_epoch == 0) {
+        p->best_epoch = 1;
+        p->best_selection = 0.5;
+    } else {
+        p->sum[0] = 3.25, p->sum[1] = -2.5, p->sum[2] = -1.75, p->sum[3] = 0.5;
+        p->count[0] = 2, p->count[1] = 3, p->count[2] = 1, p->count[3] = 4;
+    }
+    char path[600];
+    gx_error err;
+    scratch(path, sizeof path, "seed_checkpoint.safetensors");
+    if (gx_ckpt_write(path, &r.st, ckpt_meta_fn, NULL, &err) != 0) {
+        fprintf(stderr, "seeds: %s\n", err.msg);
+        exit(1);
+    }
+    ckpt_run_free(&r);
+    ckpt_run_make(&r); /* the seed must resume a fresh run */
+    if (gx_ckpt_read(path, &r.st, &err) != 0) {
+        fprintf(stderr, "seeds: %s\n", err.msg);
+        exit(1);
+    }
+    ckpt_run_free(&r);
+    seed f, s = {.n = 0};
+    slurp(path, &f);
+    char sname[64];
+    for (int mode = 0; mode <= 2; mode += 2) { /* the file for gx_ckpt_read, for load_resume */
+        s.n = 0;
+        put_byte(&s, mode);
+        put(&s, f.b, f.n);
+        snprintf(sname, sizeof sname, "%s_%s", name, mode ? "resume" : "read");
+        save("checkpoint", sname, &s);
+    }
+    gx_st_file *st;
+    if (gx_st_open(path, &st, &err)) abort();
+    s.n = 0;
+    put_byte(&s, 1); /* the progress JSON alone */
+    put_str(&s, gx_st_metadata(st, "progress"));
+    gx_st_close(st);
+    snprintf(sname, sizeof sname, "%s_progress", name);
+    save("checkpoint", sname, &s);
+}
+
+static void ckpt_seeds(void) {
+    ckpt_seed("mid_epoch", 1);
+    ckpt_seed("epoch_end", 2);
+    seed s = {.n = 0};
+    put_byte(&s, 3); /* the train.* metadata, NUL-separated */
+    for (int i = 0; i < 4; i++) {
+        if (i) put_byte(&s, 0);
+        put_str(&s, CKPT_META[i][1]);
+    }
+    save("checkpoint", "train_meta", &s);
+}
+
 /* ---- dataset specs ---- */
 
 static void spec_seeds(void) {
@@ -425,6 +579,8 @@ int main(int argc, char **argv) {
     model_seed("m2", GX_PRESET_M2, 1, 0, 1);
     model_seed("dvt_shared", GX_PRESET_DVT, 3, 1, 0);
     model_seed("mlp", GX_PRESET_MLP, 2, 0, 0);
+    classifier_seeds();
+    ckpt_seeds();
     spec_seeds();
     cli_seeds();
     return 0;

@@ -10,6 +10,8 @@
 
 #include "data/readers.h"
 #include "io/safetensors.h"
+#include "models/checkpoint.h"
+#include "models/classifier_io.h"
 #include "models/ssdgm_io.h"
 #include "test_util.h"
 
@@ -112,12 +114,72 @@ static void test_model_config_number_beyond_int(void **state) {
     assert_msg_contains(err.msg, "'n_classes' must be an integer in [2, 64]");
 }
 
+/* Found while writing fuzz_classifier: a classifier file of a few hundred bytes whose config
+ * claims an input of 2^24 features and 7 classes made gx_classifier_load allocate and zero the
+ * head's 117 million parameters four times over (1.9 GB, 18 to 27 s under ASan) before it found
+ * head.weight missing. */
+static void test_classifier_config_larger_than_file(void **state) {
+    (void)state;
+    const char *config = "{\"arch\":\"fc\",\"input\":[1,1,16777216],\"image\":false,"
+                         "\"n_classes\":7,\"bn_momentum\":0.1}";
+    float bias[7] = {0};
+    int64_t shape[1] = {7};
+    gx_error err;
+    gx_st_writer *w = gx_st_writer_new(&err);
+    assert_non_null(w);
+    gx_st_writer_add(w, "head.bias", GX_ST_F32, 1, shape, bias, &err);
+    gx_st_writer_meta(w, "format", GX_CLASSIFIER_FORMAT, &err);
+    gx_st_writer_meta(w, "format_version", GX_CLASSIFIER_FORMAT_VERSION, &err);
+    gx_st_writer_meta(w, "config", config, &err);
+    gx_st_writer_meta(w, "class_names", "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\"]", &err);
+    char path[600];
+    test_path(path, sizeof path, "huge_classifier.safetensors");
+    assert_int_equal(gx_st_write(w, path, &err), 0);
+    gx_st_writer_free(w);
+    gx_classifier m;
+    gx_model_info info;
+    assert_int_equal(gx_classifier_load(path, &m, &info, &err), -1);
+    assert_one_line(err.msg);
+    assert_msg_contains(err.msg, "huge_classifier.safetensors: the architecture describes "
+                                 "117440519 parameters, more than the limit of 65543");
+    assert_null(m.params.data);
+}
+
+/* fuzz_checkpoint (progress mode, after 215 000 runs): an integer of the progress JSON beyond
+ * int64's range ("epochs": 3.3e111) was converted to int64 before its range was checked, which is
+ * undefined behaviour (UBSan: float-cast-overflow in progress_parse). The message was the same
+ * on x86 (the conversion gave INT64_MIN); the undefined conversion itself shows only under clang's
+ * UBSan (fuzz_checkpoint): gcc's -fsanitize=undefined, of the sanitizer pass, leaves out
+ * float-cast-overflow. */
+static void test_checkpoint_progress_number_beyond_int64(void **state) {
+    (void)state;
+    gx_error err;
+    gx_st_writer *w = gx_st_writer_new(&err);
+    assert_non_null(w);
+    gx_st_writer_meta(w, "format", GX_CKPT_FORMAT, &err);
+    gx_st_writer_meta(w, "format_version", GX_CKPT_FORMAT_VERSION, &err);
+    gx_st_writer_meta(w, "progress", "{\"epochs\":3.3e111,\"steps_per_epoch\":2}", &err);
+    char path[600];
+    test_path(path, sizeof path, "big_epochs.safetensors");
+    assert_int_equal(gx_st_write(w, path, &err), 0);
+    gx_st_writer_free(w);
+    gx_ckpt_state s;
+    memset(&s, 0, sizeof s);
+    s.prog.epochs = 3, s.prog.steps_per_epoch = 2;
+    assert_int_equal(gx_ckpt_read(path, &s, &err), -1);
+    assert_one_line(err.msg);
+    assert_msg_contains(err.msg, "big_epochs.safetensors: metadata 'progress': 'epochs' must be an "
+                                 "integer number");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_csv_line_break_in_quoted_value),
         cmocka_unit_test(test_npy_line_break_in_header_key),
         cmocka_unit_test(test_model_config_larger_than_file),
         cmocka_unit_test(test_model_config_number_beyond_int),
+        cmocka_unit_test(test_classifier_config_larger_than_file),
+        cmocka_unit_test(test_checkpoint_progress_number_beyond_int64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,9 +56,11 @@ static int progress_parse(const char *path, const char *json, gx_ckpt_progress *
     for (size_t i = 0; i < N_FIELDS; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, FIELDS[i].name);
         char *at = (char *)p + FIELDS[i].offset;
+        /* an integer: the range is checked on the double first (converting a number beyond
+         * int64 to it is undefined behaviour) */
         if (!cJSON_IsNumber(v) ||
-            (!FIELDS[i].is_double && (v->valuedouble != (double)(int64_t)v->valuedouble ||
-                                      fabs(v->valuedouble) > 9007199254740992.0))) {
+            (!FIELDS[i].is_double && !(fabs(v->valuedouble) <= 9007199254740992.0 &&
+                                       v->valuedouble == floor(v->valuedouble)))) {
             cJSON_Delete(o);
             return gx_fail(err, "%s: metadata 'progress': '%s' must be a%s number", path,
                            FIELDS[i].name, FIELDS[i].is_double ? "" : "n integer");

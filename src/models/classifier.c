@@ -32,7 +32,7 @@ static int check_memory(double bytes, const char *what, gx_error *err) {
     return 0;
 }
 
-static int declare(gx_classifier *m, gx_error *err) {
+static int declare(gx_classifier *m, size_t max_params, gx_error *err) {
     gx_params *p = &m->params;
     int body = gx_params_group(p, "body", err), head = gx_params_group(p, "head", err);
     int stats = gx_params_group(p, "stats", err);
@@ -69,6 +69,9 @@ static int declare(gx_classifier *m, gx_error *err) {
     if (count > GX_CLS_MAX_PARAMS)
         return gx_fail(err, "arch: %zu parameters, more than the %d this tool trains", count,
                        GX_CLS_MAX_PARAMS);
+    if (count > max_params)
+        return gx_fail(err, "the architecture describes %zu parameters, more than the limit of %zu",
+                       count, max_params);
     return gx_params_finalize(p, err);
 }
 
@@ -92,9 +95,15 @@ static void init_params(gx_classifier *m, gx_rng *rng) {
 
 int gx_classifier_create(gx_classifier *m, const char *arch, int h, int w, int c, int image,
                          int n_classes, gx_rng *init, gx_error *err) {
+    return gx_classifier_create_at_most(m, arch, h, w, c, image, n_classes, SIZE_MAX, init, err);
+}
+
+int gx_classifier_create_at_most(gx_classifier *m, const char *arch, int h, int w, int c,
+                                 int image, int n_classes, size_t max_params, gx_rng *init,
+                                 gx_error *err) {
     if (gx_classifier_parse(m, arch, h, w, c, image, n_classes, err)) return -1;
     gx_params_init(&m->params);
-    if (declare(m, err)) {
+    if (declare(m, max_params, err)) {
         gx_params_free(&m->params);
         return -1;
     }

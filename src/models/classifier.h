@@ -84,6 +84,12 @@ int gx_classifier_parse(gx_classifier *m, const char *arch, int h, int w, int c,
  * defaults, biases 0, bn gamma 1, beta 0, running mean 0, var 1. Free with gx_classifier_free. */
 int gx_classifier_create(gx_classifier *m, const char *arch, int h, int w, int c, int image,
                          int n_classes, gx_rng *init, gx_error *err);
+/* The same, refusing before it allocates anything an architecture of more than max_params
+ * parameters (a loader passes what the file's tensors hold, so that a few bytes of config cannot
+ * make it allocate gigabytes). */
+int gx_classifier_create_at_most(gx_classifier *m, const char *arch, int h, int w, int c,
+                                 int image, int n_classes, size_t max_params, gx_rng *init,
+                                 gx_error *err);
 void gx_classifier_free(gx_classifier *m);
 
 /* A new head of n_classes outputs, freshly initialised with init; every other parameter (and the

@@ -43,9 +43,10 @@ int gx_classifier_save(const char *path, const gx_classifier *m, const gx_model_
     return rc;
 }
 
-/* An integer member of o in [lo, hi] into *out. */
-/* The configuration in the metadata -> a model with its parameters allocated (not loaded). */
-static int create_from_config(const char *json, gx_classifier *m, gx_error *err) {
+/* The configuration in the metadata -> a model with its parameters allocated (not loaded), of at
+ * most max_params parameters. */
+static int create_from_config(const char *json, size_t max_params, gx_classifier *m,
+                              gx_error *err) {
     cJSON *o = cJSON_Parse(json);
     int rc = -1, shape[3], K = 0;
     const cJSON *arch = cJSON_GetObjectItemCaseSensitive(o, "arch");
@@ -62,8 +63,8 @@ static int create_from_config(const char *json, gx_classifier *m, gx_error *err)
     for (int i = 0; i < 3; i++)
         if (gx_model_config_int(cJSON_GetArrayItem(in, i), "input", 1, 1 << 24, &shape[i], err)) goto done;
     if (gx_model_config_int(cJSON_GetObjectItemCaseSensitive(o, "n_classes"), "n_classes", 2, 1 << 20, &K, err) ||
-        gx_classifier_create(m, arch->valuestring, shape[0], shape[1], shape[2],
-                             cJSON_IsTrue(image), K, NULL, err))
+        gx_classifier_create_at_most(m, arch->valuestring, shape[0], shape[1], shape[2],
+                                     cJSON_IsTrue(image), K, max_params, NULL, err))
         goto done;
     m->bn_momentum = (float)mom->valuedouble;
     rc = 0;
@@ -85,7 +86,14 @@ int gx_classifier_load(const char *path, gx_classifier *m, gx_model_info *info, 
         gx_fail(err, "%s: metadata 'config' missing", path);
         goto fail;
     }
-    if (create_from_config(cfg, m, err)) {
+    /* a model has no more parameters than the file's float tensors hold: a config that claims
+     * far more is refused before the parameters are allocated (a few bytes of config could
+     * otherwise ask for gigabytes, zeroed four times over). The slack of 65536 lets a file that
+     * lacks a tensor or two reach the tensor checks, whose message names the tensor. */
+    size_t values = 65536;
+    for (size_t i = 0; i < gx_st_count(f); i++)
+        if (gx_st_tensor_at(f, i)->dtype == GX_ST_F32) values += gx_st_tensor_at(f, i)->numel;
+    if (create_from_config(cfg, values, m, err)) {
         gx_fail_prefix(err, "%s", path);
         goto fail;
     }
