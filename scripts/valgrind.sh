@@ -2,9 +2,10 @@
 # `make valgrind`: a short train / eval / predict cycle of the tool under valgrind memcheck, plus a
 # run stopped by SIGTERM and resumed from its checkpoint, on a small generated CSV. Every command
 # must end with no memory error and no leak (definite, indirect or possible): --error-exitcode=1.
-# No suppression file is needed: with OpenMP and OpenBLAS at 1 or 2 threads, memcheck reports
-# nothing of theirs beyond "still reachable" blocks (thread pools alive at exit), which are not
-# leaks and not errors.
+# With OpenMP and OpenBLAS at 1 or 2 threads, memcheck reports nothing of theirs beyond "still
+# reachable" blocks (thread pools alive at exit), which are not leaks and not errors. The one
+# suppression file, scripts/valgrind.supp, covers blocks that libfontconfig allocates and loses
+# itself while cairo draws a figure's text (nothing allocated by genxfer).
 #   scripts/valgrind.sh [BIN]     (default build/genxfer)
 set -u
 bin=${1:-build/genxfer}
@@ -13,7 +14,8 @@ command -v valgrind > /dev/null || { echo "valgrind: not installed (apt-get inst
 dir=$(mktemp -d "${TMPDIR:-/tmp}/genxfer-valgrind-XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 vg=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible
-    --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1)
+    --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1
+    --suppressions="$(dirname "$0")/valgrind.supp")
 
 # 150 rows, 6 features, 3 classes: class k is 3 higher on features j with j % 3 == k.
 awk 'BEGIN { srand(7); print "a,b,c,d,e,f,y";
