@@ -675,6 +675,13 @@ const gx_st_tensor *gx_st_find(const gx_st_file *f, const char *name) {
 
 size_t gx_st_count(const gx_st_file *f) { return f->n; }
 
+size_t gx_st_f32_values(const gx_st_file *f) {
+    size_t values = 0;
+    for (size_t i = 0; i < f->n; i++)
+        if (gx_st_tensor_at(f, i)->dtype == GX_ST_F32) values += gx_st_tensor_at(f, i)->numel;
+    return values;
+}
+
 const gx_st_tensor *gx_st_tensor_at(const gx_st_file *f, size_t i) {
     return i < f->n ? &f->t[i] : NULL;
 }

@@ -75,6 +75,8 @@ const gx_st_tensor *gx_st_find(const gx_st_file *f, const char *name);
 
 /* Iteration over tensors in data-offset order (the order written), i in [0, count). */
 size_t gx_st_count(const gx_st_file *f);
+/* The number of float32 values in all of f's F32 tensors (a loader's bound on a model's size). */
+size_t gx_st_f32_values(const gx_st_file *f);
 const gx_st_tensor *gx_st_tensor_at(const gx_st_file *f, size_t i);
 
 /* The __metadata__ value for key, or NULL; iteration in header order. */

@@ -90,9 +90,7 @@ int gx_classifier_load(const char *path, gx_classifier *m, gx_model_info *info, 
      * far more is refused before the parameters are allocated (a few bytes of config could
      * otherwise ask for gigabytes, zeroed four times over). The slack of 65536 lets a file that
      * lacks a tensor or two reach the tensor checks, whose message names the tensor. */
-    size_t values = 65536;
-    for (size_t i = 0; i < gx_st_count(f); i++)
-        if (gx_st_tensor_at(f, i)->dtype == GX_ST_F32) values += gx_st_tensor_at(f, i)->numel;
+    size_t values = gx_st_f32_values(f) + 65536;
     if (create_from_config(cfg, values, m, err)) {
         gx_fail_prefix(err, "%s", path);
         goto fail;

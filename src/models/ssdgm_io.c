@@ -317,9 +317,7 @@ int gx_ssdgm_load(const char *path, gx_ssdgm *m, gx_model_info *info, gx_error *
         gx_fail_prefix(err, "%s", path);
         goto fail;
     }
-    size_t values = 0; /* what the file's float tensors hold: the most the model can have */
-    for (size_t i = 0; i < gx_st_count(f); i++)
-        if (gx_st_tensor_at(f, i)->dtype == GX_ST_F32) values += gx_st_tensor_at(f, i)->numel;
+    size_t values = gx_st_f32_values(f); /* what the file's floats hold: the most the model can have */
     gx_rng unused;
     gx_rng_init(&unused, 0, GX_STREAM_INIT);
     if (gx_ssdgm_create_at_most(m, &cfg, values, &unused, err)) {
