@@ -10,7 +10,8 @@
 # runs whose folder matches), DRY=1 (print the commands and stop), VAL=V (the tuning mode: hold
 # out V more labelled images per class as a validation set, report its last-epoch accuracy and
 # do not touch the test set; folders under OUT_DIR/val), STEPS (training steps of every method,
-# whatever k: epochs = STEPS / steps per epoch), MU, PP_SAMPLES, PP_EPOCHS.
+# whatever k: epochs = STEPS / steps per epoch), MU, PP_SAMPLES, PP_EPOCHS, and the P-SSL loss's
+# LAMBDA_U, TAU and PSEUDO_BN (the values of every pssl run).
 # PP's pre-training does not depend on the target data: the pp run at the first k pre-trains (per
 # split and seed) and every other PP-based run of that split and seed starts from its network
 # (--pp-from), as it would have pre-trained it (same seed, same result).
@@ -32,6 +33,7 @@ batch=64
 mu=${MU:-7}
 pp_samples=${PP_SAMPLES:-10000}
 pp_epochs=${PP_EPOCHS:-10}
+pssl_opts=(--lambda-u "${LAMBDA_U:-1}" --tau "${TAU:-0.95}" --pseudo-bn "${PSEUDO_BN:-keep}")
 
 source_classes_a='T-shirt/top+Trouser+Dress+Sandal+Bag'
 target_classes_a='Pullover+Coat+Shirt+Sneaker+Ankle boot'
@@ -69,6 +71,7 @@ add() { # add DIR SPLIT K SEED COMMAND ARGS...: one run
     train=$(printf "$(target_spec "$s")" train) test=$(printf "$(target_spec "$s")" test)
     local -a args=("$bin" "$cmd")
     [ "$cmd" != scratch ] && args+=("$out/source-$s/model.safetensors")
+    [ "$cmd" = pssl ] && args+=("${pssl_opts[@]}")
     if [ "$val" -gt 0 ]; then
         args+=(--data "$train,k=$k,val=$val")
     else
