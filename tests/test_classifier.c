@@ -287,6 +287,8 @@ static void test_model_gradcheck(void **state) {
     (void)state;
     gradcheck_model("conv3-bn-relu-pool,conv4k1-leaky_relu-drop0.25,fc5-bn-tanh,fc", 6, 6, 2, 1, 3);
     gradcheck_model("conv3k5-softplus-pool,conv2-bn-sigmoid,gap,fc", 5, 4, 1, 1, 2);
+    /* E4's network in small: a direct first conv, a second that keeps its patches, odd sides */
+    gradcheck_model("conv3-bn-relu-pool,conv4-bn-relu-pool,fc5-relu-drop0.3,fc", 7, 7, 1, 1, 3);
     gradcheck_model("fc6-relu-drop0.3,fc4-bn-softplus,fc", 1, 1, 7, 0, 3);
 }
 

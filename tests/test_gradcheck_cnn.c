@@ -53,7 +53,7 @@ static double dot(const float *a, const float *b, size_t n) {
 
 typedef struct {
     int B, H, W, C, Cout, K, chunk, bias;
-    float X[MAXN], Wt[MAXN], b[16], Y[MAXN], R[MAXN], col[4096];
+    float X[MAXN], Wt[MAXN], b[32], Y[MAXN], R[MAXN], col[4096];
 } conv_case;
 
 static size_t conv_in(const conv_case *c) { return (size_t)c->B * c->H * c->W * c->C; }
@@ -65,7 +65,7 @@ static void conv_init(conv_case *c, int B, int H, int W, int C, int Cout, int K,
     memset(c, 0, sizeof *c);
     c->B = B, c->H = H, c->W = W, c->C = C, c->Cout = Cout, c->K = K, c->chunk = chunk;
     c->bias = bias;
-    assert_true(conv_in(c) <= MAXN && conv_out(c) <= MAXN && conv_w(c) <= MAXN && Cout <= 16);
+    assert_true(conv_in(c) <= MAXN && conv_out(c) <= MAXN && conv_w(c) <= MAXN && Cout <= 32);
     assert_true(gx_conv2d_col_floats(chunk, H, W, C, K) <= sizeof c->col / sizeof c->col[0]);
     gx_rng_uniform_fill(&g_rng, c->X, conv_in(c), -1, 1);
     gx_rng_uniform_fill(&g_rng, c->Wt, conv_w(c), -1, 1);
@@ -106,7 +106,9 @@ static const int conv_shapes[][8] = {
     {3, 4, 5, 2, 3, 3, 1, 0}, /* one image per chunk, no bias */
     {2, 3, 3, 2, 2, 5, 2, 1}, /* kernel larger than the image */
     {2, 4, 3, 3, 4, 1, 2, 1}, /* 1x1: no im2col */
-    {3, 2, 6, 1, 2, 3, 2, 0}, /* a last chunk that is short, one input channel */
+    {3, 2, 6, 1, 2, 3, 2, 0}, /* a last chunk that is short, one input channel (direct) */
+    {1, 4, 5, 1, 20, 3, 1, 1}, /* direct: two blocks of output channels, the second short, bias */
+    {2, 3, 4, 1, 16, 3, 2, 0}, /* direct: exactly one block */
 };
 
 static void test_conv_forward_matches_naive(void **state) {
@@ -128,7 +130,7 @@ static void test_conv_gradcheck(void **state) {
         const int *s = conv_shapes[t];
         static conv_case c;
         conv_init(&c, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
-        float dX[MAXN] = {0}, dW[MAXN] = {0}, db[16] = {0};
+        float dX[MAXN] = {0}, dW[MAXN] = {0}, db[32] = {0};
         conv_loss(&c);
         gx_conv2d_backward(dX, dW, c.bias ? db : NULL, c.R, c.X, c.Wt, c.B, c.H, c.W, c.C, c.Cout,
                            c.K, c.col, c.chunk);
@@ -153,7 +155,7 @@ static void test_conv_backward_adds(void **state) {
     (void)state;
     static conv_case c;
     conv_init(&c, 2, 4, 4, 2, 3, 3, 1, 1);
-    float dX[MAXN] = {0}, dW[MAXN] = {0}, db[16] = {0}, dX2[MAXN], dW2[MAXN], db2[16];
+    float dX[MAXN] = {0}, dW[MAXN] = {0}, db[32] = {0}, dX2[MAXN], dW2[MAXN], db2[32];
     gx_conv2d_backward(dX, dW, db, c.R, c.X, c.Wt, c.B, c.H, c.W, c.C, c.Cout, c.K, c.col, c.chunk);
     memcpy(dX2, dX, sizeof dX), memcpy(dW2, dW, sizeof dW), memcpy(db2, db, sizeof db);
     gx_conv2d_backward(dX2, dW2, db2, c.R, c.X, c.Wt, c.B, c.H, c.W, c.C, c.Cout, c.K, c.col, c.chunk);
@@ -164,6 +166,56 @@ static void test_conv_backward_adds(void **state) {
     float dX3[MAXN] = {0};
     gx_conv2d_backward(dX3, NULL, NULL, c.R, c.X, c.Wt, c.B, c.H, c.W, c.C, c.Cout, c.K, c.col, c.chunk);
     for (size_t i = 0; i < conv_in(&c); i++) assert_float_equal(dX3[i], dX[i], 1e-6);
+}
+
+/* The forward pass that keeps its patches and the backward pass that reads them: the same outputs
+ * and gradients, to the bit, as the pair that builds the patches twice, and a gradient check of
+ * the kept pair. (The patches cover the whole batch; col is the chunked scratch of dX.) */
+typedef struct {
+    conv_case c;
+    float patches[4096];
+} keep_case;
+
+static double keep_loss(void *p) {
+    keep_case *k = p;
+    conv_case *c = &k->c;
+    gx_conv2d_forward_keep(c->Y, k->patches, c->X, c->Wt, c->bias ? c->b : NULL, c->B, c->H, c->W,
+                           c->C, c->Cout, c->K);
+    return dot(c->Y, c->R, conv_out(c));
+}
+
+static void test_conv_kept_patches(void **state) {
+    (void)state;
+    for (size_t t = 0; t < sizeof conv_shapes / sizeof conv_shapes[0]; t++) {
+        const int *s = conv_shapes[t];
+        static keep_case k;
+        conv_case *c = &k.c;
+        conv_init(c, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
+        assert_true(gx_conv2d_col_floats(c->B, c->H, c->W, c->C, c->K) <= 4096);
+        float Y[MAXN], dX[MAXN] = {0}, dW[MAXN] = {0}, db[32] = {0};
+        float dX2[MAXN] = {0}, dW2[MAXN] = {0}, db2[32] = {0};
+        conv_loss(c);
+        memcpy(Y, c->Y, sizeof Y);
+        gx_conv2d_backward(dX, dW, c->bias ? db : NULL, c->R, c->X, c->Wt, c->B, c->H, c->W, c->C,
+                           c->Cout, c->K, c->col, c->chunk);
+        memset(c->Y, 0, sizeof c->Y);
+        keep_loss(&k);
+        assert_memory_equal(c->Y, Y, conv_out(c) * sizeof(float));
+        /* col is clobbered in between: the kept pass must not read it for the patches */
+        for (size_t i = 0; i < sizeof c->col / sizeof c->col[0]; i++) c->col[i] = 1e30f;
+        gx_conv2d_backward_kept(dX2, dW2, c->bias ? db2 : NULL, c->R, c->X, k.patches, c->Wt, c->B,
+                                c->H, c->W, c->C, c->Cout, c->K, c->col, c->chunk);
+        assert_memory_equal(dX2, dX, conv_in(c) * sizeof(float));
+        assert_memory_equal(dW2, dW, conv_w(c) * sizeof(float));
+        assert_memory_equal(db2, db, sizeof db);
+        char what[96];
+        snprintf(what, sizeof what, "kept conv %dx%dx%d->%d k%d: dX", c->H, c->W, c->C, c->Cout,
+                 c->K);
+        check(what, keep_loss, &k, c->X, dX2, conv_in(c));
+        snprintf(what, sizeof what, "kept conv %dx%dx%d->%d k%d: dW", c->H, c->W, c->C, c->Cout,
+                 c->K);
+        check(what, keep_loss, &k, c->Wt, dW2, conv_w(c));
+    }
 }
 
 /* <im2col(X), D> = <X, col2im(D)> for any X, D: col2im is the adjoint. */
@@ -335,6 +387,7 @@ int main(void) {
         cmocka_unit_test(test_conv_forward_matches_naive),
         cmocka_unit_test(test_conv_gradcheck),
         cmocka_unit_test(test_conv_backward_adds),
+        cmocka_unit_test(test_conv_kept_patches),
         cmocka_unit_test(test_im2col_adjoint),
         cmocka_unit_test(test_maxpool),
         cmocka_unit_test(test_gap),

@@ -91,9 +91,116 @@ void gx_col2im_add(float *dX, const float *dcol, int nb, int H, int W, int C, in
         col2im_image(dX + b * img, dcol + (size_t)b * H * W * kkc, H, W, C, K);
 }
 
+/* ---- direct convolution for small patches ----
+ *
+ * With K*K*C small (the first layer of an image network: C = 1, K = 3, 9 taps) a GEMM over the
+ * patches is mostly packing and im2col, so the forward pass and the weight gradient loop over the
+ * pixels directly, vectorised over the output channels. */
+#define DIRECT_KKC 16     /* taps (K*K*C) up to which the direct path is used */
+#define DIRECT_WT 4096    /* and Cout*K*K*C up to this (the transposed weights live on the stack) */
+#define DIRECT_DW_CO 16   /* output channels per block of the weight gradient */
+
+static int use_direct(int C, int Cout, int K) {
+    int kkc = K * K * C;
+    return K > 1 && kkc <= DIRECT_KKC && (long)kkc * Cout <= DIRECT_WT;
+}
+
+/* One image: y [H, W, Cout] = sum over the valid taps t of x(tap t) wt[t, :] (+ b), taps in
+ * (ky, kx, c) order; wt [kkc, Cout] is W transposed. */
+GX_VEC_CLONES static void direct_image(float *yb, const float *xb, const float *wt, const float *b,
+                                       int H, int W, int C, int Cout, int K) {
+    const int p = K / 2;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            float *out = yb + ((size_t)y * W + x) * Cout;
+            if (b) {
+#pragma omp simd
+                for (int o = 0; o < Cout; o++) out[o] = b[o];
+            } else {
+                zero(out, (size_t)Cout);
+            }
+            int lo, hi;
+            kx_range(x, W, K, &lo, &hi);
+            for (int ky = 0; ky < K; ky++) {
+                int sy = y + ky - p;
+                if (sy < 0 || sy >= H) continue;
+                const float *src = xb + ((size_t)sy * W + (x + lo - p)) * C;
+                const float *w = wt + (size_t)(ky * K + lo) * C * Cout;
+                for (int t = 0; t < (hi - lo) * C; t++) {
+                    const float v = src[t], *wr = w + (size_t)t * Cout;
+#pragma omp simd
+                    for (int o = 0; o < Cout; o++) out[o] += v * wr[o];
+                }
+            }
+        }
+}
+
+static void direct_forward(float *Y, const float *X, const float *Wt, const float *b, int B, int H,
+                           int W, int C, int Cout, int K) {
+    const int kkc = K * K * C;
+    float wt[DIRECT_WT];
+    for (int o = 0; o < Cout; o++)
+        for (int t = 0; t < kkc; t++) wt[(size_t)t * Cout + o] = Wt[(size_t)o * kkc + t];
+    const size_t img = (size_t)H * W * C, oimg = (size_t)H * W * Cout;
+#pragma omp parallel for if ((size_t)B * oimg * kkc > GX_CONV_PAR_MIN)
+    for (int bi = 0; bi < B; bi++) direct_image(Y + bi * oimg, X + bi * img, wt, b, H, W, C, Cout, K);
+}
+
+/* acc [kkc, n] += sum over the pixels of image xb of x(tap t) dy[pixel, o0 + j], j < n: one
+ * image's share of the weight gradient for output channels o0 .. o0+n-1, summed in float over
+ * the image's pixels in order. */
+GX_VEC_CLONES static void direct_dw_image(float *acc, const float *xb, const float *dyb, int H,
+                                          int W, int C, int Cout, int K, int o0, int n) {
+    const int p = K / 2;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            const float *g = dyb + ((size_t)y * W + x) * Cout + o0;
+            int lo, hi;
+            kx_range(x, W, K, &lo, &hi);
+            for (int ky = 0; ky < K; ky++) {
+                int sy = y + ky - p;
+                if (sy < 0 || sy >= H) continue;
+                const float *src = xb + ((size_t)sy * W + (x + lo - p)) * C;
+                float *a = acc + (size_t)(ky * K + lo) * C * n;
+                for (int t = 0; t < (hi - lo) * C; t++) {
+                    const float v = src[t];
+                    float *ar = a + (size_t)t * n;
+#pragma omp simd
+                    for (int j = 0; j < n; j++) ar[j] += v * g[j];
+                }
+            }
+        }
+}
+
+/* dW [Cout, kkc] += dY^T patches(X): blocks of DIRECT_DW_CO output channels in parallel; within a
+ * block each image is summed in float and the images are added in order in double, so the result
+ * is the same for any thread count. */
+static void direct_dw(float *dW, const float *dY, const float *X, int B, int H, int W, int C,
+                      int Cout, int K) {
+    const int kkc = K * K * C, blocks = (Cout + DIRECT_DW_CO - 1) / DIRECT_DW_CO;
+    const size_t img = (size_t)H * W * C, oimg = (size_t)H * W * Cout;
+#pragma omp parallel for if (blocks > 1 && (size_t)B * oimg * kkc > GX_CONV_PAR_MIN)
+    for (int blk = 0; blk < blocks; blk++) {
+        const int o0 = blk * DIRECT_DW_CO, n = Cout - o0 < DIRECT_DW_CO ? Cout - o0 : DIRECT_DW_CO;
+        float acc[DIRECT_KKC * DIRECT_DW_CO];
+        double sum[DIRECT_KKC * DIRECT_DW_CO] = {0};
+        for (int bi = 0; bi < B; bi++) {
+            memset(acc, 0, sizeof acc);
+            direct_dw_image(acc, X + bi * img, dY + bi * oimg, H, W, C, Cout, K, o0, n);
+            for (int i = 0; i < kkc * n; i++) sum[i] += acc[i];
+        }
+        for (int j = 0; j < n; j++)
+            for (int t = 0; t < kkc; t++) dW[(size_t)(o0 + j) * kkc + t] += (float)sum[t * n + j];
+    }
+}
+
 void gx_conv2d_forward(float *Y, const float *X, const float *Wt, const float *b, int B, int H,
                        int W, int C, int Cout, int K, float *col, int chunk) {
     const int kkc = K * K * C, hw = H * W;
+    if (use_direct(C, Cout, K)) {
+        direct_forward(Y, X, Wt, b, B, H, W, C, Cout, K);
+        return;
+    }
     for (int b0 = 0; b0 < B; b0 += chunk) {
         int nb = B - b0 < chunk ? B - b0 : chunk;
         const float *xc = X + (size_t)b0 * hw * C;
@@ -105,16 +212,26 @@ void gx_conv2d_forward(float *Y, const float *X, const float *Wt, const float *b
     }
 }
 
-void gx_conv2d_backward(float *dX, float *dW, float *db, const float *dY, const float *X,
-                        const float *Wt, int B, int H, int W, int C, int Cout, int K, float *col,
-                        int chunk) {
+/* The backward pass; patches (if not NULL) holds im2col(X) of the whole batch, kept from the
+ * forward pass, and col is then only the scratch of the patch gradients. */
+static void conv2d_backward(float *dX, float *dW, float *db, const float *dY, const float *X,
+                            const float *patches, const float *Wt, int B, int H, int W, int C,
+                            int Cout, int K, float *col, int chunk) {
     const int kkc = K * K * C, hw = H * W;
+    if (use_direct(C, Cout, K) && (dW || db)) {
+        if (dW) direct_dw(dW, dY, X, B, H, W, C, Cout, K);
+        if (db) gx_linear_backward(NULL, NULL, db, dY, NULL, Wt, kkc, B * hw, kkc, Cout);
+        dW = db = NULL; /* the loop below does dX only */
+        if (!dX) return;
+    }
     for (int b0 = 0; b0 < B; b0 += chunk) {
         int nb = B - b0 < chunk ? B - b0 : chunk, rows = nb * hw;
         const float *xc = X + (size_t)b0 * hw * C, *dyc = dY + (size_t)b0 * hw * Cout;
         float *dxc = dX ? dX + (size_t)b0 * hw * C : NULL;
         if (dW || db) {
-            if (K > 1) {
+            if (K > 1 && patches) {
+                xc = patches + (size_t)b0 * hw * kkc;
+            } else if (K > 1) {
                 gx_im2col(col, xc, nb, H, W, C, K);
                 xc = col;
             }
@@ -129,4 +246,24 @@ void gx_conv2d_backward(float *dX, float *dW, float *db, const float *dY, const 
             gx_col2im_add(dxc, col, nb, H, W, C, K);
         }
     }
+}
+
+void gx_conv2d_backward(float *dX, float *dW, float *db, const float *dY, const float *X,
+                        const float *Wt, int B, int H, int W, int C, int Cout, int K, float *col,
+                        int chunk) {
+    conv2d_backward(dX, dW, db, dY, X, NULL, Wt, B, H, W, C, Cout, K, col, chunk);
+}
+
+int gx_conv2d_keeps_patches(int C, int Cout, int K) { return K > 1 && !use_direct(C, Cout, K); }
+
+void gx_conv2d_forward_keep(float *Y, float *patches, const float *X, const float *Wt,
+                            const float *b, int B, int H, int W, int C, int Cout, int K) {
+    gx_conv2d_forward(Y, X, Wt, b, B, H, W, C, Cout, K, patches, B);
+}
+
+void gx_conv2d_backward_kept(float *dX, float *dW, float *db, const float *dY, const float *X,
+                             const float *patches, const float *Wt, int B, int H, int W, int C,
+                             int Cout, int K, float *col, int chunk) {
+    conv2d_backward(dX, dW, db, dY, X, gx_conv2d_keeps_patches(C, Cout, K) ? patches : NULL, Wt,
+                    B, H, W, C, Cout, K, col, chunk);
 }

@@ -7,6 +7,9 @@
  * convolution over a batch is the linear layer Y[B*H*W, Cout] = col[B*H*W, K*K*C] W^T + b, and
  * batch normalisation over channels is core/batchnorm.h on the [B*H*W, C] rows.
  *
+ * Small patches (K*K*C <= 16 taps, e.g. the first layer of a network on grey images) are
+ * convolved directly, without im2col or GEMM, for the forward pass and the weight gradient.
+ *
  * col is caller-owned scratch for `chunk` images at a time (gx_conv2d_col_floats); the batch is
  * processed in chunks of at most that many images, so the scratch stays bounded. The backward pass
  * ADDS into dX, dW and db (each may be NULL). Nothing is allocated. */
@@ -34,5 +37,18 @@ void gx_conv2d_forward(float *Y, const float *X, const float *Wt, const float *b
 void gx_conv2d_backward(float *dX, float *dW, float *db, const float *dY, const float *X,
                         const float *Wt, int B, int H, int W, int C, int Cout, int K, float *col,
                         int chunk);
+
+/* Keeping the patches: the forward pass writes im2col(X) of the whole batch into patches (kept by
+ * the caller until the backward pass), and the backward pass reads them for the weight gradient
+ * instead of building them again; col is then only scratch for the patch gradients of dX, chunk
+ * images at a time. gx_conv2d_keeps_patches says whether the layer has patches to keep (not for a
+ * 1x1 kernel, whose patches are its input, nor for a direct convolution); where it has none,
+ * patches is neither written nor read and may be NULL. patches: gx_conv2d_col_floats(B, ...). */
+int gx_conv2d_keeps_patches(int C, int Cout, int K);
+void gx_conv2d_forward_keep(float *Y, float *patches, const float *X, const float *Wt,
+                            const float *b, int B, int H, int W, int C, int Cout, int K);
+void gx_conv2d_backward_kept(float *dX, float *dW, float *db, const float *dY, const float *X,
+                             const float *patches, const float *Wt, int B, int H, int W, int C,
+                             int Cout, int K, float *col, int chunk);
 
 #endif

@@ -153,6 +153,7 @@ double gx_classifier_step_macs(const gx_classifier *m, int B) {
 
 /* ---- workspace ---- */
 
+
 int gx_classifier_ws_alloc(gx_classifier_ws *ws, const gx_classifier *m, int max_batch,
                            gx_error *err) {
     memset(ws, 0, sizeof *ws);
@@ -163,6 +164,7 @@ int gx_classifier_ws_alloc(gx_classifier_ws *ws, const gx_classifier *m, int max
         const gx_cls_layer *L = &m->layer[i];
         if (out_size(L) > widest) widest = out_size(L);
         if ((size_t)L->c > widest_c) widest_c = (size_t)L->c;
+        /* (a direct convolution needs the scratch too, for an input gradient) */
         size_t col = L->kind == GX_CLS_CONV && L->k > 1 ? gx_conv2d_col_floats(1, L->h, L->w, L->c, L->k) : 0;
         if (col > col_per_image) col_per_image = col;
     }
@@ -200,6 +202,11 @@ int gx_classifier_ws_alloc(gx_classifier_ws *ws, const gx_classifier *m, int max
                 CARVE(ws->inv_std[i], L->oc, float);
             }
             if (L->kind == GX_CLS_DROPOUT || L->kind == GX_CLS_MAXPOOL) CARVE(ws->mask[i], n, uint8_t);
+            if (L->kind == GX_CLS_CONV && gx_conv2d_keeps_patches(L->c, L->oc, L->k)) {
+                /* the forward pass's patches, kept for the weight gradient if they fit */
+                size_t np = gx_conv2d_col_floats(max_batch, L->h, L->w, L->c, L->k);
+                if (np <= COL_BUDGET) CARVE(ws->patches[i], np, float);
+            }
         }
         CARVE(ws->grad[0], B * widest, float);
         CARVE(ws->grad[1], B * widest, float);
@@ -239,7 +246,11 @@ const float *gx_classifier_forward(gx_classifier *m, gx_classifier_ws *ws, const
         const float *W = value_or_null(p, L->weight_idx), *b = value_or_null(p, L->bias_idx);
         switch (L->kind) {
         case GX_CLS_CONV:
-            gx_conv2d_forward(Y, in, W, b, B, L->h, L->w, L->c, L->oc, L->k, ws->col, ws->col_chunk);
+            if (ws->patches[i])
+                gx_conv2d_forward_keep(Y, ws->patches[i], in, W, b, B, L->h, L->w, L->c, L->oc, L->k);
+            else
+                gx_conv2d_forward(Y, in, W, b, B, L->h, L->w, L->c, L->oc, L->k, ws->col,
+                                  ws->col_chunk);
             break;
         case GX_CLS_FC:
             gx_linear_forward(Y, in, W, (int)in_size(L), b, B, (int)in_size(L), L->oc);
@@ -294,8 +305,8 @@ void gx_classifier_backward(gx_classifier *m, gx_classifier_ws *ws, const float 
         if (i > 0 && L->kind != GX_CLS_MAXPOOL) memset(dIn, 0, n_in * sizeof *dIn);
         switch (L->kind) {
         case GX_CLS_CONV:
-            gx_conv2d_backward(dIn, dW, db, dY, in, W, B, L->h, L->w, L->c, L->oc, L->k, ws->col,
-                               ws->col_chunk);
+            gx_conv2d_backward_kept(dIn, dW, db, dY, in, ws->patches[i], W, B, L->h, L->w, L->c,
+                                    L->oc, L->k, ws->col, ws->col_chunk);
             break;
         case GX_CLS_FC:
             gx_linear_backward(dIn, dW, db, dY, in, W, (int)in_size(L), B, (int)in_size(L), L->oc);

@@ -117,6 +117,8 @@ typedef struct gx_classifier_ws {
     float *inv_std[GX_CLS_MAX_LAYERS]; /* bn: [oc] */
     uint8_t *mask[GX_CLS_MAX_LAYERS];  /* dropout: kept units; maxpool: winning pixel */
     float *grad[2];                    /* [B, widest] ping-pong gradients for the backward pass */
+    float *patches[GX_CLS_MAX_LAYERS]; /* conv: im2col of the batch, kept for the backward pass
+                                        * (NULL: built again there, for patches over budget) */
     float *col;                        /* conv im2col scratch for col_chunk images */
     int col_chunk;
     double *work;                      /* bn scratch [2 * widest channel count] */
