@@ -382,6 +382,133 @@ static void test_batchnorm_on_maps(void **state) {
     check("  dbeta", bn_loss, &c, c.beta, dbeta, (size_t)c.C);
 }
 
+/* ---- batch norm + relu + max pool, fused ---- */
+
+typedef struct {
+    int B, H, W, C;
+    float X[MAXN], P[MAXN], R[MAXN], gamma[8], beta[8], inv_std[8];
+    uint8_t arg[MAXN];
+    double mean[8], work[2 * 8 * 9];
+} brp_case;
+
+static size_t brp_in(const brp_case *c) { return (size_t)c->B * c->H * c->W * c->C; }
+static size_t brp_out(const brp_case *c) { return (size_t)c->B * (c->H / 2) * (c->W / 2) * c->C; }
+
+static double brp_loss(void *p) {
+    brp_case *c = p;
+    gx_bn_relu_pool_forward(c->P, c->arg, c->mean, c->inv_std, c->X, c->gamma, c->beta, c->B, c->H,
+                            c->W, c->C, 0.1f, NULL, NULL, c->work);
+    return dot(c->P, c->R, brp_out(c));
+}
+
+/* The three layers one after the other (gx_batchnorm_forward_train, relu, gx_maxpool2_forward,
+ * and their backward passes): the outputs, running averages and gradients the fused pair must
+ * give. */
+static void brp_reference(const brp_case *c, float *P, float *dX, float *dgamma, float *dbeta,
+                          float *rm, float *rv) {
+    static float Y[MAXN], xhat[MAXN], Rl[MAXN], dY[MAXN];
+    float inv_std[8];
+    double work[16];
+    uint8_t arg[MAXN];
+    int rows = c->B * c->H * c->W;
+    size_t n = brp_in(c);
+    gx_batchnorm_forward_train(Y, xhat, inv_std, c->X, c->gamma, c->beta, rows, c->C, 0.1f, rm, rv,
+                               work);
+    for (size_t i = 0; i < n; i++) Rl[i] = Y[i] < 0.0f ? 0.0f : Y[i];
+    gx_maxpool2_forward(P, arg, Rl, c->B, c->H, c->W, c->C);
+    gx_maxpool2_backward_write(dY, c->R, arg, c->B, c->H, c->W, c->C);
+    for (size_t i = 0; i < n; i++) dY[i] = Rl[i] > 0.0f ? dY[i] : 0.0f;
+    memset(dX, 0, n * sizeof *dX);
+    gx_batchnorm_backward(dX, dgamma, dbeta, dY, xhat, inv_std, c->gamma, rows, c->C, work);
+}
+
+/* Draws X until no window's maximum is near 0 (the relu's kink) and no two pixels of a window are
+ * near equal (the pool's): central differences with h = 1e-2 then stay on one linear piece. */
+static void brp_draw(brp_case *c) {
+    for (int tries = 0; tries < 10000; tries++) {
+        gx_rng_normal_fill(&g_rng, c->X, brp_in(c), 0.5f, 2.0f);
+        brp_loss(c);
+        int ok = 1, oh = c->H / 2, ow = c->W / 2;
+        for (int b = 0; b < c->B && ok; b++)
+            for (int i = 0; i < oh && ok; i++)
+                for (int j = 0; j < ow && ok; j++)
+                    for (int ch = 0; ch < c->C && ok; ch++) {
+                        float z[4];
+                        for (int k = 0; k < 4; k++) {
+                            int y = 2 * i + k / 2, x = 2 * j + k % 2;
+                            float v = c->X[((b * c->H + y) * c->W + x) * c->C + ch];
+                            z[k] = c->gamma[ch] * (float)((v - c->mean[ch]) * c->inv_std[ch]) + c->beta[ch];
+                        }
+                        for (int k = 0; k < 4; k++) {
+                            if (fabsf(z[k]) < 0.05f) ok = 0;
+                            for (int l = 0; l < k; l++)
+                                if (fabsf(z[k] - z[l]) < 0.05f) ok = 0;
+                        }
+                    }
+        if (ok) return;
+    }
+    fail_msg("no draw away from the kinks");
+}
+
+static void test_bn_relu_pool(void **state) {
+    (void)state;
+    static const int shapes[][4] = {{2, 4, 4, 3}, {3, 5, 3, 2}, {1, 3, 5, 4}, {2, 2, 2, 8}};
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        static brp_case c;
+        memset(&c, 0, sizeof c);
+        c.B = shapes[t][0], c.H = shapes[t][1], c.W = shapes[t][2], c.C = shapes[t][3];
+        assert_true(gx_bn_relu_pool_work_doubles(c.B, c.C) <= sizeof c.work / sizeof c.work[0]);
+        size_t nx = brp_in(&c), np = brp_out(&c);
+        gx_rng_normal_fill(&g_rng, c.gamma, (size_t)c.C, 1.0f, 0.3f);
+        gx_rng_normal_fill(&g_rng, c.beta, (size_t)c.C, 0.0f, 0.5f);
+        gx_rng_uniform_fill(&g_rng, c.R, np, -1, 1);
+        brp_draw(&c);
+        /* against the three layers in sequence */
+        static float P[MAXN], dXr[MAXN], dX[MAXN];
+        float dgr[8] = {0}, dbr[8] = {0}, dg[8] = {0}, db[8] = {0};
+        float rm[8], rv[8], rm2[8], rv2[8];
+        for (int ch = 0; ch < c.C; ch++) rm[ch] = rm2[ch] = 0.3f, rv[ch] = rv2[ch] = 1.5f;
+        brp_reference(&c, P, dXr, dgr, dbr, rm, rv);
+        gx_bn_relu_pool_forward(c.P, c.arg, c.mean, c.inv_std, c.X, c.gamma, c.beta, c.B, c.H, c.W,
+                                c.C, 0.1f, rm2, rv2, c.work);
+        for (size_t i = 0; i < np; i++) assert_float_equal(c.P[i], P[i], 1e-5);
+        for (int ch = 0; ch < c.C; ch++) {
+            assert_float_equal(rm2[ch], rm[ch], 1e-6);
+            assert_float_equal(rv2[ch], rv[ch], 1e-5);
+        }
+        for (size_t i = 0; i < nx; i++) dX[i] = NAN; /* written, not added into */
+        gx_bn_relu_pool_backward(dX, dg, db, c.R, c.arg, c.X, c.mean, c.inv_std, c.gamma, c.B, c.H,
+                                 c.W, c.C, c.work);
+        for (size_t i = 0; i < nx; i++) assert_float_equal(dX[i], dXr[i], 1e-5);
+        for (int ch = 0; ch < c.C; ch++) {
+            assert_float_equal(dg[ch], dgr[ch], 1e-5);
+            assert_float_equal(db[ch], dbr[ch], 1e-5);
+        }
+        /* finite differences (a step of h = 1e-2 moves z by about 0.5e-2: the draw keeps 0.05 from
+         * the kinks) */
+        char what[64];
+        struct {
+            const char *name;
+            float *x, *g;
+            size_t n;
+        } v[3] = {{"dX", c.X, dX, nx}, {"dgamma", c.gamma, dg, (size_t)c.C},
+                  {"dbeta", c.beta, db, (size_t)c.C}};
+        for (int k = 0; k < 3; k++) {
+            gx_gradcheck_result r = gx_gradcheck(brp_loss, &c, v[k].x, v[k].g, v[k].n, GC_H,
+                                                 GC_FLOOR, v[k].n, NULL);
+            snprintf(what, sizeof what, "bn-relu-pool %dx%dx%dx%d: %s", c.B, c.H, c.W, c.C,
+                     v[k].name);
+            printf("    %-40s n=%-4zu max rel err %.2e\n", what, r.checked, r.max_rel_err);
+            assert_int_equal(r.checked, v[k].n);
+            if (r.max_rel_err >= GC_TOL) fail_msg("%s: rel err %g", what, r.max_rel_err);
+        }
+        /* a wrong gradient is caught */
+        dX[0] += 0.5f;
+        gx_gradcheck_result r = gx_gradcheck(brp_loss, &c, c.X, dX, nx, GC_H, GC_FLOOR, nx, NULL);
+        assert_true(r.max_rel_err > GC_TOL);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_forward_matches_naive),
@@ -392,6 +519,7 @@ int main(void) {
         cmocka_unit_test(test_maxpool),
         cmocka_unit_test(test_gap),
         cmocka_unit_test(test_batchnorm_on_maps),
+        cmocka_unit_test(test_bn_relu_pool),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

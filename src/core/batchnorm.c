@@ -141,3 +141,169 @@ void gx_batchnorm_backward(float *dX, float *dgamma, float *dbeta, const float *
                   N - n0 < BN_ROWS ? N - n0 : BN_ROWS, C);
     }
 }
+
+/* ---- batch norm + ReLU + 2x2 max pool, fused ----
+ *
+ * Per image: the statistics, the pooled outputs and the gradients of one image are computed
+ * independently (in parallel), and the per-image results are combined in image order, so the
+ * result is the same for any thread count. */
+
+size_t gx_bn_relu_pool_work_doubles(int B, int C) { return 2 * (size_t)C * ((size_t)B + 1); }
+
+/* The normalised, scaled value of x in channel c, as normalise_rows computes it (xhat rounded to
+ * float, then gamma xhat + beta in float). */
+#define BRP_XHAT(x, c) ((float)((x) - mean[c]) * inv_std[c])
+#define BRP_Z(x, c) (gamma[c] * BRP_XHAT(x, c) + beta[c])
+
+/* One image x [H, W, C] -> p [H/2, W/2, C], arg as p. */
+GX_VEC_CLONES static void brp_forward_image(float *p, uint8_t *arg, const float *x,
+                                            const double *mean, const float *inv_std,
+                                            const float *gamma, const float *beta, int H, int W,
+                                            int C) {
+    const int oh = H / 2, ow = W / 2;
+    for (int i = 0; i < oh; i++)
+        for (int j = 0; j < ow; j++) {
+            size_t o = ((size_t)i * ow + j) * C;
+            const float *w0 = x + ((size_t)2 * i * W + 2 * j) * C, *w1 = w0 + C;
+            const float *w2 = w0 + (size_t)W * C, *w3 = w2 + C;
+#pragma omp simd
+            for (int c = 0; c < C; c++) {
+                float z0 = BRP_Z(w0[c], c), z1 = BRP_Z(w1[c], c);
+                float z2 = BRP_Z(w2[c], c), z3 = BRP_Z(w3[c], c);
+                float best = z0;
+                uint8_t a = 0;
+                if (z1 > best) best = z1, a = 1;
+                if (z2 > best) best = z2, a = 2;
+                if (z3 > best) best = z3, a = 3;
+                p[o + c] = best < 0.0f ? 0.0f : best;
+                arg[o + c] = best > 0.0f ? a : (uint8_t)(a + 4);
+            }
+        }
+}
+
+/* One image's gradient sums over its winners: sdy[c] = sum dY, sdyx[c] = sum dY xhat. */
+GX_VEC_CLONES static void brp_sums_image(double *sdy, double *sdyx, const float *dp,
+                                         const uint8_t *arg, const float *x, const double *mean,
+                                         const float *inv_std, int H, int W, int C) {
+    const int oh = H / 2, ow = W / 2;
+    for (int c = 0; c < C; c++) sdy[c] = sdyx[c] = 0.0;
+    for (int i = 0; i < oh; i++)
+        for (int j = 0; j < ow; j++) {
+            size_t o = ((size_t)i * ow + j) * C;
+            const float *w0 = x + ((size_t)2 * i * W + 2 * j) * C, *w1 = w0 + C;
+            const float *w2 = w0 + (size_t)W * C, *w3 = w2 + C;
+#pragma omp simd
+            for (int c = 0; c < C; c++) {
+                int a = arg[o + c];
+                float g = a < 4 ? dp[o + c] : 0.0f;
+                int k = a & 3;
+                float v = k == 0 ? w0[c] : k == 1 ? w1[c] : k == 2 ? w2[c] : w3[c];
+                float xh = BRP_XHAT(v, c);
+                sdy[c] += g;
+                sdyx[c] += (double)g * xh;
+            }
+        }
+}
+
+/* One image's input gradient dx [H, W, C] (written), as grad_rows with dY the routed gradient:
+ * dp at a window's winner whose maximum passed the ReLU, 0 elsewhere (and on a dropped odd row or
+ * column). sdy, sdyx: the means over the batch's rows. */
+GX_VEC_CLONES static void brp_dx_image(float *dx, const float *dp, const uint8_t *arg,
+                                       const float *x, const double *mean, const float *inv_std,
+                                       const float *gamma, const double *sdy, const double *sdyx,
+                                       int H, int W, int C) {
+    const int oh = H / 2, ow = W / 2;
+    for (int y = 0; y < H; y++)
+        for (int xi = 0; xi < W; xi++) {
+            const size_t r = ((size_t)y * W + xi) * C;
+            const float *xr = x + r;
+            float *d = dx + r;
+            if (y < 2 * oh && xi < 2 * ow) {
+                const int k = (y & 1) * 2 + (xi & 1);
+                const size_t o = ((size_t)(y / 2) * ow + xi / 2) * C;
+#pragma omp simd
+                for (int c = 0; c < C; c++) {
+                    float g = arg[o + c] == k ? dp[o + c] : 0.0f;
+                    d[c] = gamma[c] * inv_std[c] * (float)(g - sdy[c] - BRP_XHAT(xr[c], c) * sdyx[c]);
+                }
+            } else {
+#pragma omp simd
+                for (int c = 0; c < C; c++)
+                    d[c] = gamma[c] * inv_std[c] * (float)(0.0f - sdy[c] - BRP_XHAT(xr[c], c) * sdyx[c]);
+            }
+        }
+}
+
+void gx_bn_relu_pool_forward(float *P, uint8_t *arg, double *mean, float *inv_std, const float *X,
+                             const float *gamma, const float *beta, int B, int H, int W, int C,
+                             float momentum, float *run_mean, float *run_var, double *work) {
+    const int hw = H * W, N = B * hw;
+    const size_t img = (size_t)hw * C, out = (size_t)(H / 2) * (W / 2) * C;
+    double *part = work; /* [B][2][C]: each image's mean and squared deviations about it */
+#pragma omp parallel for if ((size_t)N * C > BN_PAR_MIN)
+    for (int b = 0; b < B; b++) {
+        double *mb = part + (size_t)b * 2 * C, *qb = mb + C;
+        for (int c = 0; c < C; c++) mb[c] = qb[c] = 0.0;
+        col_sums(mb, X + b * img, hw, C);
+        for (int c = 0; c < C; c++) mb[c] /= hw;
+        col_sq_devs(qb, mb, X + b * img, hw, C);
+    }
+    /* Chan et al.'s pairwise update, image by image: n_a + n_b values, delta = mean_b - mean_a,
+     * mean += delta n_b / n, M2 += M2_b + delta^2 n_a n_b / n (no cancellation) */
+    double *m2 = work + (size_t)B * 2 * C;
+    for (int c = 0; c < C; c++) mean[c] = m2[c] = 0.0;
+    for (int b = 0; b < B; b++) {
+        const double *mb = part + (size_t)b * 2 * C, *qb = mb + C;
+        double na = (double)b * hw, nb = hw, n = na + nb;
+        for (int c = 0; c < C; c++) {
+            double delta = mb[c] - mean[c];
+            mean[c] += delta * (nb / n);
+            m2[c] += qb[c] + delta * delta * (na * nb / n);
+        }
+    }
+    for (int c = 0; c < C; c++) {
+        double var = m2[c] / N;
+        inv_std[c] = (float)(1.0 / sqrt(var + GX_BN_EPS));
+        if (run_mean) {
+            double unbiased = N > 1 ? m2[c] / (N - 1) : var;
+            run_mean[c] = (float)((1.0 - momentum) * run_mean[c] + momentum * mean[c]);
+            run_var[c] = (float)((1.0 - momentum) * run_var[c] + momentum * unbiased);
+        }
+    }
+#pragma omp parallel for if ((size_t)N * C > BN_PAR_MIN)
+    for (int b = 0; b < B; b++)
+        brp_forward_image(P + b * out, arg + b * out, X + b * img, mean, inv_std, gamma, beta, H, W,
+                          C);
+}
+
+void gx_bn_relu_pool_backward(float *dX, float *dgamma, float *dbeta, const float *dP,
+                              const uint8_t *arg, const float *X, const double *mean,
+                              const float *inv_std, const float *gamma, int B, int H, int W, int C,
+                              double *work) {
+    const int hw = H * W, N = B * hw;
+    const size_t img = (size_t)hw * C, out = (size_t)(H / 2) * (W / 2) * C;
+    double *part = work, *sdy = work + (size_t)B * 2 * C, *sdyx = sdy + C;
+#pragma omp parallel for if ((size_t)N * C > BN_PAR_MIN)
+    for (int b = 0; b < B; b++) {
+        double *pb = part + (size_t)b * 2 * C;
+        brp_sums_image(pb, pb + C, dP + b * out, arg + b * out, X + b * img, mean, inv_std, H, W, C);
+    }
+    for (int c = 0; c < C; c++) sdy[c] = sdyx[c] = 0.0;
+    for (int b = 0; b < B; b++) {
+        const double *pb = part + (size_t)b * 2 * C;
+        for (int c = 0; c < C; c++) sdy[c] += pb[c], sdyx[c] += pb[C + c];
+    }
+    if (dgamma)
+        for (int c = 0; c < C; c++) dgamma[c] += (float)sdyx[c];
+    if (dbeta)
+        for (int c = 0; c < C; c++) dbeta[c] += (float)sdy[c];
+    if (!dX) return;
+    for (int c = 0; c < C; c++) {
+        sdy[c] /= N;
+        sdyx[c] /= N;
+    }
+#pragma omp parallel for if ((size_t)N * C > BN_PAR_MIN)
+    for (int b = 0; b < B; b++)
+        brp_dx_image(dX + b * img, dP + b * out, arg + b * out, X + b * img, mean, inv_std, gamma,
+                     sdy, sdyx, H, W, C);
+}

@@ -153,13 +153,21 @@ double gx_classifier_step_macs(const gx_classifier *m, int B) {
 
 /* ---- workspace ---- */
 
+/* Whether layers i, i+1, i+2 are bn, relu, 2x2 max pool, which a training forward pass runs as one
+ * (core/batchnorm.h, gx_bn_relu_pool_forward): not for a bn on the input itself, whose gradient
+ * goes to the caller's dX (added into, where the fused backward pass writes). */
+static int fusable(const gx_classifier *m, int i) {
+    return i > 0 && i + 2 < m->n_layers && m->layer[i].kind == GX_CLS_BN &&
+           m->layer[i + 1].kind == GX_CLS_ACT && m->layer[i + 1].act == GX_ACT_RELU &&
+           m->layer[i + 2].kind == GX_CLS_MAXPOOL;
+}
 
 int gx_classifier_ws_alloc(gx_classifier_ws *ws, const gx_classifier *m, int max_batch,
                            gx_error *err) {
     memset(ws, 0, sizeof *ws);
     if (max_batch < 1) return gx_fail(err, "classifier workspace: batch size %d", max_batch);
     const size_t B = (size_t)max_batch, K = (size_t)m->n_classes;
-    size_t widest = (size_t)gx_classifier_in_size(m), widest_c = 1, col_per_image = 0;
+    size_t widest = (size_t)gx_classifier_in_size(m), widest_c = 1, col_per_image = 0, work = 0;
     for (int i = 0; i < m->n_layers; i++) {
         const gx_cls_layer *L = &m->layer[i];
         if (out_size(L) > widest) widest = out_size(L);
@@ -167,6 +175,10 @@ int gx_classifier_ws_alloc(gx_classifier_ws *ws, const gx_classifier *m, int max
         /* (a direct convolution needs the scratch too, for an input gradient) */
         size_t col = L->kind == GX_CLS_CONV && L->k > 1 ? gx_conv2d_col_floats(1, L->h, L->w, L->c, L->k) : 0;
         if (col > col_per_image) col_per_image = col;
+        size_t wk = L->kind != GX_CLS_BN ? 0
+                    : fusable(m, i) ? gx_bn_relu_pool_work_doubles(max_batch, L->oc)
+                                    : 2 * (size_t)L->oc;
+        if (wk > work) work = wk;
     }
     /* the layers index rows and GEMM dimensions with int */
     for (int i = 0; i < m->n_layers; i++)
@@ -200,6 +212,7 @@ int gx_classifier_ws_alloc(gx_classifier_ws *ws, const gx_classifier *m, int max
             if (L->kind == GX_CLS_BN) {
                 CARVE(ws->xhat[i], n, float);
                 CARVE(ws->inv_std[i], L->oc, float);
+                if (fusable(m, i)) CARVE(ws->mean[i], L->oc, double);
             }
             if (L->kind == GX_CLS_DROPOUT || L->kind == GX_CLS_MAXPOOL) CARVE(ws->mask[i], n, uint8_t);
             if (L->kind == GX_CLS_CONV && gx_conv2d_keeps_patches(L->c, L->oc, L->k)) {
@@ -211,7 +224,7 @@ int gx_classifier_ws_alloc(gx_classifier_ws *ws, const gx_classifier *m, int max
         CARVE(ws->grad[0], B * widest, float);
         CARVE(ws->grad[1], B * widest, float);
         CARVE(ws->col, (size_t)ws->col_chunk * col_per_image, float);
-        CARVE(ws->work, 2 * widest_c, double);
+        CARVE(ws->work, work > 2 * widest_c ? work : 2 * widest_c, double);
         CARVE(ws->probs, B * K, float);
         CARVE(ws->dlogits, B * K, float);
         CARVE(ws->loss, B, float);
@@ -244,6 +257,17 @@ const float *gx_classifier_forward(gx_classifier *m, gx_classifier_ws *ws, const
         float *Y = ws->out[i]; /* [B, oh, ow, oc] */
         const size_t n = (size_t)B * out_size(L);
         const float *W = value_or_null(p, L->weight_idx), *b = value_or_null(p, L->bias_idx);
+        ws->fused[i] = train && fusable(m, i);
+        if (ws->fused[i]) { /* bn, relu, pool in one pass: the pool's output and winners */
+            gx_bn_relu_pool_forward(ws->out[i + 2], ws->mask[i + 2], ws->mean[i], ws->inv_std[i],
+                                    in, W, b, B, L->h, L->w, L->c, m->bn_momentum,
+                                    keep_stats ? NULL : gx_params_value(p, L->mean_idx),
+                                    keep_stats ? NULL : gx_params_value(p, L->var_idx), ws->work);
+            ws->fused[i + 1] = ws->fused[i + 2] = 0;
+            in = ws->out[i + 2];
+            i += 2;
+            continue;
+        }
         switch (L->kind) {
         case GX_CLS_CONV:
             if (ws->patches[i])
@@ -290,6 +314,19 @@ void gx_classifier_backward(gx_classifier *m, gx_classifier_ws *ws, const float 
         const float *W = value_or_null(p, L->weight_idx);
         float *dW = L->weight_idx >= 0 ? gx_params_gradient(p, L->weight_idx) : NULL;
         float *db = L->bias_idx >= 0 ? gx_params_gradient(p, L->bias_idx) : NULL;
+        if (L->kind == GX_CLS_MAXPOOL && i >= 2 && ws->fused[i - 2]) {
+            /* the pool of a fused bn, relu, pool: the bn's input gradient, written */
+            const gx_cls_layer *N = &m->layer[i - 2];
+            float *dIn = ws->grad[next];
+            gx_bn_relu_pool_backward(dIn, gx_params_gradient(p, N->weight_idx),
+                                     gx_params_gradient(p, N->bias_idx), dY, ws->mask[i],
+                                     ws->out[i - 3], ws->mean[i - 2], ws->inv_std[i - 2],
+                                     gx_params_value(p, N->weight_idx), B, N->h, N->w, N->c,
+                                     ws->work);
+            dY = dIn;
+            i -= 2;
+            continue;
+        }
         if ((L->kind == GX_CLS_ACT || L->kind == GX_CLS_BN) && i > 0 && dY != dlogits) {
             /* in place on our own gradient buffer: no fresh buffer to zero and add into */
             float *g = (float *)dY;

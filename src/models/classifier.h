@@ -115,13 +115,17 @@ typedef struct gx_classifier_ws {
     float *out[GX_CLS_MAX_LAYERS];     /* [B, oh*ow*oc] output of layer i */
     float *xhat[GX_CLS_MAX_LAYERS];    /* bn: normalised input */
     float *inv_std[GX_CLS_MAX_LAYERS]; /* bn: [oc] */
+    double *mean[GX_CLS_MAX_LAYERS];   /* bn followed by relu and pool: the batch mean [oc] */
+    uint8_t fused[GX_CLS_MAX_LAYERS];  /* bn i, relu i+1, pool i+2 ran fused in the last forward
+                                        * pass (training): out[i], out[i+1], xhat[i] not written;
+                                        * mask[i+2] holds the winners, +4 where the relu is off */
     uint8_t *mask[GX_CLS_MAX_LAYERS];  /* dropout: kept units; maxpool: winning pixel */
     float *grad[2];                    /* [B, widest] ping-pong gradients for the backward pass */
     float *patches[GX_CLS_MAX_LAYERS]; /* conv: im2col of the batch, kept for the backward pass
                                         * (NULL: built again there, for patches over budget) */
     float *col;                        /* conv im2col scratch for col_chunk images */
     int col_chunk;
-    double *work;                      /* bn scratch [2 * widest channel count] */
+    double *work;                      /* bn scratch (see gx_classifier_ws_alloc) */
     float *probs, *dlogits, *loss;     /* [B, K], [B, K], [B] for the cross-entropy */
     int32_t *pred;                     /* [B] predicted classes */
     void *base;                        /* the single allocation */
