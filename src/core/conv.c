@@ -98,94 +98,115 @@ void gx_col2im_add(float *dX, const float *dcol, int nb, int H, int W, int C, in
  * pixels directly, vectorised over the output channels. */
 #define DIRECT_KKC 16     /* taps (K*K*C) up to which the direct path is used */
 #define DIRECT_WT 4096    /* and Cout*K*K*C up to this (the transposed weights live on the stack) */
-#define DIRECT_DW_CO 16   /* output channels per block of the weight gradient */
+#define DIRECT_CO 16      /* output channels per block (of the accumulators, of a parallel block) */
 
 static int use_direct(int C, int Cout, int K) {
     int kkc = K * K * C;
     return K > 1 && kkc <= DIRECT_KKC && (long)kkc * Cout <= DIRECT_WT;
 }
 
-/* One image: y [H, W, Cout] = sum over the valid taps t of x(tap t) wt[t, :] (+ b), taps in
- * (ky, kx, c) order; wt [kkc, Cout] is W transposed. */
+/* Output channels o0 .. o0+n-1 (n <= DIRECT_CO) of pixel (y, x): the sum over its valid taps t of
+ * x(tap t) wt[t, o] + b[o], taps in (ky, kx, c) order; wt [kkc, Cout] is W transposed. Inlined
+ * with n = DIRECT_CO, the accumulators stay in registers. */
+GX_VINLINE void direct_pixel(float *out, const float *xb, const float *wt, const float *b, int y,
+                             int x, int H, int W, int C, int Cout, int K, int o0, int n) {
+    const int p = K / 2;
+    float acc[DIRECT_CO];
+#pragma omp simd
+    for (int j = 0; j < n; j++) acc[j] = b[o0 + j];
+    int lo, hi;
+    kx_range(x, W, K, &lo, &hi);
+    for (int ky = 0; ky < K; ky++) {
+        int sy = y + ky - p;
+        if (sy < 0 || sy >= H) continue;
+        const float *src = xb + ((size_t)sy * W + (x + lo - p)) * C;
+        const float *w = wt + (size_t)(ky * K + lo) * C * Cout + o0;
+        for (int t = 0; t < (hi - lo) * C; t++) {
+            const float v = src[t], *wr = w + (size_t)t * Cout;
+#pragma omp simd
+            for (int j = 0; j < n; j++) acc[j] += v * wr[j];
+        }
+    }
+#pragma omp simd
+    for (int j = 0; j < n; j++) out[o0 + j] = acc[j];
+}
+
+/* One image: y [H, W, Cout] of x [H, W, C], DIRECT_CO output channels at a time. */
 GX_VEC_CLONES static void direct_image(float *yb, const float *xb, const float *wt, const float *b,
                                        int H, int W, int C, int Cout, int K) {
-    const int p = K / 2;
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++) {
             float *out = yb + ((size_t)y * W + x) * Cout;
-            if (b) {
-#pragma omp simd
-                for (int o = 0; o < Cout; o++) out[o] = b[o];
-            } else {
-                zero(out, (size_t)Cout);
-            }
-            int lo, hi;
-            kx_range(x, W, K, &lo, &hi);
-            for (int ky = 0; ky < K; ky++) {
-                int sy = y + ky - p;
-                if (sy < 0 || sy >= H) continue;
-                const float *src = xb + ((size_t)sy * W + (x + lo - p)) * C;
-                const float *w = wt + (size_t)(ky * K + lo) * C * Cout;
-                for (int t = 0; t < (hi - lo) * C; t++) {
-                    const float v = src[t], *wr = w + (size_t)t * Cout;
-#pragma omp simd
-                    for (int o = 0; o < Cout; o++) out[o] += v * wr[o];
-                }
-            }
+            int o0 = 0;
+            for (; o0 + DIRECT_CO <= Cout; o0 += DIRECT_CO)
+                direct_pixel(out, xb, wt, b, y, x, H, W, C, Cout, K, o0, DIRECT_CO);
+            if (o0 < Cout) direct_pixel(out, xb, wt, b, y, x, H, W, C, Cout, K, o0, Cout - o0);
         }
 }
 
 static void direct_forward(float *Y, const float *X, const float *Wt, const float *b, int B, int H,
                            int W, int C, int Cout, int K) {
     const int kkc = K * K * C;
-    float wt[DIRECT_WT];
-    for (int o = 0; o < Cout; o++)
+    float wt[DIRECT_WT], bias[DIRECT_WT / 4]; /* kkc >= 4: Cout <= DIRECT_WT / 4 */
+    for (int o = 0; o < Cout; o++) {
+        bias[o] = b ? b[o] : 0.0f;
         for (int t = 0; t < kkc; t++) wt[(size_t)t * Cout + o] = Wt[(size_t)o * kkc + t];
+    }
     const size_t img = (size_t)H * W * C, oimg = (size_t)H * W * Cout;
 #pragma omp parallel for if ((size_t)B * oimg * kkc > GX_CONV_PAR_MIN)
-    for (int bi = 0; bi < B; bi++) direct_image(Y + bi * oimg, X + bi * img, wt, b, H, W, C, Cout, K);
+    for (int bi = 0; bi < B; bi++)
+        direct_image(Y + bi * oimg, X + bi * img, wt, bias, H, W, C, Cout, K);
 }
 
-/* acc [kkc, n] += sum over the pixels of image xb of x(tap t) dy[pixel, o0 + j], j < n: one
- * image's share of the weight gradient for output channels o0 .. o0+n-1, summed in float over
- * the image's pixels in order. */
+/* acc [kkc, n] = sum over the pixels of image xb of x(tap t) dy[pixel, o0 + j], j < n <= DIRECT_CO:
+ * one image's share of the weight gradient for output channels o0 .. o0+n-1, each tap summed in
+ * float over the image's pixels in order (in registers: inlined with n = DIRECT_CO). */
+GX_VINLINE void direct_dw_block(float *acc, const float *xb, const float *dyb, int H, int W, int C,
+                                int Cout, int K, int o0, int n) {
+    const int p = K / 2;
+    for (int ky = 0; ky < K; ky++)
+        for (int kx = 0; kx < K; kx++)
+            for (int ci = 0; ci < C; ci++) {
+                float a[DIRECT_CO];
+#pragma omp simd
+                for (int j = 0; j < n; j++) a[j] = 0.0f;
+                /* output pixels (y, x) whose tap (ky, kx) is inside the image */
+                int y0 = p - ky > 0 ? p - ky : 0, y1 = H + p - ky < H ? H + p - ky : H;
+                int x0 = p - kx > 0 ? p - kx : 0, x1 = W + p - kx < W ? W + p - kx : W;
+                for (int y = y0; y < y1; y++) {
+                    const float *src = xb + ((size_t)(y + ky - p) * W + (kx - p)) * C + ci;
+                    const float *g = dyb + (size_t)y * W * Cout + o0;
+                    for (int x = x0; x < x1; x++) {
+                        const float v = src[(size_t)x * C], *gx = g + (size_t)x * Cout;
+#pragma omp simd
+                        for (int j = 0; j < n; j++) a[j] += v * gx[j];
+                    }
+                }
+                float *ar = acc + (size_t)((ky * K + kx) * C + ci) * n;
+#pragma omp simd
+                for (int j = 0; j < n; j++) ar[j] = a[j];
+            }
+}
+
 GX_VEC_CLONES static void direct_dw_image(float *acc, const float *xb, const float *dyb, int H,
                                           int W, int C, int Cout, int K, int o0, int n) {
-    const int p = K / 2;
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++) {
-            const float *g = dyb + ((size_t)y * W + x) * Cout + o0;
-            int lo, hi;
-            kx_range(x, W, K, &lo, &hi);
-            for (int ky = 0; ky < K; ky++) {
-                int sy = y + ky - p;
-                if (sy < 0 || sy >= H) continue;
-                const float *src = xb + ((size_t)sy * W + (x + lo - p)) * C;
-                float *a = acc + (size_t)(ky * K + lo) * C * n;
-                for (int t = 0; t < (hi - lo) * C; t++) {
-                    const float v = src[t];
-                    float *ar = a + (size_t)t * n;
-#pragma omp simd
-                    for (int j = 0; j < n; j++) ar[j] += v * g[j];
-                }
-            }
-        }
+    if (n == DIRECT_CO) direct_dw_block(acc, xb, dyb, H, W, C, Cout, K, o0, DIRECT_CO);
+    else direct_dw_block(acc, xb, dyb, H, W, C, Cout, K, o0, n);
 }
 
-/* dW [Cout, kkc] += dY^T patches(X): blocks of DIRECT_DW_CO output channels in parallel; within a
+/* dW [Cout, kkc] += dY^T patches(X): blocks of DIRECT_CO output channels in parallel; within a
  * block each image is summed in float and the images are added in order in double, so the result
  * is the same for any thread count. */
 static void direct_dw(float *dW, const float *dY, const float *X, int B, int H, int W, int C,
                       int Cout, int K) {
-    const int kkc = K * K * C, blocks = (Cout + DIRECT_DW_CO - 1) / DIRECT_DW_CO;
+    const int kkc = K * K * C, blocks = (Cout + DIRECT_CO - 1) / DIRECT_CO;
     const size_t img = (size_t)H * W * C, oimg = (size_t)H * W * Cout;
 #pragma omp parallel for if (blocks > 1 && (size_t)B * oimg * kkc > GX_CONV_PAR_MIN)
     for (int blk = 0; blk < blocks; blk++) {
-        const int o0 = blk * DIRECT_DW_CO, n = Cout - o0 < DIRECT_DW_CO ? Cout - o0 : DIRECT_DW_CO;
-        float acc[DIRECT_KKC * DIRECT_DW_CO];
-        double sum[DIRECT_KKC * DIRECT_DW_CO] = {0};
+        const int o0 = blk * DIRECT_CO, n = Cout - o0 < DIRECT_CO ? Cout - o0 : DIRECT_CO;
+        float acc[DIRECT_KKC * DIRECT_CO];
+        double sum[DIRECT_KKC * DIRECT_CO] = {0};
         for (int bi = 0; bi < B; bi++) {
-            memset(acc, 0, sizeof acc);
             direct_dw_image(acc, X + bi * img, dY + bi * oimg, H, W, C, Cout, K, o0, n);
             for (int i = 0; i < kkc * n; i++) sum[i] += acc[i];
         }
@@ -212,6 +233,9 @@ void gx_conv2d_forward(float *Y, const float *X, const float *Wt, const float *b
     }
 }
 
+/* Floats of patch gradients per step of the input gradient (half of a 1 MB L2 cache). */
+#define DCOL_FLOATS ((size_t)1 << 17)
+
 /* The backward pass; patches (if not NULL) holds im2col(X) of the whole batch, kept from the
  * forward pass, and col is then only the scratch of the patch gradients. */
 static void conv2d_backward(float *dX, float *dW, float *db, const float *dY, const float *X,
@@ -224,11 +248,10 @@ static void conv2d_backward(float *dX, float *dW, float *db, const float *dY, co
         dW = db = NULL; /* the loop below does dX only */
         if (!dX) return;
     }
-    for (int b0 = 0; b0 < B; b0 += chunk) {
-        int nb = B - b0 < chunk ? B - b0 : chunk, rows = nb * hw;
-        const float *xc = X + (size_t)b0 * hw * C, *dyc = dY + (size_t)b0 * hw * Cout;
-        float *dxc = dX ? dX + (size_t)b0 * hw * C : NULL;
-        if (dW || db) {
+    if (dW || db)
+        for (int b0 = 0; b0 < B; b0 += chunk) {
+            int nb = B - b0 < chunk ? B - b0 : chunk, rows = nb * hw;
+            const float *xc = X + (size_t)b0 * hw * C, *dyc = dY + (size_t)b0 * hw * Cout;
             if (K > 1 && patches) {
                 xc = patches + (size_t)b0 * hw * kkc;
             } else if (K > 1) {
@@ -237,14 +260,22 @@ static void conv2d_backward(float *dX, float *dW, float *db, const float *dY, co
             }
             gx_linear_backward(NULL, dW, db, dyc, xc, Wt, kkc, rows, kkc, Cout);
         }
-        if (!dxc) continue;
-        if (K == 1) {
-            gx_linear_backward(dxc, NULL, NULL, dyc, NULL, Wt, kkc, rows, kkc, Cout);
-        } else {
-            /* dcol [rows, kkc] = dY W, then each patch gradient back onto its pixels */
-            gx_gemm(false, false, rows, kkc, Cout, 1.0f, dyc, Cout, Wt, kkc, 0.0f, col, kkc);
-            gx_col2im_add(dxc, col, nb, H, W, C, K);
-        }
+    if (!dX) return;
+    if (K == 1) {
+        gx_linear_backward(dX, NULL, NULL, dY, NULL, Wt, kkc, B * hw, kkc, Cout);
+        return;
+    }
+    /* dcol [rows, kkc] = dY W, then each patch gradient back onto its pixels, a few images at a
+     * time, so that the patch gradients (which the GEMM first zeroes, then writes, and col2im
+     * reads) stay in cache */
+    size_t per_image = (size_t)hw * kkc;
+    int dchunk = per_image * chunk <= DCOL_FLOATS ? chunk : (int)(DCOL_FLOATS / per_image);
+    if (dchunk < 1) dchunk = 1;
+    for (int b0 = 0; b0 < B; b0 += dchunk) {
+        int nb = B - b0 < dchunk ? B - b0 : dchunk, rows = nb * hw;
+        const float *dyc = dY + (size_t)b0 * hw * Cout;
+        gx_gemm(false, false, rows, kkc, Cout, 1.0f, dyc, Cout, Wt, kkc, 0.0f, col, kkc);
+        gx_col2im_add(dX + (size_t)b0 * hw * C, col, nb, H, W, C, K);
     }
 }
 
