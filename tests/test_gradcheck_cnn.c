@@ -388,7 +388,8 @@ typedef struct {
     int B, H, W, C;
     float X[MAXN], P[MAXN], R[MAXN], gamma[8], beta[8], inv_std[8];
     uint8_t arg[MAXN];
-    double mean[8], work[2 * 8 * 9];
+    float mean[8];
+    double work[2 * 8 * 9];
 } brp_case;
 
 static size_t brp_in(const brp_case *c) { return (size_t)c->B * c->H * c->W * c->C; }
@@ -437,7 +438,7 @@ static void brp_draw(brp_case *c) {
                         for (int k = 0; k < 4; k++) {
                             int y = 2 * i + k / 2, x = 2 * j + k % 2;
                             float v = c->X[((b * c->H + y) * c->W + x) * c->C + ch];
-                            z[k] = c->gamma[ch] * (float)((v - c->mean[ch]) * c->inv_std[ch]) + c->beta[ch];
+                            z[k] = c->gamma[ch] * ((v - c->mean[ch]) * c->inv_std[ch]) + c->beta[ch];
                         }
                         for (int k = 0; k < 4; k++) {
                             if (fabsf(z[k]) < 0.05f) ok = 0;

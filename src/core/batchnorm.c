@@ -150,14 +150,14 @@ void gx_batchnorm_backward(float *dX, float *dgamma, float *dbeta, const float *
 
 size_t gx_bn_relu_pool_work_doubles(int B, int C) { return 2 * (size_t)C * ((size_t)B + 1); }
 
-/* The normalised, scaled value of x in channel c, as normalise_rows computes it (xhat rounded to
- * float, then gamma xhat + beta in float). */
-#define BRP_XHAT(x, c) ((float)((x) - mean[c]) * inv_std[c])
+/* xhat in float, (x - mean) inv_std with the mean rounded to float (the statistics themselves are
+ * double): the backward pass recomputes exactly what the forward pass used. */
+#define BRP_XHAT(x, c) (((x) - mean[c]) * inv_std[c])
 #define BRP_Z(x, c) (gamma[c] * BRP_XHAT(x, c) + beta[c])
 
 /* One image x [H, W, C] -> p [H/2, W/2, C], arg as p. */
 GX_VEC_CLONES static void brp_forward_image(float *p, uint8_t *arg, const float *x,
-                                            const double *mean, const float *inv_std,
+                                            const float *mean, const float *inv_std,
                                             const float *gamma, const float *beta, int H, int W,
                                             int C) {
     const int oh = H / 2, ow = W / 2;
@@ -181,36 +181,39 @@ GX_VEC_CLONES static void brp_forward_image(float *p, uint8_t *arg, const float 
         }
 }
 
-/* One image's gradient sums over its winners: sdy[c] = sum dY, sdyx[c] = sum dY xhat. */
+/* One image's gradient sums over its winners: sdy[c] = sum dY, sdyx[c] = sum dY xhat (double).
+ * All four pixels of a window are loaded and the winner selected (no conditional loads). */
 GX_VEC_CLONES static void brp_sums_image(double *sdy, double *sdyx, const float *dp,
-                                         const uint8_t *arg, const float *x, const double *mean,
+                                         const uint8_t *arg, const float *x, const float *mean,
                                          const float *inv_std, int H, int W, int C) {
     const int oh = H / 2, ow = W / 2;
     for (int c = 0; c < C; c++) sdy[c] = sdyx[c] = 0.0;
     for (int i = 0; i < oh; i++)
         for (int j = 0; j < ow; j++) {
-            size_t o = ((size_t)i * ow + j) * C;
+            const size_t o = ((size_t)i * ow + j) * C;
             const float *w0 = x + ((size_t)2 * i * W + 2 * j) * C, *w1 = w0 + C;
             const float *w2 = w0 + (size_t)W * C, *w3 = w2 + C;
+            const float *d = dp + o;
+            const uint8_t *ar = arg + o;
 #pragma omp simd
             for (int c = 0; c < C; c++) {
-                int a = arg[o + c];
-                float g = a < 4 ? dp[o + c] : 0.0f;
-                int k = a & 3;
-                float v = k == 0 ? w0[c] : k == 1 ? w1[c] : k == 2 ? w2[c] : w3[c];
-                float xh = BRP_XHAT(v, c);
+                const float v0 = w0[c], v1 = w1[c], v2 = w2[c], v3 = w3[c], g0 = d[c];
+                const uint8_t a = ar[c];
+                const float v = (a & 1) ? ((a & 2) ? v3 : v1) : ((a & 2) ? v2 : v0);
+                const float g = a < 4 ? g0 : 0.0f;
                 sdy[c] += g;
-                sdyx[c] += (double)g * xh;
+                sdyx[c] += (double)g * BRP_XHAT(v, c);
             }
         }
 }
 
 /* One image's input gradient dx [H, W, C] (written), as grad_rows with dY the routed gradient:
  * dp at a window's winner whose maximum passed the ReLU, 0 elsewhere (and on a dropped odd row or
- * column). sdy, sdyx: the means over the batch's rows. */
+ * column): dx = scale (dY - sdy - xhat sdyx) with scale = gamma inv_std and the means sdy, sdyx
+ * over the batch's rows (in float). */
 GX_VEC_CLONES static void brp_dx_image(float *dx, const float *dp, const uint8_t *arg,
-                                       const float *x, const double *mean, const float *inv_std,
-                                       const float *gamma, const double *sdy, const double *sdyx,
+                                       const float *x, const float *mean, const float *inv_std,
+                                       const float *scale, const float *sdy, const float *sdyx,
                                        int H, int W, int C) {
     const int oh = H / 2, ow = W / 2;
     for (int y = 0; y < H; y++)
@@ -224,17 +227,17 @@ GX_VEC_CLONES static void brp_dx_image(float *dx, const float *dp, const uint8_t
 #pragma omp simd
                 for (int c = 0; c < C; c++) {
                     float g = arg[o + c] == k ? dp[o + c] : 0.0f;
-                    d[c] = gamma[c] * inv_std[c] * (float)(g - sdy[c] - BRP_XHAT(xr[c], c) * sdyx[c]);
+                    d[c] = scale[c] * ((g - sdy[c]) - BRP_XHAT(xr[c], c) * sdyx[c]);
                 }
             } else {
 #pragma omp simd
                 for (int c = 0; c < C; c++)
-                    d[c] = gamma[c] * inv_std[c] * (float)(0.0f - sdy[c] - BRP_XHAT(xr[c], c) * sdyx[c]);
+                    d[c] = scale[c] * ((0.0f - sdy[c]) - BRP_XHAT(xr[c], c) * sdyx[c]);
             }
         }
 }
 
-void gx_bn_relu_pool_forward(float *P, uint8_t *arg, double *mean, float *inv_std, const float *X,
+void gx_bn_relu_pool_forward(float *P, uint8_t *arg, float *mean, float *inv_std, const float *X,
                              const float *gamma, const float *beta, int B, int H, int W, int C,
                              float momentum, float *run_mean, float *run_var, double *work) {
     const int hw = H * W, N = B * hw;
@@ -250,23 +253,24 @@ void gx_bn_relu_pool_forward(float *P, uint8_t *arg, double *mean, float *inv_st
     }
     /* Chan et al.'s pairwise update, image by image: n_a + n_b values, delta = mean_b - mean_a,
      * mean += delta n_b / n, M2 += M2_b + delta^2 n_a n_b / n (no cancellation) */
-    double *m2 = work + (size_t)B * 2 * C;
-    for (int c = 0; c < C; c++) mean[c] = m2[c] = 0.0;
+    double *mu = work + (size_t)B * 2 * C, *m2 = mu + C;
+    for (int c = 0; c < C; c++) mu[c] = m2[c] = 0.0;
     for (int b = 0; b < B; b++) {
         const double *mb = part + (size_t)b * 2 * C, *qb = mb + C;
         double na = (double)b * hw, nb = hw, n = na + nb;
         for (int c = 0; c < C; c++) {
-            double delta = mb[c] - mean[c];
-            mean[c] += delta * (nb / n);
+            double delta = mb[c] - mu[c];
+            mu[c] += delta * (nb / n);
             m2[c] += qb[c] + delta * delta * (na * nb / n);
         }
     }
     for (int c = 0; c < C; c++) {
         double var = m2[c] / N;
+        mean[c] = (float)mu[c];
         inv_std[c] = (float)(1.0 / sqrt(var + GX_BN_EPS));
         if (run_mean) {
             double unbiased = N > 1 ? m2[c] / (N - 1) : var;
-            run_mean[c] = (float)((1.0 - momentum) * run_mean[c] + momentum * mean[c]);
+            run_mean[c] = (float)((1.0 - momentum) * run_mean[c] + momentum * mu[c]);
             run_var[c] = (float)((1.0 - momentum) * run_var[c] + momentum * unbiased);
         }
     }
@@ -277,7 +281,7 @@ void gx_bn_relu_pool_forward(float *P, uint8_t *arg, double *mean, float *inv_st
 }
 
 void gx_bn_relu_pool_backward(float *dX, float *dgamma, float *dbeta, const float *dP,
-                              const uint8_t *arg, const float *X, const double *mean,
+                              const uint8_t *arg, const float *X, const float *mean,
                               const float *inv_std, const float *gamma, int B, int H, int W, int C,
                               double *work) {
     const int hw = H * W, N = B * hw;
@@ -298,12 +302,15 @@ void gx_bn_relu_pool_backward(float *dX, float *dgamma, float *dbeta, const floa
     if (dbeta)
         for (int c = 0; c < C; c++) dbeta[c] += (float)sdy[c];
     if (!dX) return;
+    /* the per-channel factors in float, in the scratch the per-image sums are done with */
+    float *scale = (float *)(void *)work, *my = scale + C, *myx = my + C;
     for (int c = 0; c < C; c++) {
-        sdy[c] /= N;
-        sdyx[c] /= N;
+        scale[c] = gamma[c] * inv_std[c];
+        my[c] = (float)(sdy[c] / N);
+        myx[c] = (float)(sdyx[c] / N);
     }
 #pragma omp parallel for if ((size_t)N * C > BN_PAR_MIN)
     for (int b = 0; b < B; b++)
-        brp_dx_image(dX + b * img, dP + b * out, arg + b * out, X + b * img, mean, inv_std, gamma,
-                     sdy, sdyx, H, W, C);
+        brp_dx_image(dX + b * img, dP + b * out, arg + b * out, X + b * img, mean, inv_std, scale,
+                     my, myx, H, W, C);
 }

@@ -35,14 +35,16 @@ void gx_batchnorm_backward(float *dX, float *dgamma, float *dbeta, const float *
  * gx_batchnorm_forward_train with the batch's statistics over the B*H*W pixels (computed per
  * image, two passes over the image, and combined in image order with Chan et al.'s update: no
  * E[x^2] - E[x]^2). Neither the normalised map nor the ReLU's output is stored: the backward pass
- * recomputes xhat from X, mean [C] (double) and inv_std [C], which this writes. arg [B, H/2, W/2, C]:
+ * recomputes xhat = (X - mean) inv_std from X, mean [C] and inv_std [C], which this writes (the
+ * statistics are summed in double, mean and inv_std rounded to float, and the normalisation and the
+ * gradient are float arithmetic). arg [B, H/2, W/2, C]:
  * the window's winning pixel (0-3, the first of equals, as gx_maxpool2_forward) of gamma xhat +
  * beta, plus 4 where that maximum is not positive (the ReLU passes no gradient). Since the ReLU is
  * monotonic, max(relu(z)) = relu(max(z)): the outputs and gradients are those of the three layers
  * in sequence. Running averages as gx_batchnorm_forward_train. work: gx_bn_relu_pool_work_doubles
  * doubles. The results do not depend on the thread count. */
 size_t gx_bn_relu_pool_work_doubles(int B, int C);
-void gx_bn_relu_pool_forward(float *P, uint8_t *arg, double *mean, float *inv_std, const float *X,
+void gx_bn_relu_pool_forward(float *P, uint8_t *arg, float *mean, float *inv_std, const float *X,
                              const float *gamma, const float *beta, int B, int H, int W, int C,
                              float momentum, float *run_mean, float *run_var, double *work);
 
@@ -50,7 +52,7 @@ void gx_bn_relu_pool_forward(float *P, uint8_t *arg, double *mean, float *inv_st
  * every element, odd rows and columns included; may be NULL), dgamma, dbeta [C] += theirs (may be
  * NULL). X, mean, inv_std and arg as the forward pass left them. work as the forward pass. */
 void gx_bn_relu_pool_backward(float *dX, float *dgamma, float *dbeta, const float *dP,
-                              const uint8_t *arg, const float *X, const double *mean,
+                              const uint8_t *arg, const float *X, const float *mean,
                               const float *inv_std, const float *gamma, int B, int H, int W, int C,
                               double *work);
 

@@ -212,7 +212,7 @@ int gx_classifier_ws_alloc(gx_classifier_ws *ws, const gx_classifier *m, int max
             if (L->kind == GX_CLS_BN) {
                 CARVE(ws->xhat[i], n, float);
                 CARVE(ws->inv_std[i], L->oc, float);
-                if (fusable(m, i)) CARVE(ws->mean[i], L->oc, double);
+                if (fusable(m, i)) CARVE(ws->mean[i], L->oc, float);
             }
             if (L->kind == GX_CLS_DROPOUT || L->kind == GX_CLS_MAXPOOL) CARVE(ws->mask[i], n, uint8_t);
             if (L->kind == GX_CLS_CONV && gx_conv2d_keeps_patches(L->c, L->oc, L->k)) {

@@ -115,7 +115,7 @@ typedef struct gx_classifier_ws {
     float *out[GX_CLS_MAX_LAYERS];     /* [B, oh*ow*oc] output of layer i */
     float *xhat[GX_CLS_MAX_LAYERS];    /* bn: normalised input */
     float *inv_std[GX_CLS_MAX_LAYERS]; /* bn: [oc] */
-    double *mean[GX_CLS_MAX_LAYERS];   /* bn followed by relu and pool: the batch mean [oc] */
+    float *mean[GX_CLS_MAX_LAYERS];    /* bn followed by relu and pool: the batch mean [oc] */
     uint8_t fused[GX_CLS_MAX_LAYERS];  /* bn i, relu i+1, pool i+2 ran fused in the last forward
                                         * pass (training): out[i], out[i+1], xhat[i] not written;
                                         * mask[i+2] holds the winners, +4 where the relu is off */
