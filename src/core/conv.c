@@ -98,7 +98,8 @@ void gx_col2im_add(float *dX, const float *dcol, int nb, int H, int W, int C, in
  * pixels directly, vectorised over the output channels. */
 #define DIRECT_KKC 16     /* taps (K*K*C) up to which the direct path is used */
 #define DIRECT_WT 4096    /* and Cout*K*K*C up to this (the transposed weights live on the stack) */
-#define DIRECT_CO 16      /* output channels per block (of the accumulators, of a parallel block) */
+#define DIRECT_CO 16      /* output channels per block (of the accumulators, of a parallel block);
+                           * the vector code below assumes 16 */
 
 static int use_direct(int C, int Cout, int K) {
     int kkc = K * K * C;
@@ -132,14 +133,65 @@ GX_VINLINE void direct_pixel(float *out, const float *xb, const float *wt, const
 }
 
 /* One image: y [H, W, Cout] of x [H, W, C], DIRECT_CO output channels at a time. */
+/* DIRECT_CO floats as two GCC vectors of 8 (an AVX2 register each, two SSE registers each): the
+ * accumulators of the hot loops below, which `omp simd` kept on the stack. Element-wise the same
+ * IEEE operations (a multiply, then an add: no contraction under -std=c11). */
+#if defined(__GNUC__)
+typedef float gx_f8 __attribute__((vector_size(8 * sizeof(float))));
+typedef struct {
+    gx_f8 lo, hi;
+} gx_f16;
+GX_VINLINE gx_f16 ld16(const float *p) {
+    gx_f16 v;
+    memcpy(&v.lo, p, sizeof v.lo);
+    memcpy(&v.hi, p + 8, sizeof v.hi);
+    return v;
+}
+GX_VINLINE void st16(float *p, gx_f16 v) {
+    memcpy(p, &v.lo, sizeof v.lo);
+    memcpy(p + 8, &v.hi, sizeof v.hi);
+}
+/* a += s * b */
+GX_VINLINE void madd16(gx_f16 *a, float s, gx_f16 b) {
+    a->lo += s * b.lo;
+    a->hi += s * b.hi;
+}
+#endif
+
+/* Output channels o0 .. o0+DIRECT_CO-1 of an inner pixel of a grey image with a 3x3 kernel: the
+ * nine taps v, in the order of direct_pixel. */
+GX_VINLINE void direct_inner3(float *out, const float *v, const float *wt, const float *b, int Cout,
+                              int o0) {
+#if defined(__GNUC__)
+    gx_f16 acc = ld16(b + o0);
+    for (int t = 0; t < 9; t++) madd16(&acc, v[t], ld16(wt + (size_t)t * Cout + o0));
+    st16(out + o0, acc);
+#else
+    float acc[DIRECT_CO];
+    for (int j = 0; j < DIRECT_CO; j++) acc[j] = b[o0 + j];
+    for (int t = 0; t < 9; t++)
+        for (int j = 0; j < DIRECT_CO; j++) acc[j] += v[t] * wt[(size_t)t * Cout + o0 + j];
+    for (int j = 0; j < DIRECT_CO; j++) out[o0 + j] = acc[j];
+#endif
+}
+
+/* One image: y [H, W, Cout] of x [H, W, C], DIRECT_CO output channels at a time; the inner pixels
+ * of a grey image with a 3x3 kernel (the common first layer) without the edge logic. */
 GX_VEC_CLONES static void direct_image(float *yb, const float *xb, const float *wt, const float *b,
                                        int H, int W, int C, int Cout, int K) {
+    const int grey3 = K == 3 && C == 1;
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++) {
             float *out = yb + ((size_t)y * W + x) * Cout;
             int o0 = 0;
-            for (; o0 + DIRECT_CO <= Cout; o0 += DIRECT_CO)
-                direct_pixel(out, xb, wt, b, y, x, H, W, C, Cout, K, o0, DIRECT_CO);
+            if (grey3 && y > 0 && y < H - 1 && x > 0 && x < W - 1) {
+                const float *s0 = xb + (size_t)(y - 1) * W + (x - 1), *s1 = s0 + W, *s2 = s1 + W;
+                const float v[9] = {s0[0], s0[1], s0[2], s1[0], s1[1], s1[2], s2[0], s2[1], s2[2]};
+                for (; o0 + DIRECT_CO <= Cout; o0 += DIRECT_CO) direct_inner3(out, v, wt, b, Cout, o0);
+            } else {
+                for (; o0 + DIRECT_CO <= Cout; o0 += DIRECT_CO)
+                    direct_pixel(out, xb, wt, b, y, x, H, W, C, Cout, K, o0, DIRECT_CO);
+            }
             if (o0 < Cout) direct_pixel(out, xb, wt, b, y, x, H, W, C, Cout, K, o0, Cout - o0);
         }
 }
@@ -173,6 +225,31 @@ GX_VINLINE void direct_dw_block(float *acc, const float *xb, const float *dyb, i
                 /* output pixels (y, x) whose tap (ky, kx) is inside the image */
                 int y0 = p - ky > 0 ? p - ky : 0, y1 = H + p - ky < H ? H + p - ky : H;
                 int x0 = p - kx > 0 ? p - kx : 0, x1 = W + p - kx < W ? W + p - kx : W;
+                float *ar = acc + (size_t)((ky * K + kx) * C + ci) * n;
+#if defined(__GNUC__)
+                if (n == DIRECT_CO) {
+                    /* the accumulators in registers, four of them (pixels x mod 4) so that the
+                     * adds do not wait on each other; added pairwise at the end */
+                    gx_f16 a0 = ld16(a), a1 = a0, a2 = a0, a3 = a0;
+                    for (int y = y0; y < y1; y++) {
+                        const float *src = xb + ((size_t)(y + ky - p) * W + (kx - p)) * C + ci;
+                        const float *g = dyb + (size_t)y * W * Cout + o0;
+                        int x = x0;
+                        for (; x + 4 <= x1; x += 4) {
+                            madd16(&a0, src[(size_t)x * C], ld16(g + (size_t)x * Cout));
+                            madd16(&a1, src[(size_t)(x + 1) * C], ld16(g + (size_t)(x + 1) * Cout));
+                            madd16(&a2, src[(size_t)(x + 2) * C], ld16(g + (size_t)(x + 2) * Cout));
+                            madd16(&a3, src[(size_t)(x + 3) * C], ld16(g + (size_t)(x + 3) * Cout));
+                        }
+                        for (; x < x1; x++)
+                            madd16(&a0, src[(size_t)x * C], ld16(g + (size_t)x * Cout));
+                    }
+                    a0.lo += a1.lo, a0.hi += a1.hi, a2.lo += a3.lo, a2.hi += a3.hi;
+                    a0.lo += a2.lo, a0.hi += a2.hi;
+                    st16(ar, a0);
+                    continue;
+                }
+#endif
                 for (int y = y0; y < y1; y++) {
                     const float *src = xb + ((size_t)(y + ky - p) * W + (kx - p)) * C + ci;
                     const float *g = dyb + (size_t)y * W * Cout + o0;
@@ -182,7 +259,6 @@ GX_VINLINE void direct_dw_block(float *acc, const float *xb, const float *dyb, i
                         for (int j = 0; j < n; j++) a[j] += v * gx[j];
                     }
                 }
-                float *ar = acc + (size_t)((ky * K + kx) * C + ci) * n;
 #pragma omp simd
                 for (int j = 0; j < n; j++) ar[j] = a[j];
             }
@@ -190,8 +266,12 @@ GX_VINLINE void direct_dw_block(float *acc, const float *xb, const float *dyb, i
 
 GX_VEC_CLONES static void direct_dw_image(float *acc, const float *xb, const float *dyb, int H,
                                           int W, int C, int Cout, int K, int o0, int n) {
-    if (n == DIRECT_CO) direct_dw_block(acc, xb, dyb, H, W, C, Cout, K, o0, DIRECT_CO);
-    else direct_dw_block(acc, xb, dyb, H, W, C, Cout, K, o0, n);
+    if (n == DIRECT_CO && K == 3 && C == 1)
+        direct_dw_block(acc, xb, dyb, H, W, 1, Cout, 3, o0, DIRECT_CO);
+    else if (n == DIRECT_CO)
+        direct_dw_block(acc, xb, dyb, H, W, C, Cout, K, o0, DIRECT_CO);
+    else
+        direct_dw_block(acc, xb, dyb, H, W, C, Cout, K, o0, n);
 }
 
 /* dW [Cout, kkc] += dY^T patches(X): blocks of DIRECT_CO output channels in parallel; within a
