@@ -1,6 +1,7 @@
 /* 2-D convolution (stride 1, same padding) as im2col + GEMM on NHWC maps. */
 #include "core/conv.h"
 
+#include <omp.h>
 #include <string.h>
 
 #include "core/gemm.h"
@@ -351,11 +352,18 @@ static void conv2d_backward(float *dX, float *dW, float *db, const float *dY, co
     size_t per_image = (size_t)hw * kkc;
     int dchunk = per_image * chunk <= DCOL_FLOATS ? chunk : (int)(DCOL_FLOATS / per_image);
     if (dchunk < 1) dchunk = 1;
-    for (int b0 = 0; b0 < B; b0 += dchunk) {
-        int nb = B - b0 < dchunk ? B - b0 : dchunk, rows = nb * hw;
+    /* With several threads, each takes whole steps with its own part of col (a GEMM inside a
+     * parallel region runs on one thread, col2im too): the steps write disjoint images, so the
+     * result is the same as one step after the other. */
+    const int steps = (B + dchunk - 1) / dchunk, threads = omp_get_max_threads();
+    const int par = threads > 1 && steps > 1 && !omp_in_parallel() && threads * dchunk <= chunk;
+#pragma omp parallel for schedule(static) if (par)
+    for (int st = 0; st < steps; st++) {
+        int b0 = st * dchunk, nb = B - b0 < dchunk ? B - b0 : dchunk, rows = nb * hw;
+        float *dc = col + (size_t)(par ? omp_get_thread_num() : 0) * dchunk * per_image;
         const float *dyc = dY + (size_t)b0 * hw * Cout;
-        gx_gemm(false, false, rows, kkc, Cout, 1.0f, dyc, Cout, Wt, kkc, 0.0f, col, kkc);
-        gx_col2im_add(dX + (size_t)b0 * hw * C, col, nb, H, W, C, K);
+        gx_gemm(false, false, rows, kkc, Cout, 1.0f, dyc, Cout, Wt, kkc, 0.0f, dc, kkc);
+        gx_col2im_add(dX + (size_t)b0 * hw * C, dc, nb, H, W, C, K);
     }
 }
 
@@ -369,7 +377,26 @@ int gx_conv2d_keeps_patches(int C, int Cout, int K) { return K > 1 && !use_direc
 
 void gx_conv2d_forward_keep(float *Y, float *patches, const float *X, const float *Wt,
                             const float *b, int B, int H, int W, int C, int Cout, int K) {
-    gx_conv2d_forward(Y, X, Wt, b, B, H, W, C, Cout, K, patches, B);
+    if (!gx_conv2d_keeps_patches(C, Cout, K)) {
+        gx_conv2d_forward(Y, X, Wt, b, B, H, W, C, Cout, K, patches, B);
+        return;
+    }
+    /* im2col and the GEMM a few images at a time, so that the GEMM reads the patches from cache;
+     * with several threads each takes whole steps (one-thread GEMMs inside the parallel region):
+     * every step writes its own rows, the same for any thread count */
+    const int kkc = K * K * C, hw = H * W;
+    const size_t per_image = (size_t)hw * kkc;
+    int fchunk = per_image * B <= DCOL_FLOATS ? B : (int)(DCOL_FLOATS / per_image);
+    if (fchunk < 1) fchunk = 1;
+    const int steps = (B + fchunk - 1) / fchunk;
+    const int par = omp_get_max_threads() > 1 && steps > 1 && !omp_in_parallel();
+#pragma omp parallel for schedule(static) if (par)
+    for (int st = 0; st < steps; st++) {
+        int b0 = st * fchunk, nb = B - b0 < fchunk ? B - b0 : fchunk;
+        float *pc = patches + (size_t)b0 * per_image;
+        gx_im2col(pc, X + (size_t)b0 * hw * C, nb, H, W, C, K);
+        gx_linear_forward(Y + (size_t)b0 * hw * Cout, pc, Wt, kkc, b, nb * hw, kkc, Cout);
+    }
 }
 
 void gx_conv2d_backward_kept(float *dX, float *dW, float *db, const float *dY, const float *X,
