@@ -85,6 +85,29 @@ GX_VEC_CLONES static void col2im_image(float *xb, const float *dcolb, int H, int
         }
 }
 
+/* col2im_image, then the patch gradients zeroed (whole rows), so that the next GEMM can add into
+ * them (beta = 1) instead of OpenBLAS zeroing them first in a pass of its own. */
+GX_VEC_CLONES static void col2im_image_clear(float *xb, float *dcolb, int H, int W, int C, int K) {
+    const int p = K / 2;
+    const size_t kc = (size_t)K * C, kkc = kc * K;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            float *row = dcolb + ((size_t)y * W + x) * kkc;
+            int lo, hi;
+            kx_range(x, W, K, &lo, &hi);
+            for (int ky = 0; ky < K; ky++) {
+                int sy = y + ky - p;
+                if (sy < 0 || sy >= H) continue;
+                const float *src = row + ky * kc + (size_t)lo * C;
+                float *dst = xb + ((size_t)sy * W + (x + lo - p)) * C;
+                size_t n = (size_t)(hi - lo) * C;
+#pragma omp simd
+                for (size_t i = 0; i < n; i++) dst[i] += src[i];
+            }
+            zero(row, kkc);
+        }
+}
+
 void gx_col2im_add(float *dX, const float *dcol, int nb, int H, int W, int C, int K) {
     const size_t kkc = (size_t)K * K * C, img = (size_t)H * W * C;
 #pragma omp parallel for if ((size_t)nb * H * W * kkc > GX_CONV_PAR_MIN)
@@ -357,13 +380,19 @@ static void conv2d_backward(float *dX, float *dW, float *db, const float *dY, co
      * result is the same as one step after the other. */
     const int steps = (B + dchunk - 1) / dchunk, threads = omp_get_max_threads();
     const int par = threads > 1 && steps > 1 && !omp_in_parallel() && threads * dchunk <= chunk;
+    /* the patch gradients start at zero once; col2im zeroes them again after reading each step,
+     * and the GEMMs add into them (C = 0 + dY W: the same values as beta = 0) */
+    memset(col, 0, (size_t)(par ? threads : 1) * dchunk * per_image * sizeof *col);
 #pragma omp parallel for schedule(static) if (par)
     for (int st = 0; st < steps; st++) {
         int b0 = st * dchunk, nb = B - b0 < dchunk ? B - b0 : dchunk, rows = nb * hw;
         float *dc = col + (size_t)(par ? omp_get_thread_num() : 0) * dchunk * per_image;
         const float *dyc = dY + (size_t)b0 * hw * Cout;
-        gx_gemm(false, false, rows, kkc, Cout, 1.0f, dyc, Cout, Wt, kkc, 0.0f, dc, kkc);
-        gx_col2im_add(dX + (size_t)b0 * hw * C, dc, nb, H, W, C, K);
+        gx_gemm(false, false, rows, kkc, Cout, 1.0f, dyc, Cout, Wt, kkc, 1.0f, dc, kkc);
+        float *dxc = dX + (size_t)b0 * hw * C;
+        const size_t img = (size_t)hw * C;
+        for (int b = 0; b < nb; b++)
+            col2im_image_clear(dxc + b * img, dc + (size_t)b * per_image, H, W, C, K);
     }
 }
 
