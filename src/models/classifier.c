@@ -210,7 +210,7 @@ int gx_classifier_ws_alloc(gx_classifier_ws *ws, const gx_classifier *m, int max
             size_t n = B * out_size(L);
             CARVE(ws->out[i], n, float);
             if (L->kind == GX_CLS_BN) {
-                CARVE(ws->xhat[i], n, float);
+                if (!fusable(m, i)) CARVE(ws->xhat[i], n, float); /* fused: recomputed */
                 CARVE(ws->inv_std[i], L->oc, float);
                 if (fusable(m, i)) CARVE(ws->mean[i], L->oc, float);
             }

@@ -113,7 +113,7 @@ double gx_classifier_step_macs(const gx_classifier *m, int B);
 typedef struct gx_classifier_ws {
     int max_batch;
     float *out[GX_CLS_MAX_LAYERS];     /* [B, oh*ow*oc] output of layer i */
-    float *xhat[GX_CLS_MAX_LAYERS];    /* bn: normalised input */
+    float *xhat[GX_CLS_MAX_LAYERS];    /* bn: normalised input (NULL for a fused bn) */
     float *inv_std[GX_CLS_MAX_LAYERS]; /* bn: [oc] */
     float *mean[GX_CLS_MAX_LAYERS];    /* bn followed by relu and pool: the batch mean [oc] */
     uint8_t fused[GX_CLS_MAX_LAYERS];  /* bn i, relu i+1, pool i+2 ran fused in the last forward
