@@ -131,8 +131,8 @@ static int use_direct(int C, int Cout, int K) {
 }
 
 /* Output channels o0 .. o0+n-1 (n <= DIRECT_CO) of pixel (y, x): the sum over its valid taps t of
- * x(tap t) wt[t, o] + b[o], taps in (ky, kx, c) order; wt [kkc, Cout] is W transposed. Inlined
- * with n = DIRECT_CO, the accumulators stay in registers. */
+ * x(tap t) wt[t, o] + b[o], taps in (ky, kx, c) order; wt [kkc, Cout] is W transposed. For the
+ * edge pixels and the general case; the inner pixels of a grey 3x3 image take direct_inner3. */
 GX_VINLINE void direct_pixel(float *out, const float *xb, const float *wt, const float *b, int y,
                              int x, int H, int W, int C, int Cout, int K, int o0, int n) {
     const int p = K / 2;

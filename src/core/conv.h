@@ -43,7 +43,12 @@ void gx_conv2d_backward(float *dX, float *dW, float *db, const float *dY, const 
  * instead of building them again; col is then only scratch for the patch gradients of dX, chunk
  * images at a time. gx_conv2d_keeps_patches says whether the layer has patches to keep (not for a
  * 1x1 kernel, whose patches are its input, nor for a direct convolution); where it has none,
- * patches is neither written nor read and may be NULL. patches: gx_conv2d_col_floats(B, ...). */
+ * patches is neither written nor read and may be NULL. patches: gx_conv2d_col_floats(B, ...).
+ * Both this forward pass and the input gradient (of either backward pass) run a few images at a
+ * time, so that the patches and their gradients stay in cache; with several OpenMP threads whole
+ * steps go to the threads, each with one-thread GEMMs (and, for the input gradient, its own part
+ * of col when col holds threads x step images), so every output row comes from the same GEMM
+ * whatever the thread count. */
 int gx_conv2d_keeps_patches(int C, int Cout, int K);
 void gx_conv2d_forward_keep(float *Y, float *patches, const float *X, const float *Wt,
                             const float *b, int B, int H, int W, int C, int Cout, int K);
