@@ -64,30 +64,11 @@ void gx_im2col(float *col, const float *X, int nb, int H, int W, int C, int K) {
     for (int b = 0; b < nb; b++) im2col_image(col + (size_t)b * H * W * kkc, X + b * img, H, W, C, K);
 }
 
-/* Adds the patch gradients [H*W, kkc] of one image onto its pixels xb [H, W, C]. */
-GX_VEC_CLONES static void col2im_image(float *xb, const float *dcolb, int H, int W, int C, int K) {
-    const int p = K / 2;
-    const size_t kc = (size_t)K * C, kkc = kc * K;
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++) {
-            const float *row = dcolb + ((size_t)y * W + x) * kkc;
-            int lo, hi;
-            kx_range(x, W, K, &lo, &hi);
-            for (int ky = 0; ky < K; ky++) {
-                int sy = y + ky - p;
-                if (sy < 0 || sy >= H) continue;
-                const float *src = row + ky * kc + (size_t)lo * C;
-                float *dst = xb + ((size_t)sy * W + (x + lo - p)) * C;
-                size_t n = (size_t)(hi - lo) * C;
-#pragma omp simd
-                for (size_t i = 0; i < n; i++) dst[i] += src[i];
-            }
-        }
-}
-
-/* col2im_image, then the patch gradients zeroed (whole rows), so that the next GEMM can add into
- * them (beta = 1) instead of OpenBLAS zeroing them first in a pass of its own. */
-GX_VEC_CLONES static void col2im_image_clear(float *xb, float *dcolb, int H, int W, int C, int K) {
+/* Adds the patch gradients [H*W, kkc] of one image onto its pixels xb [H, W, C]. With clear, the
+ * patch gradients are then zeroed (whole rows), so that the next GEMM can add into them (beta = 1)
+ * instead of OpenBLAS zeroing them first in a pass of its own. */
+GX_VEC_CLONES static void col2im_image(float *xb, float *dcolb, int H, int W, int C, int K,
+                                       int clear) {
     const int p = K / 2;
     const size_t kc = (size_t)K * C, kkc = kc * K;
     for (int y = 0; y < H; y++)
@@ -104,7 +85,7 @@ GX_VEC_CLONES static void col2im_image_clear(float *xb, float *dcolb, int H, int
 #pragma omp simd
                 for (size_t i = 0; i < n; i++) dst[i] += src[i];
             }
-            zero(row, kkc);
+            if (clear) zero(row, kkc);
         }
 }
 
@@ -112,7 +93,8 @@ void gx_col2im_add(float *dX, const float *dcol, int nb, int H, int W, int C, in
     const size_t kkc = (size_t)K * K * C, img = (size_t)H * W * C;
 #pragma omp parallel for if ((size_t)nb * H * W * kkc > GX_CONV_PAR_MIN)
     for (int b = 0; b < nb; b++)
-        col2im_image(dX + b * img, dcol + (size_t)b * H * W * kkc, H, W, C, K);
+        /* (clear = 0: dcol is only read) */
+        col2im_image(dX + b * img, (float *)dcol + (size_t)b * H * W * kkc, H, W, C, K, 0);
 }
 
 /* ---- direct convolution for small patches ----
@@ -392,7 +374,7 @@ static void conv2d_backward(float *dX, float *dW, float *db, const float *dY, co
         float *dxc = dX + (size_t)b0 * hw * C;
         const size_t img = (size_t)hw * C;
         for (int b = 0; b < nb; b++)
-            col2im_image_clear(dxc + b * img, dc + (size_t)b * per_image, H, W, C, K);
+            col2im_image(dxc + b * img, dc + (size_t)b * per_image, H, W, C, K, 1);
     }
 }
 
