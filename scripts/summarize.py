@@ -55,7 +55,7 @@ def one_line(dirs):
 
 def tree(root, classes):
     groups = {}
-    for d, _, files in os.walk(root):
+    for d, _, files in os.walk(root, followlinks=True):
         if "metrics.json" in files and re.fullmatch(r"seed\d+", os.path.basename(d)):
             groups.setdefault(os.path.relpath(os.path.dirname(d), root), []).append(d)
     if not groups:
@@ -95,7 +95,7 @@ def last_val(d):
 
 def val_tree(root):
     groups = {}
-    for d, _, files in os.walk(root):
+    for d, _, files in os.walk(root, followlinks=True):
         if "train_log.csv" in files and re.fullmatch(r"seed\d+", os.path.basename(d)):
             groups.setdefault(os.path.relpath(os.path.dirname(d), root), []).append(d)
     if not groups:
