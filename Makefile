@@ -146,6 +146,8 @@ $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_LIB)
 # fuzz_checkpoint includes cmd_train.c (for its static load_resume) and shares fuzz_ckpt.h with
 # the seeds.
 $(FUZZ_BUILD)/fuzz_checkpoint: fuzz/fuzz_ckpt.h src/cli/cmd_train.c
+# the two model loaders' targets share the config-only file of fuzz_config.h
+$(FUZZ_BUILD)/fuzz_model $(FUZZ_BUILD)/fuzz_classifier: fuzz/fuzz_config.h
 
 $(FUZZ_BUILD)/seeds: fuzz/seeds.c fuzz/fuzz.h fuzz/fuzz_ckpt.h $(FUZZ_LIB)
 	@echo "  LD    $@"

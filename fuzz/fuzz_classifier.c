@@ -6,31 +6,8 @@
  * CNN and MLP classifiers as gx_classifier_save writes them), with bit 0 set the config JSON
  * alone, which the harness stores in a file with the rest of the metadata and one small tensor,
  * so that the fuzzer can change the JSON (and the architecture spec in it) freely. */
-#include "io/safetensors.h"
 #include "models/classifier_io.h"
-#include "fuzz.h"
-
-/* Writes a classifier file with this config, three class names and one tensor (head.bias [3]);
- * -1 when the writer refuses the text (not UTF-8, a NUL byte). */
-static int config_file(const char *path, const uint8_t *json, size_t size) {
-    char *text = malloc(size + 1);
-    gx_error err;
-    gx_st_writer *w = gx_st_writer_new(&err);
-    if (!text || !w) abort();
-    memcpy(text, json, size);
-    text[size] = '\0';
-    static const float bias[3] = {0.5f, -1, 2};
-    int64_t shape[1] = {3};
-    gx_st_writer_add(w, "head.bias", GX_ST_F32, 1, shape, bias, &err);
-    gx_st_writer_meta(w, "format", GX_CLASSIFIER_FORMAT, &err);
-    gx_st_writer_meta(w, "format_version", GX_CLASSIFIER_FORMAT_VERSION, &err);
-    gx_st_writer_meta(w, "class_names", "[\"a\", \"b\", \"c\"]", &err);
-    int rc = gx_st_writer_meta(w, "config", text, &err);
-    if (rc == 0 && gx_st_write(w, path, &err) != 0) abort();
-    gx_st_writer_free(w);
-    free(text);
-    return rc;
-}
+#include "fuzz_config.h"
 
 static void check(int bad, const char *what) {
     if (bad) {
@@ -44,7 +21,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char path[600];
     if (data[0] & 1) {
         snprintf(path, sizeof path, "%s/model.safetensors", fuzz_dir());
-        if (config_file(path, data + 1, size - 1) != 0) return 0;
+        if (fuzz_config_file(path, data + 1, size - 1, GX_CLASSIFIER_FORMAT,
+                             GX_CLASSIFIER_FORMAT_VERSION, 1) != 0)
+            return 0;
     } else {
         fuzz_file(path, sizeof path, "model.safetensors", data + 1, size - 1);
     }

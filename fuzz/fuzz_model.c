@@ -5,35 +5,17 @@
  * M2, DVT and MLP models as gx_ssdgm_save writes them), with bit 0 set the model's config JSON
  * alone, which the harness stores in a file with the rest of the metadata and no tensors: the
  * fuzzer then changes the JSON freely without having to keep the file's header length right. */
-#include "io/safetensors.h"
 #include "models/ssdgm_io.h"
-#include "fuzz.h"
-
-/* Writes a model file with this config and no tensors; -1 when the writer refuses the text (not
- * UTF-8, a NUL byte). */
-static int config_file(const char *path, const uint8_t *json, size_t size) {
-    char *text = malloc(size + 1);
-    gx_error err;
-    gx_st_writer *w = gx_st_writer_new(&err);
-    if (!text || !w) abort();
-    memcpy(text, json, size);
-    text[size] = '\0';
-    gx_st_writer_meta(w, "format", GX_SSDGM_FORMAT, &err);
-    gx_st_writer_meta(w, "format_version", GX_SSDGM_FORMAT_VERSION, &err);
-    gx_st_writer_meta(w, "class_names", "[\"a\", \"b\", \"c\"]", &err);
-    int rc = gx_st_writer_meta(w, "config", text, &err);
-    if (rc == 0 && gx_st_write(w, path, &err) != 0) abort();
-    gx_st_writer_free(w);
-    free(text);
-    return rc;
-}
+#include "fuzz_config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
     char path[600];
     if (data[0] & 1) {
         snprintf(path, sizeof path, "%s/model.safetensors", fuzz_dir());
-        if (config_file(path, data + 1, size - 1) != 0) return 0;
+        if (fuzz_config_file(path, data + 1, size - 1, GX_SSDGM_FORMAT,
+                             GX_SSDGM_FORMAT_VERSION, 0) != 0)
+            return 0;
     } else {
         fuzz_file(path, sizeof path, "model.safetensors", data + 1, size - 1);
     }
