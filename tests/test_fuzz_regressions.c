@@ -148,9 +148,9 @@ static void test_classifier_config_larger_than_file(void **state) {
 /* fuzz_checkpoint (progress mode, after 215 000 runs): an integer of the progress JSON beyond
  * int64's range ("epochs": 3.3e111) was converted to int64 before its range was checked, which is
  * undefined behaviour (UBSan: float-cast-overflow in progress_parse). The message was the same
- * on x86 (the conversion gave INT64_MIN); the undefined conversion itself shows only under clang's
- * UBSan (fuzz_checkpoint): gcc's -fsanitize=undefined, of the sanitizer pass, leaves out
- * float-cast-overflow. */
+ * on x86 (the conversion gave INT64_MIN); the undefined conversion itself fails the sanitizer
+ * pass, whose SANFLAGS add float-cast-overflow to gcc's -fsanitize=undefined (which leaves it
+ * out). */
 static void test_checkpoint_progress_number_beyond_int64(void **state) {
     (void)state;
     gx_error err;

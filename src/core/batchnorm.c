@@ -49,6 +49,21 @@ GX_VEC_CLONES static void normalise_rows(float *Y, float *xhat, const float *X, 
     }
 }
 
+/* From the batch's mean [C] and sums of squared deviations m2 [C] over N rows: inv_std (biased
+ * variance) and, when run_mean is not NULL, the running averages (unbiased variance). */
+static void finish_stats(float *inv_std, const double *mean, const double *m2, int N, int C,
+                         float momentum, float *run_mean, float *run_var) {
+    for (int c = 0; c < C; c++) {
+        double var = m2[c] / N;
+        inv_std[c] = (float)(1.0 / sqrt(var + GX_BN_EPS));
+        if (run_mean) {
+            double unbiased = N > 1 ? m2[c] / (N - 1) : var;
+            run_mean[c] = (float)((1.0 - momentum) * run_mean[c] + momentum * mean[c]);
+            run_var[c] = (float)((1.0 - momentum) * run_var[c] + momentum * unbiased);
+        }
+    }
+}
+
 void gx_batchnorm_forward_train(float *Y, float *xhat, float *inv_std, const float *X,
                                 const float *gamma, const float *beta, int N, int C, float momentum,
                                 float *run_mean, float *run_var, double *work) {
@@ -58,15 +73,7 @@ void gx_batchnorm_forward_train(float *Y, float *xhat, float *inv_std, const flo
     col_sums(sum, X, N, C);
     for (int c = 0; c < C; c++) sum[c] /= N;
     col_sq_devs(sumsq, sum, X, N, C);
-    for (int c = 0; c < C; c++) {
-        double var = sumsq[c] / N;
-        inv_std[c] = (float)(1.0 / sqrt(var + GX_BN_EPS));
-        if (run_mean) {
-            double unbiased = N > 1 ? sumsq[c] / (N - 1) : var;
-            run_mean[c] = (float)((1.0 - momentum) * run_mean[c] + momentum * sum[c]);
-            run_var[c] = (float)((1.0 - momentum) * run_var[c] + momentum * unbiased);
-        }
-    }
+    finish_stats(inv_std, sum, sumsq, N, C, momentum, run_mean, run_var);
 #pragma omp parallel for if ((size_t)N * C > BN_PAR_MIN)
     for (int n0 = 0; n0 < N; n0 += BN_ROWS) {
         size_t o = (size_t)n0 * C;
@@ -264,16 +271,8 @@ void gx_bn_relu_pool_forward(float *P, uint8_t *arg, float *mean, float *inv_std
             m2[c] += qb[c] + delta * delta * (na * nb / n);
         }
     }
-    for (int c = 0; c < C; c++) {
-        double var = m2[c] / N;
-        mean[c] = (float)mu[c];
-        inv_std[c] = (float)(1.0 / sqrt(var + GX_BN_EPS));
-        if (run_mean) {
-            double unbiased = N > 1 ? m2[c] / (N - 1) : var;
-            run_mean[c] = (float)((1.0 - momentum) * run_mean[c] + momentum * mu[c]);
-            run_var[c] = (float)((1.0 - momentum) * run_var[c] + momentum * unbiased);
-        }
-    }
+    for (int c = 0; c < C; c++) mean[c] = (float)mu[c];
+    finish_stats(inv_std, mu, m2, N, C, momentum, run_mean, run_var);
 #pragma omp parallel for if ((size_t)N * C > BN_PAR_MIN)
     for (int b = 0; b < B; b++)
         brp_forward_image(P + b * out, arg + b * out, X + b * img, mean, inv_std, gamma, beta, H, W,

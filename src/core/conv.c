@@ -138,7 +138,6 @@ GX_VINLINE void direct_pixel(float *out, const float *xb, const float *wt, const
     for (int j = 0; j < n; j++) out[o0 + j] = acc[j];
 }
 
-/* One image: y [H, W, Cout] of x [H, W, C], DIRECT_CO output channels at a time. */
 /* DIRECT_CO floats as two GCC vectors of 8 (an AVX2 register each, two SSE registers each): the
  * accumulators of the hot loops below, which `omp simd` kept on the stack. Element-wise the same
  * IEEE operations (a multiply, then an add: no contraction under -std=c11). */
