@@ -23,6 +23,22 @@ void gx_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const
                 trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+static void run_call(const gx_gemm_call *c) {
+    gx_gemm(c->trans_a, c->trans_b, c->M, c->N, c->K, c->alpha, c->A, c->lda, c->B, c->ldb,
+            c->beta, c->C, c->ldc);
+}
+
+void gx_gemm_pair(const gx_gemm_call *a, const gx_gemm_call *b) {
+    if (omp_get_max_threads() != 2 || omp_in_parallel()) {
+        run_call(a);
+        run_call(b);
+        return;
+    }
+    /* inside a parallel region OpenBLAS's OpenMP build runs each product on the calling thread */
+#pragma omp parallel num_threads(2)
+    run_call(omp_get_thread_num() == 0 ? a : b);
+}
+
 void gx_set_threads(int n) {
     if (n <= 0) return;
     omp_set_num_threads(n);

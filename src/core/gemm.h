@@ -10,6 +10,26 @@
 void gx_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc);
 
+/* One product of gx_gemm, as arguments. */
+typedef struct gx_gemm_call {
+    bool trans_a, trans_b;
+    int M, N, K;
+    float alpha;
+    const float *A;
+    int lda;
+    const float *B;
+    int ldb;
+    float beta;
+    float *C;
+    int ldc;
+} gx_gemm_call;
+
+/* Two independent products (neither writes what the other reads or writes): with exactly two
+ * threads each runs on its own thread, single-threaded, which on the backward pass's shapes beats
+ * splitting every product over both threads; otherwise one after the other. Every product is
+ * computed the same way whichever runs it, so the result does not depend on the choice. */
+void gx_gemm_pair(const gx_gemm_call *a, const gx_gemm_call *b);
+
 /* Sets the number of threads for OpenMP and OpenBLAS (n <= 0: leave the default). */
 void gx_set_threads(int n);
 int gx_get_threads(void);
