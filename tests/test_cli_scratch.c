@@ -205,6 +205,35 @@ static void test_k_and_val(void **s) {
     free(log);
 }
 
+/* --val-every 3 over 4 epochs: the validation set is scored after epochs 3 and 4 only (the log's
+ * val_accuracy is -1 on the others), and the kept epoch is one of them. */
+static void test_val_every(void **s) {
+    (void)s;
+    if (!test_data_dir()) skip();
+    char dir[600];
+    test_path(dir, sizeof dir, "valevery");
+    assert_int_equal(run("scratch --data mnist:test,limit=600,k=6,val=4 --arch fc32-relu,fc "
+                         "--epochs 4 --val-every 3 --threads 1 --quiet --out '%s'", dir), 0);
+    cJSON *m = read_json(file_in(dir, "metrics.json"));
+    int best = (int)num(m, "best_epoch");
+    assert_true(best == 3 || best == 4);
+    cJSON_Delete(m);
+    char *log = slurp(file_in(dir, "train_log.csv"));
+    assert_contains(log, "\n1,1,");
+    const char *e1 = strstr(log, "\n1,1,"), *e3 = strstr(log, "\n3,3,");
+    assert_non_null(e3);
+    /* epoch,step,loss,train_accuracy,val_accuracy: the fifth field */
+    int commas = 0;
+    const char *p = e1 + 1;
+    while (commas < 4) commas += *p++ == ',';
+    assert_true(!strncmp(p, "-1,", 3));
+    for (commas = 0, p = e3 + 1; commas < 4;) commas += *p++ == ',';
+    assert_true(strncmp(p, "-1,", 3));
+    free(log);
+    assert_int_equal(run("scratch --data mnist:test,limit=600,k=6,val=4 --val-every 0 --quiet --out '%s'",
+                         dir), 1);
+}
+
 /* An MLP on star features: standardised with the training data's statistics, which the model
  * keeps, so that eval on the test file reproduces scratch's own test metrics. */
 static void test_mlp_on_features(void **s) {
@@ -317,6 +346,7 @@ int main(void) {
         cmocka_unit_test(test_eval_and_predict),
         cmocka_unit_test(test_seed_fixes_everything),
         cmocka_unit_test(test_k_and_val),
+        cmocka_unit_test(test_val_every),
         cmocka_unit_test(test_mlp_on_features),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_help),

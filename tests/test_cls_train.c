@@ -141,6 +141,41 @@ static void test_validation_keeps_best(void **s) {
     gx_dataset_free(&ds);
 }
 
+/* val_every = 5 over 12 epochs: the validation set is scored after epochs 5, 10 and 12 only, and
+ * the kept weights are those of one of them. */
+static int scored_mask;
+static void record_scored(void *ctx, const gx_cls_epoch_log *l) {
+    (void)ctx;
+    if (l->val_acc >= 0) scored_mask |= 1 << l->epoch;
+}
+
+static void test_validation_every_n_epochs(void **s) {
+    (void)s;
+    gx_dataset ds;
+    make_data(&ds);
+    int64_t *lab = range(0, 20), *val = range(20, 140);
+    gx_cls_train_config tc;
+    gx_cls_train_config_default(&tc);
+    tc.epochs = 12;
+    tc.batch = 8;
+    tc.val_every = 5;
+    tc.on_epoch = record_scored;
+    gx_classifier m;
+    gx_error err;
+    gx_rng init;
+    gx_rng_init(&init, 5, GX_STREAM_INIT);
+    assert_int_equal(gx_classifier_create(&m, "fc16-relu,fc", S, S, 1, 1, 2, &init, &err), 0);
+    gx_cls_train_result res;
+    scored_mask = 0;
+    assert_int_equal(gx_cls_train(&m, &ds, lab, 20, val, 140, &tc, &res, &err), 0);
+    assert_int_equal(scored_mask, (1 << 5) | (1 << 10) | (1 << 12));
+    assert_true(res.best_epoch == 5 || res.best_epoch == 10 || res.best_epoch == 12);
+    gx_classifier_free(&m);
+    free(lab);
+    free(val);
+    gx_dataset_free(&ds);
+}
+
 static void test_errors(void **s) {
     (void)s;
     gx_dataset ds;
@@ -188,6 +223,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_learns_and_is_deterministic),
         cmocka_unit_test(test_validation_keeps_best),
+        cmocka_unit_test(test_validation_every_n_epochs),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

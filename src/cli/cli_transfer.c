@@ -79,6 +79,8 @@ void cli_transfer_usage_options(FILE *f, const char *default_out) {
 "  --augment-shift N   image data: translate each training image by up to N pixels [2]\n"
 "  --augment-flip      image data: and mirror it left-right with probability 1/2 (for data\n"
 "                      whose classes a mirror does not change, e.g. clothes, not digits) [off]\n"
+"  --val-every N       with val= in --data: score the validation set every N epochs and after\n"
+"                      the last, keeping the best of those (many short epochs: k is small) [1]\n"
 "  --seed N            one seed for everything [1]\n"
 "  --threads N         threads for OpenMP and OpenBLAS [all cores]\n"
 "  --out DIR           output folder, created if needed [%s]\n"
@@ -87,7 +89,7 @@ void cli_transfer_usage_options(FILE *f, const char *default_out) {
 }
 
 enum { O_DATA = 256, O_ARCH, O_TEST, O_EPOCHS, O_BATCH, O_LR, O_OPT, O_SCHED, O_WD, O_SHIFT,
-       O_FLIP, O_SEED, O_THREADS, O_OUT, O_QUIET,
+       O_FLIP, O_VAL_EVERY, O_SEED, O_THREADS, O_OUT, O_QUIET,
        /* source model options (pp, pssl) */
        O_SRC_DOMAIN, O_PP_SAMPLES, O_PP_EPOCHS, O_PP, O_MU, O_TAU, O_LAMBDA_U, O_COND,
        O_PSEUDO_BN, O_PP_FROM, O_KD_TEMP, O_KD_ALPHA };
@@ -115,7 +117,7 @@ static int parse_args(int argc, char **argv, cli_xfer_method method, void (*usag
         {"optimizer", required_argument, 0, O_OPT}, {"schedule", required_argument, 0, O_SCHED},
         {"weight-decay", required_argument, 0, O_WD},
         {"augment-shift", required_argument, 0, O_SHIFT}, {"augment-flip", no_argument, 0, O_FLIP},
-        {"seed", required_argument, 0, O_SEED},
+        {"val-every", required_argument, 0, O_VAL_EVERY}, {"seed", required_argument, 0, O_SEED},
         {"threads", required_argument, 0, O_THREADS}, {"out", required_argument, 0, O_OUT},
         {"quiet", no_argument, 0, O_QUIET}, {"help", no_argument, 0, 'h'},
         {"source-domain", required_argument, 0, O_SRC_DOMAIN},
@@ -181,6 +183,7 @@ static int parse_args(int argc, char **argv, cli_xfer_method method, void (*usag
         case O_WD: if (cli_parse_float(cmd, "--weight-decay", optarg, 0, 10, &f)) return 1; o->tc.weight_decay = (float)f; break;
         case O_SHIFT: if (cli_parse_int(cmd, "--augment-shift", optarg, 0, 64, &v)) return 1; o->tc.aug_shift = (int)v; break;
         case O_FLIP: o->tc.aug_flip = 1; break;
+        case O_VAL_EVERY: if (cli_parse_int(cmd, "--val-every", optarg, 1, 1000000, &v)) return 1; o->tc.val_every = (int)v; break;
         case O_SEED: if (cli_parse_int(cmd, "--seed", optarg, 0, 2147483647L, &v)) return 1; o->tc.seed = (uint64_t)v; break;
         case O_THREADS: if (cli_parse_int(cmd, "--threads", optarg, 1, 1024, &v)) return 1; o->threads = (int)v; break;
         case O_OUT: o->out = optarg; break;

@@ -19,6 +19,7 @@ void gx_cls_train_config_default(gx_cls_train_config *c) {
     c->sched = GX_SCHED_COSINE;
     c->weight_decay = 5e-4f;
     c->aug_shift = 2;
+    c->val_every = 1;
     c->seed = 1;
 }
 
@@ -130,7 +131,8 @@ int gx_cls_train(gx_classifier *m, const gx_dataset *ds, const int64_t *lab, int
             seen += B;
         }
         gx_cls_epoch_log log = {epoch, step, loss_sum / spe, (double)correct / seen, -1, 0, lr, 0};
-        if (n_val > 0) {
+        const int val_now = epoch % (tc->val_every > 0 ? tc->val_every : 1) == 0 || epoch == tc->epochs;
+        if (n_val > 0 && val_now) {
             log.val_acc = gx_cls_accuracy(m, &ws, ds, val, n_val, X, P);
             if (log.val_acc > res->best_val_acc) {
                 log.is_best = 1;
@@ -138,7 +140,7 @@ int gx_cls_train(gx_classifier *m, const gx_dataset *ds, const int64_t *lab, int
                 res->best_epoch = epoch;
                 memcpy(best, m->params.data, m->params.total * sizeof *best);
             }
-        } else {
+        } else if (n_val == 0) {
             res->best_epoch = epoch;
         }
         log.seconds = now_seconds() - te;

@@ -20,7 +20,8 @@ typedef struct gx_cls_epoch_log {
     double loss;         /* mean training loss over the epoch's steps (the cross-entropy, or
                             logit_loss, plus extra_loss) */
     double train_acc;    /* accuracy on the epoch's (augmented) training batches, train mode */
-    double val_acc;      /* validation accuracy (eval mode), -1 without a validation set */
+    double val_acc;      /* validation accuracy (eval mode), -1 without a validation set or on an
+                            epoch that val_every skips */
     int is_best;         /* the best validation accuracy so far */
     float lr;            /* learning rate of the epoch's last step */
     double seconds;      /* wall time of the epoch, validation included */
@@ -35,6 +36,7 @@ typedef struct gx_cls_train_config {
     float weight_decay;  /* optimiser's weight decay [5e-4] */
     int aug_shift;       /* image inputs: translate each training image by up to N pixels [2] */
     int aug_flip;        /* image inputs: and mirror it left-right with probability 1/2 [0] */
+    int val_every;       /* with a validation set: score it every N epochs and after the last [1] */
     uint64_t seed;       /* data order (GX_STREAM_DATA), dropout (GX_STREAM_NOISE), augmentation
                             (GX_STREAM_AUGMENT) [1] */
     void (*on_epoch)(void *ctx, const gx_cls_epoch_log *log); /* may be NULL */
