@@ -57,7 +57,7 @@ MANDIR       = $(PREFIX)/share/man
 PKGCONFIGDIR = $(LIBDIR)/pkgconfig
 INSTALL      ?= install
 
-.PHONY: all deps test test-plain test-san test-fuzz fuzz demo e1 clean bench bench-compare bench-profile bench-profile-cnn install uninstall valgrind
+.PHONY: all deps test test-plain test-san test-fuzz fuzz demo e1 clean bench bench-compare bench-profile bench-profile-cnn bench-gemm-shapes install uninstall valgrind
 all: $(LIB) $(SO) $(BIN) genxfer
 
 # The tool at the project root, for the commands in the README.
@@ -227,6 +227,15 @@ bench-compare: deps
 bench-profile: $(BUILD)/bench/profile_step
 	valgrind --tool=callgrind --callgrind-out-file=$(BUILD)/callgrind.out $(BUILD)/bench/profile_step 3 1
 	callgrind_annotate $(BUILD)/callgrind.out | head -45
+
+# Seconds and GFLOP/s per GEMM shape of the B1 step at 2 threads (bench/gemm_shapes.c, LD_PRELOAD).
+bench-gemm-shapes: $(BUILD)/bench/profile_step $(BUILD)/bench/gemm_shapes.so
+	LD_PRELOAD=$(abspath $(BUILD)/bench/gemm_shapes.so) $(BUILD)/bench/profile_step 60 2
+
+$(BUILD)/bench/gemm_shapes.so: bench/gemm_shapes.c
+	@mkdir -p $(dir $@)
+	@echo "  LD    $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -shared -fPIC -o $@ $< -ldl -lpthread
 
 # The same for the E4 CNN step (bench/profile_cnn.c).
 bench-profile-cnn: $(BUILD)/bench/profile_cnn
