@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# A second validation search for E4 (docs/RESULTS.md, E4): is the shared schedule (300 Adam steps,
+# lr 1e-3) holding back scratch or PP, and does PP gain from a longer pre-training? At k = 10 on
+# both splits, seeds 1-3, each run scored on VAL held-out labelled training images per class (the
+# test set is never read):
+#   scratch and PP (fine-tuning from the pre-trained network of the first E4 pass) at lr 1e-4,
+#   3e-4, 1e-3, 3e-3 for 300 steps and lr 1e-3 for 1000 steps; PP + P-SSL (lambda_u 0.1) at the
+#   shared schedule; PP pre-trained for 30 epochs instead of 10.
+#   scripts/tune-e4-schedule.sh E4_DIR [OUT_DIR]      (default runs/e4lr)
+# E4_DIR is a finished scripts/run-e4.sh folder: its source models and its PP pre-trained networks
+# (a/k10/pp/seedN/pp_pretrained.safetensors; they do not depend on the target data). Environment:
+# VAL (default 500), SEEDS (default "1 2 3"), JOBS (default 2). Then:
+#   python3 scripts/summarize.py --val --tree OUT_DIR
+set -euo pipefail
+e4=${1:?usage: scripts/tune-e4-schedule.sh E4_DIR [OUT_DIR]}
+out=${2:-runs/e4lr}
+bin=${GENXFER_BIN:-build/genxfer}
+val=${VAL:-500}
+seeds=${SEEDS:-1 2 3}
+jobs=${JOBS:-2}
+cmds=$(mktemp)
+trap 'rm -f "$cmds"' EXIT
+add() { # add DIR ARGS...: one run unless its metrics.json exists
+    local dir=$1; shift
+    [ -f "$dir/metrics.json" ] && return 0
+    mkdir -p "$(dirname "$dir")"
+    printf '%q ' "$bin" "$@" --val-every 50 --batch 64 --threads 1 --quiet --out "$dir" >> "$cmds"
+    printf '> %q 2>&1\n' "$dir.log" >> "$cmds"
+}
+for s in a b; do
+    case $s in
+    a) data='fashion-mnist:train,select=Pullover+Coat+Shirt+Sneaker+Ankle boot' flip=(--augment-flip) ;;
+    b) data='mnist:train,select=5+6+7+8+9' flip=() ;;
+    esac
+    src=$e4/source-$s/model.safetensors
+    for seed in $seeds; do
+        pre=$e4/$s/k10/pp/seed$seed/pp_pretrained.safetensors
+        common=(--data "$data,k=10,val=$val" "${flip[@]}" --seed "$seed")
+        for cfg in "1e-4 300" "3e-4 300" "1e-3 300" "3e-3 300" "1e-3 1000"; do
+            read -r lr steps <<< "$cfg"
+            add "$out/$s/scratch-lr$lr-steps$steps/seed$seed" scratch "${common[@]}" --lr "$lr" --epochs "$steps"
+            add "$out/$s/pp-lr$lr-steps$steps/seed$seed" pp "$src" --pp-from "$pre" "${common[@]}" \
+                --lr "$lr" --epochs "$steps"
+        done
+        add "$out/$s/pp-pssl-lr1e-3-steps300/seed$seed" pssl "$src" --pp --pp-from "$pre" \
+            --lambda-u 0.1 --mu 7 "${common[@]}" --epochs 300
+        add "$out/$s/pp-ppepochs30/seed$seed" pp "$src" --pp-epochs 30 "${common[@]}" --epochs 300
+    done
+done
+echo "tune-e4-schedule: $(wc -l < "$cmds") runs to do, $jobs at a time" >&2
+xargs -d '\n' -P "$jobs" -I{} bash -c '{}' < "$cmds" || echo "tune-e4-schedule: some runs failed (see their .log)" >&2
+python3 scripts/summarize.py --val --tree "$out"
