@@ -190,8 +190,11 @@ static void layer_rows(const gx_dense_block *blk, const gx_params *p, gx_dense_w
  * two threads, each takes half of the rows through every layer, with single-threaded GEMMs and no
  * barrier between the layers (faster than splitting every product over both threads). */
 #define GX_DENSE_SPLIT_MIN_ROWS 64
+static int two_threads(int R) {
+    return R >= GX_DENSE_SPLIT_MIN_ROWS && omp_get_max_threads() == 2 && !omp_in_parallel();
+}
 static int split_rows(const gx_dense_block *blk, int R) {
-    if (R < GX_DENSE_SPLIT_MIN_ROWS || omp_get_max_threads() != 2 || omp_in_parallel()) return 0;
+    if (!two_threads(R)) return 0;
     for (int i = 0; i < blk->n_layers; i++)
         if (blk->layer[i].bn) return 0;
     return 1;
@@ -224,7 +227,15 @@ static void forward(const gx_dense_block *blk, const gx_params *p, gx_dense_ws *
     for (int i = 0; i < blk->n_layers; i++) {
         const gx_dense_layer *L = &blk->layer[i];
         gx_dense_ws_layer *W = &ws->l[i];
-        layer_rows(blk, p, ws, i, X, P, src, y, soft, Wy, 0, R);
+        if (two_threads(R)) { /* batch norm needs every row: only the linear part is split */
+#pragma omp parallel num_threads(2)
+            {
+                const int half = R / 2, t = omp_get_thread_num();
+                layer_rows(blk, p, ws, i, X, P, src, y, soft, Wy, t ? half : 0, t ? R : half);
+            }
+        } else {
+            layer_rows(blk, p, ws, i, X, P, src, y, soft, Wy, 0, R);
+        }
         if (!L->bn) continue;
         const float *g = gx_params_value(p, L->gamma), *bt = gx_params_value(p, L->beta);
         if (train)
