@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/gradcheck.h"
+#include "core/gemm.h"
 #include "core/losses.h"
 #include "core/rng.h"
 
@@ -288,6 +289,38 @@ static void test_backward_accumulates(void **state) {
     gx_log_softmax_backward(NULL, c.R, c.P, B, D);
 }
 
+/* The KL's backward with one prior row shared by all rows (ld2 = 0) runs its columns on the pool,
+ * each summed over the rows in order: one and two threads give the same bits, at a size where
+ * both threads take part. */
+static void test_kl_shared_prior_same_for_any_thread_count(void **state) {
+    (void)state;
+    enum { BB = 1000, DD = 50 };
+    static float mu1[BB * DD], lv1[BB * DD], g[BB], mu2[DD], lv2[DD];
+    static float d1[2][BB * DD], l1[2][BB * DD], d2[2][DD], l2[2][DD];
+    gx_rng r;
+    gx_rng_init(&r, 11, 1);
+    gx_rng_normal_fill(&r, mu1, BB * DD, 0.0f, 1.0f);
+    gx_rng_normal_fill(&r, lv1, BB * DD, 0.0f, 0.5f);
+    gx_rng_normal_fill(&r, g, BB, 1.0f, 0.2f);
+    gx_rng_normal_fill(&r, mu2, DD, 0.0f, 1.0f);
+    gx_rng_normal_fill(&r, lv2, DD, 0.0f, 0.5f);
+    const int threads = gx_get_threads();
+    for (int t = 0; t < 2; t++) {
+        gx_set_threads(t + 1);
+        memset(d1[t], 0, sizeof d1[t]), memset(l1[t], 0, sizeof l1[t]);
+        memset(d2[t], 0, sizeof d2[t]), memset(l2[t], 0, sizeof l2[t]);
+        gx_kl_diag_backward(d1[t], l1[t], d2[t], l2[t], g, mu1, lv1, mu2, lv2, 0, BB, DD);
+    }
+    gx_set_threads(threads);
+    assert_memory_equal(d1[0], d1[1], sizeof d1[0]);
+    assert_memory_equal(l1[0], l1[1], sizeof l1[0]);
+    assert_memory_equal(d2[0], d2[1], sizeof d2[0]);
+    assert_memory_equal(l2[0], l2[1], sizeof l2[0]);
+    float s = 0;
+    for (int j = 0; j < DD; j++) s += fabsf(d2[0][j]) + fabsf(l2[0][j]);
+    assert_true(s > 0);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Stability */
 static void test_logsumexp_stable(void **state) {
@@ -481,6 +514,7 @@ int main(void) {
         cmocka_unit_test_setup(test_grad_soft_cross_entropy, setup),
         cmocka_unit_test_setup(test_grad_entropy, setup),
         cmocka_unit_test_setup(test_backward_accumulates, setup),
+        cmocka_unit_test_setup(test_kl_shared_prior_same_for_any_thread_count, setup),
         cmocka_unit_test_setup(test_logsumexp_stable, setup),
         cmocka_unit_test_setup(test_softplus_sigmoid_stable, setup),
         cmocka_unit_test_setup(test_bernoulli_extreme_logits, setup),

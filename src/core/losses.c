@@ -207,8 +207,25 @@ void gx_kl_diag_backward(float *dMU1, float *dLV1, float *dMU2, float *dLV2, con
     }
     if (!MU2) dMU2 = NULL;
     if (!LV2) dLV2 = NULL;
-    const int shared = ld2 == 0 && (dMU2 || dLV2);
-#pragma omp parallel for if (!shared && PAR_ROWS(B, D))
+    if (ld2 == 0 && (dMU2 || dLV2)) {
+        /* every row adds into the one dMU2/dLV2 row (a prior component shared by the rows):
+         * columns in parallel, each summed over the rows in order, so the same bits as one thread */
+#pragma omp parallel for if (PAR_ROWS(B, D))
+        for (int j = 0; j < D; j++) {
+            const double mu2 = MU2 ? MU2[j] : 0.0, lv2 = LV2 ? LV2[j] : 0.0, ei2 = exp(-lv2);
+            for (int b = 0; b < B; b++) {
+                const size_t r = (size_t)b * (size_t)D;
+                const double gb = g[b], d = (double)MU1[r + j] - mu2, er = exp(LV1[r + j] - lv2);
+                float gmu = (float)(gb * d * ei2);
+                if (dMU1) dMU1[r + j] += gmu;
+                if (dMU2) dMU2[j] -= gmu;
+                if (dLV1) dLV1[r + j] += (float)(gb * 0.5 * (er - 1.0));
+                if (dLV2) dLV2[j] += (float)(gb * 0.5 * (1.0 - er - d * d * ei2));
+            }
+        }
+        return;
+    }
+#pragma omp parallel for if (PAR_ROWS(B, D))
     for (int b = 0; b < B; b++) {
         const size_t r = (size_t)b * (size_t)D, r2 = (size_t)b * (size_t)ld2;
         const double gb = g[b];
