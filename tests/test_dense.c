@@ -1,16 +1,19 @@
 /* Dense blocks at batch sizes where two threads take over (models/dense.c): a block without batch
- * norm gives each thread half of the rows through every layer, and its backward pass runs the
- * weight and input gradients of a layer side by side. Checked here: the gradients against finite
- * differences at two threads, and the same values at one and two threads, for the three ways the
- * first layer takes its input (plain rows, distinct rows shared through src with label columns,
- * soft labels). */
+ * norm gives each thread half of the rows through every layer, one with batch norm splits each
+ * layer's linear part, and the backward pass runs the weight and input gradients of a layer side
+ * by side. Checked here: the same values at one and two threads, and the gradients against
+ * finite differences at two, for the three ways the first layer takes its input (plain rows,
+ * distinct rows shared through src with label columns, soft labels). Then the program runs again
+ * with OMP_THREAD_LIMIT=1, where a team asked for two threads gets one: it must do both halves. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/gemm.h"
 #include "core/gradcheck.h"
@@ -115,10 +118,11 @@ static void check(int use_src, int use_soft, int bn) {
     memcpy(Y1, gx_dense_out(&f.blk, &f.ws), sizeof Y1);
     memcpy(g1, f.p.grad, f.p.total * sizeof *g1);
     memcpy(dX1, f.dX, sizeof dX1);
-    /* poison the activations, so that a row the two-thread pass skips shows */
+    /* poison the activations and their gradients, so that a row or product the two-thread pass
+     * skips shows */
     for (int i = 0; i < f.blk.n_layers; i++) {
         const int out = f.blk.layer[i].out;
-        for (int j = 0; j < R * out; j++) f.ws.l[i].Z[j] = f.ws.l[i].Y[j] = NAN;
+        for (int j = 0; j < R * out; j++) f.ws.l[i].Z[j] = f.ws.l[i].Y[j] = f.ws.l[i].dY[j] = NAN;
     }
     gx_set_threads(2);
     double l2 = loss_and_grad(&f);
@@ -145,14 +149,21 @@ static void check(int use_src, int use_soft, int bn) {
 static void test_plain_rows(void **s) { (void)s; check(0, 0, 0); }
 static void test_shared_rows_with_labels(void **s) { (void)s; check(1, 0, 0); }
 static void test_soft_labels(void **s) { (void)s; check(0, 1, 0); }
-static void test_with_batchnorm(void **s) { (void)s; check(1, 0, 1); } /* not split: all rows */
+static void test_with_batchnorm(void **s) { (void)s; check(1, 0, 1); } /* linear parts split */
 
-int main(void) {
+int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_rows),
         cmocka_unit_test(test_shared_rows_with_labels),
         cmocka_unit_test(test_soft_labels),
         cmocka_unit_test(test_with_batchnorm),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    if (rc || argc > 1) return rc;
+    /* again, with a team of one thread where two are asked for */
+    setenv("OMP_THREAD_LIMIT", "1", 1);
+    char *args[] = {argv[0], "--team-of-one", NULL};
+    execv("/proc/self/exe", args);
+    perror("test_dense: execv /proc/self/exe");
+    return 1;
 }

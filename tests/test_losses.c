@@ -298,7 +298,7 @@ static void test_kl_shared_prior_same_for_any_thread_count(void **state) {
     static float mu1[BB * DD], lv1[BB * DD], g[BB], mu2[DD], lv2[DD];
     static float d1[2][BB * DD], l1[2][BB * DD], d2[2][DD], l2[2][DD];
     gx_rng r;
-    gx_rng_init(&r, 11, 1);
+    gx_rng_init(&r, 11, GX_STREAM_INIT);
     gx_rng_normal_fill(&r, mu1, BB * DD, 0.0f, 1.0f);
     gx_rng_normal_fill(&r, lv1, BB * DD, 0.0f, 0.5f);
     gx_rng_normal_fill(&r, g, BB, 1.0f, 0.2f);

@@ -34,9 +34,14 @@ void gx_gemm_pair(const gx_gemm_call *a, const gx_gemm_call *b) {
         run_call(b);
         return;
     }
-    /* inside a parallel region OpenBLAS's OpenMP build runs each product on the calling thread */
+    /* inside a parallel region OpenBLAS's OpenMP build runs each product on the calling thread;
+     * the team may have one thread only (OMP_DYNAMIC, OMP_THREAD_LIMIT): then it runs both */
 #pragma omp parallel num_threads(2)
-    run_call(omp_get_thread_num() == 0 ? a : b);
+    {
+        const int t = omp_get_thread_num();
+        if (t == 0) run_call(a);
+        if (t == omp_get_num_threads() - 1) run_call(b);
+    }
 }
 
 void gx_set_threads(int n) {

@@ -26,8 +26,9 @@ typedef struct gx_gemm_call {
 
 /* Two independent products (neither writes what the other reads or writes): with exactly two
  * threads each runs on its own thread, single-threaded, which on the backward pass's shapes beats
- * splitting every product over both threads; otherwise one after the other. Every product is
- * computed the same way whichever runs it, so the result does not depend on the choice. */
+ * splitting every product over both threads; otherwise one after the other (and OpenBLAS may
+ * split each). With two threads, each product is the same single-threaded one whichever thread
+ * runs it. */
 void gx_gemm_pair(const gx_gemm_call *a, const gx_gemm_call *b);
 
 /* Sets the number of threads for OpenMP and OpenBLAS (n <= 0: leave the default). */

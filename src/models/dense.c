@@ -217,10 +217,10 @@ static void forward(const gx_dense_block *blk, const gx_params *p, gx_dense_ws *
     }
     if (split_rows(blk, R)) {
 #pragma omp parallel num_threads(2)
-        {
-            const int half = R / 2, t = omp_get_thread_num();
-            for (int i = 0; i < blk->n_layers; i++)
-                layer_rows(blk, p, ws, i, X, P, src, y, soft, Wy, t ? half : 0, t ? R : half);
+        { /* a team of one (OMP_DYNAMIC, OMP_THREAD_LIMIT) takes both halves */
+            for (int h = omp_get_thread_num(); h < 2; h += omp_get_num_threads())
+                for (int i = 0; i < blk->n_layers; i++)
+                    layer_rows(blk, p, ws, i, X, P, src, y, soft, Wy, h ? R / 2 : 0, h ? R : R / 2);
         }
         return;
     }
@@ -229,10 +229,8 @@ static void forward(const gx_dense_block *blk, const gx_params *p, gx_dense_ws *
         gx_dense_ws_layer *W = &ws->l[i];
         if (two_threads(R)) { /* batch norm needs every row: only the linear part is split */
 #pragma omp parallel num_threads(2)
-            {
-                const int half = R / 2, t = omp_get_thread_num();
-                layer_rows(blk, p, ws, i, X, P, src, y, soft, Wy, t ? half : 0, t ? R : half);
-            }
+            for (int h = omp_get_thread_num(); h < 2; h += omp_get_num_threads())
+                layer_rows(blk, p, ws, i, X, P, src, y, soft, Wy, h ? R / 2 : 0, h ? R : R / 2);
         } else {
             layer_rows(blk, p, ws, i, X, P, src, y, soft, Wy, 0, R);
         }
