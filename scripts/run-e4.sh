@@ -9,7 +9,8 @@
 # "1 2 3"), KS (default "10 50"), SPLITS (default "a b"), ONLY (a regular expression: run only the
 # runs whose folder matches), DRY=1 (print the commands and stop), VAL=V (the tuning mode: hold
 # out V more labelled images per class as a validation set, report its last-epoch accuracy and
-# do not touch the test set; folders under OUT_DIR/val), STEPS (training steps of every method,
+# do not touch the test set; folders under OUT_DIR/val; scored every VAL_EVERY epochs, default 50,
+# and after the last), STEPS (training steps of every method,
 # whatever k: epochs = STEPS / steps per epoch), MU, PP_SAMPLES, PP_EPOCHS, and the P-SSL loss's
 # LAMBDA_U, TAU and PSEUDO_BN (the values of every pssl run).
 # PP's pre-training does not depend on the target data: the pp run at the first k pre-trains (per
@@ -75,7 +76,7 @@ add() { # add DIR SPLIT K SEED COMMAND ARGS...: one run
     [ "$cmd" != scratch ] && args+=("$out/source-$s/model.safetensors")
     [ "$cmd" = pssl ] && args+=("${pssl_opts[@]}")
     if [ "$val" -gt 0 ]; then
-        args+=(--data "$train,k=$k,val=$val")
+        args+=(--data "$train,k=$k,val=$val" --val-every "${VAL_EVERY:-50}")
     else
         args+=(--data "$train,k=$k" --test "$test")
     fi
