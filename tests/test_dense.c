@@ -72,13 +72,20 @@ static void forward(fixture *f) {
         gx_dense_forward(&f->blk, &f->p, &f->ws, f->X, R, NULL, NULL, R, 1, 0, 0.1f);
 }
 
-/* loss = sum c * Y; its gradients into f->p.grad and f->dX (soft labels: forward only, no
- * backward, so that case is compared by its output alone). */
-static double loss_and_grad(fixture *f) {
+/* loss = sum c * Y */
+static double loss_only(void *ctx) {
+    fixture *f = ctx;
     forward(f);
     const float *Y = gx_dense_out(&f->blk, &f->ws);
     double loss = 0;
     for (int i = 0; i < R * OUT; i++) loss += (double)f->c[i] * Y[i];
+    return loss;
+}
+
+/* The loss and its gradients into f->p.grad and f->dX (soft labels: forward only, no backward,
+ * so that case is compared by its output alone). */
+static double loss_and_grad(fixture *f) {
+    double loss = loss_only(f);
     if (f->use_soft) return loss;
     gx_params_zero_grad(&f->p);
     memset(f->dX, 0, sizeof f->dX);
@@ -87,15 +94,6 @@ static double loss_and_grad(fixture *f) {
         gx_dense_backward(&f->blk, &f->p, &f->ws, f->dX, f->X, NSRC, f->src, f->y, R);
     else
         gx_dense_backward(&f->blk, &f->p, &f->ws, f->dX, f->X, R, NULL, NULL, R);
-    return loss;
-}
-
-static double loss_only(void *ctx) {
-    fixture *f = ctx;
-    forward(f);
-    const float *Y = gx_dense_out(&f->blk, &f->ws);
-    double loss = 0;
-    for (int i = 0; i < R * OUT; i++) loss += (double)f->c[i] * Y[i];
     return loss;
 }
 

@@ -29,9 +29,9 @@ static void run_call(const gx_gemm_call *c) {
 }
 
 void gx_gemm_pair(const gx_gemm_call *a, const gx_gemm_call *b) {
-    if (omp_get_max_threads() != 2 || omp_in_parallel()) {
-        run_call(a);
-        run_call(b);
+    if (!a || !b || omp_get_max_threads() != 2 || omp_in_parallel()) {
+        if (a) run_call(a);
+        if (b) run_call(b);
         return;
     }
     /* inside a parallel region OpenBLAS's OpenMP build runs each product on the calling thread;

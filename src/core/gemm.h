@@ -28,7 +28,7 @@ typedef struct gx_gemm_call {
  * threads each runs on its own thread, single-threaded, which on the backward pass's shapes beats
  * splitting every product over both threads; otherwise one after the other (and OpenBLAS may
  * split each). With two threads, each product is the same single-threaded one whichever thread
- * runs it. */
+ * runs it. Either may be NULL: the other runs alone. */
 void gx_gemm_pair(const gx_gemm_call *a, const gx_gemm_call *b);
 
 /* Sets the number of threads for OpenMP and OpenBLAS (n <= 0: leave the default). */

@@ -50,9 +50,7 @@ void gx_linear_backward(float *dX, float *dW, float *db, const float *dY, const 
     if (db) colsum_add(db, dY, B, out);
     const gx_gemm_call gx = {false, false, B, in, out, 1.0f, dY, out, W, ldw, 1.0f, dX, in};
     const gx_gemm_call gw = {true, false, out, in, B, 1.0f, dY, out, X, in, 1.0f, dW, ldw};
-    if (dX && dW) gx_gemm_pair(&gx, &gw);
-    else if (dX) gx_gemm(false, false, B, in, out, 1.0f, dY, out, W, ldw, 1.0f, dX, in);
-    else if (dW) gx_gemm(true, false, out, in, B, 1.0f, dY, out, X, in, 1.0f, dW, ldw);
+    gx_gemm_pair(dX ? &gx : NULL, dW ? &gw : NULL);
 }
 
 /* ---- label columns ---- */

@@ -193,6 +193,16 @@ static void layer_rows(const gx_dense_block *blk, const gx_params *p, gx_dense_w
 static int two_threads(int R) {
     return R >= GX_DENSE_SPLIT_MIN_ROWS && omp_get_max_threads() == 2 && !omp_in_parallel();
 }
+/* Layers [i0, i1) of layer_rows on the two halves of the rows, one half per thread (a team of one,
+ * under OMP_DYNAMIC or OMP_THREAD_LIMIT, takes both). */
+static void layers_on_halves(const gx_dense_block *blk, const gx_params *p, gx_dense_ws *ws,
+                             int i0, int i1, const float *X, const float *P, const int32_t *src,
+                             const int32_t *y, const float *soft, const float *Wy, int R) {
+#pragma omp parallel num_threads(2)
+    for (int h = omp_get_thread_num(); h < 2; h += omp_get_num_threads())
+        for (int i = i0; i < i1; i++)
+            layer_rows(blk, p, ws, i, X, P, src, y, soft, Wy, h ? R / 2 : 0, h ? R : R / 2);
+}
 static int split_rows(const gx_dense_block *blk, int R) {
     if (!two_threads(R)) return 0;
     for (int i = 0; i < blk->n_layers; i++)
@@ -216,24 +226,16 @@ static void forward(const gx_dense_block *blk, const gx_params *p, gx_dense_ws *
         P = ws->dP;
     }
     if (split_rows(blk, R)) {
-#pragma omp parallel num_threads(2)
-        { /* a team of one (OMP_DYNAMIC, OMP_THREAD_LIMIT) takes both halves */
-            for (int h = omp_get_thread_num(); h < 2; h += omp_get_num_threads())
-                for (int i = 0; i < blk->n_layers; i++)
-                    layer_rows(blk, p, ws, i, X, P, src, y, soft, Wy, h ? R / 2 : 0, h ? R : R / 2);
-        }
+        layers_on_halves(blk, p, ws, 0, blk->n_layers, X, P, src, y, soft, Wy, R);
         return;
     }
     for (int i = 0; i < blk->n_layers; i++) {
         const gx_dense_layer *L = &blk->layer[i];
         gx_dense_ws_layer *W = &ws->l[i];
-        if (two_threads(R)) { /* batch norm needs every row: only the linear part is split */
-#pragma omp parallel num_threads(2)
-            for (int h = omp_get_thread_num(); h < 2; h += omp_get_num_threads())
-                layer_rows(blk, p, ws, i, X, P, src, y, soft, Wy, h ? R / 2 : 0, h ? R : R / 2);
-        } else {
+        if (two_threads(R)) /* batch norm needs every row: only the linear part is split */
+            layers_on_halves(blk, p, ws, i, i + 1, X, P, src, y, soft, Wy, R);
+        else
             layer_rows(blk, p, ws, i, X, P, src, y, soft, Wy, 0, R);
-        }
         if (!L->bn) continue;
         const float *g = gx_params_value(p, L->gamma), *bt = gx_params_value(p, L->beta);
         if (train)
@@ -301,7 +303,7 @@ void gx_dense_backward(const gx_dense_block *blk, gx_params *p, gx_dense_ws *ws,
         int ldw = L->in + L->n_labels;
         if (i > 0) {
             /* weights and bias; the input gradient overwrites the layer below's dY */
-            gx_linear_backward(NULL, NULL, db, dZ, NULL, Wt, ldw, R, L->in, L->out);
+            gx_linear_backward(NULL, NULL, db, dZ, NULL, Wt, ldw, R, L->in, L->out); /* db only */
             const gx_gemm_call gw = {true, false, L->out, L->in, R, 1.0f, dZ, L->out,
                                      ws->l[i - 1].Y, L->in, 1.0f, dW, ldw};
             const gx_gemm_call gx = {false, false, R, L->in, L->out, 1.0f, dZ, L->out, Wt, ldw,
