@@ -6,7 +6,11 @@
 #   scratch and PP (fine-tuning from the pre-trained network of the first E4 pass) at lr 1e-4,
 #   3e-4, 1e-3, 3e-3 for 300 steps and lr 1e-3 for 1000 steps; PP + P-SSL (lambda_u 0.1) at the
 #   shared schedule and with tau 0.99; scratch, PP and PP + P-SSL at lr 1e-3 for each of LONG steps
-#   (default 1000); PP pre-trained for 30 epochs instead of 10.
+#   (default 1000); PP pre-trained for 30 epochs instead of 10; and two diagnostics of P-SSL,
+#   PP + FixMatch on real unlabelled images instead of pseudo samples: the source classes' own
+#   training images (what a perfect G_s would give; they read source data, so they are not the
+#   method) and the target rows left unlabelled (--unlabelled rest, plain SSL, at lambda_u 0.1
+#   and 1).
 #   scripts/tune-e4-schedule.sh E4_DIR [OUT_DIR]      (default runs/e4lr)
 # E4_DIR is a finished scripts/run-e4.sh folder: its source models and its PP pre-trained networks
 # (a/k10/pp/seedN/pp_pretrained.safetensors; they do not depend on the target data). Environment:
@@ -33,8 +37,9 @@ add() { # add DIR ARGS...: one run unless its metrics.json exists
 }
 for s in $splits; do
     case $s in
-    a) data='fashion-mnist:train,select=Pullover+Coat+Shirt+Sneaker+Ankle boot' flip=(--augment-flip) ;;
-    b) data='mnist:train,select=5+6+7+8+9' flip=() ;;
+    a) data='fashion-mnist:train,select=Pullover+Coat+Shirt+Sneaker+Ankle boot' flip=(--augment-flip)
+       source_data='fashion-mnist:train,select=T-shirt/top+Trouser+Dress+Sandal+Bag' ;;
+    b) data='mnist:train,select=5+6+7+8+9' flip=() source_data='mnist:train,select=0+1+2+3+4' ;;
     esac
     src=$e4/source-$s/model.safetensors
     for seed in $seeds; do
@@ -56,6 +61,12 @@ for s in $splits; do
         done
         add "$out/$s/pp-pssl-tau0.99/seed$seed" pssl "$src" --pp --pp-from "$pre" \
             --lambda-u 0.1 --mu 7 --tau 0.99 "${common[@]}" --epochs 300
+        for u in "source 0.1" "rest 0.1" "rest 1"; do
+            read -r what lu <<< "$u"
+            [ "$what" = source ] && what=$source_data
+            add "$out/$s/pp-fixmatch-${u% *}-lu${u#* }/seed$seed" pssl "$src" --pp --pp-from "$pre" \
+                --unlabelled "$what" --lambda-u "$lu" --mu 7 "${common[@]}" --epochs 300
+        done
         add "$out/$s/pp-ppepochs30/seed$seed" pp "$src" --pp-epochs 30 "${common[@]}" --epochs 300
     done
 done

@@ -98,6 +98,39 @@ static void test_pssl_end_to_end(void **s) {
     run_ok("pssl", "pp-pssl", "--pp --pp-samples 40 --pp-epochs 1 --mu 2", "\"pp\":\ttrue");
 }
 
+/* --unlabelled: plain FixMatch on real images, the target rows left unlabelled (k=4 of 20 per class
+ * leaves 80) or a data spec; not the pseudo samples of the same seed, so another model. */
+static void test_pssl_unlabelled(void **s) {
+    (void)s;
+    if (!model[0]) skip();
+    run_ok("pssl", "unl-pseudo", "--mu 2 --tau 0.2", "\"mu\":\t2");
+    run_ok("pssl", "unl-rest", "--mu 2 --tau 0.2 --unlabelled rest", "\"unlabelled_rows\":\t80");
+    char opt[1800];
+    snprintf(opt, sizeof opt, "--mu 2 --tau 0.2 --unlabelled '%s'", target);
+    run_ok("pssl", "unl-spec", opt, "\"unlabelled_rows\":\t100");
+    char a[700], b[700];
+    test_path(a, sizeof a, "unl-pseudo/model.safetensors");
+    test_path(b, sizeof b, "unl-rest/model.safetensors");
+    struct stat st;
+    assert_int_equal(stat(a, &st), 0);
+    char *x = slurp(a), *y = slurp(b);
+    assert_memory_not_equal(x, y, (size_t)st.st_size);
+    free(x);
+    free(y);
+    /* images of another shape, no unlabelled rows, a missing file: one line, exit 1 */
+    char out[600];
+    test_path(out, sizeof out, "bad");
+    int rc = run("pssl '%s' --data '%s,k=4' " ARCH " " FAST " --unlabelled '%s' --out '%s'", model,
+                 target, small_target, out);
+    assert_one_error_line(rc, "196 features per row (14x14x1)");
+    rc = run("pssl '%s' --data '%s' " ARCH " " FAST " --unlabelled rest --out '%s'", model, target,
+             out);
+    assert_one_error_line(rc, "give k=");
+    rc = run("pssl '%s' --data '%s,k=4' " ARCH " " FAST " --unlabelled 'npy:%s/none.npy' --out '%s'",
+             model, target, empty, out);
+    assert_one_error_line(rc, "none.npy");
+}
+
 static void test_kd_end_to_end(void **s) {
     (void)s;
     if (!model[0]) skip();
@@ -186,6 +219,8 @@ static void test_usage(void **s) {
     assert_int_equal(run("pp m --data x --pp-from f --pp-epochs 3"), 2); /* nothing to pre-train */
     assert_int_not_equal(run("pssl m --data x --pseudo-bn sometimes"), 0);
     assert_int_equal(run("kd m --data x --mu 3"), 2);             /* P-SSL's option */
+    assert_int_equal(run("scratch --data x --unlabelled rest"), 2); /* P-SSL's option */
+    assert_int_equal(run("pp m --data x --unlabelled rest"), 2);  /* P-SSL's option */
     assert_int_equal(run("pp m --data x --kd-temp 3"), 2);        /* KD's option */
     assert_int_equal(run("pssl --help"), 0);
     char *out = slurp(OUT);
@@ -197,7 +232,8 @@ static void test_usage(void **s) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_source_data), cmocka_unit_test(test_pp_end_to_end),
-        cmocka_unit_test(test_pssl_end_to_end), cmocka_unit_test(test_kd_end_to_end),
+        cmocka_unit_test(test_pssl_end_to_end), cmocka_unit_test(test_pssl_unlabelled),
+        cmocka_unit_test(test_kd_end_to_end),
         cmocka_unit_test(test_pssl_deterministic), cmocka_unit_test(test_pp_from),
         cmocka_unit_test(test_errors),         cmocka_unit_test(test_usage),
     };

@@ -35,6 +35,7 @@ typedef struct scratch_opts {
     int do_pp;                          /* pp; pssl --pp */
     const char *pp_from;                /* a pp_pretrained.safetensors to start from, or NULL */
     gx_pssl_config ps;
+    const char *unlabelled;             /* pssl: "rest", a data spec, or NULL (pseudo samples) */
     gx_kd_config kd;
     int threads, quiet;
 } scratch_opts;
@@ -92,7 +93,7 @@ enum { O_DATA = 256, O_ARCH, O_TEST, O_EPOCHS, O_BATCH, O_LR, O_OPT, O_SCHED, O_
        O_FLIP, O_VAL_EVERY, O_SEED, O_THREADS, O_OUT, O_QUIET,
        /* source model options (pp, pssl) */
        O_SRC_DOMAIN, O_PP_SAMPLES, O_PP_EPOCHS, O_PP, O_MU, O_TAU, O_LAMBDA_U, O_COND,
-       O_PSEUDO_BN, O_PP_FROM, O_KD_TEMP, O_KD_ALPHA };
+       O_PSEUDO_BN, O_UNLABELLED, O_PP_FROM, O_KD_TEMP, O_KD_ALPHA };
 
 /* Whether method takes option c: the source options go with pp, pssl and kd, the PP ones with pp
  * and pssl, the FixMatch ones with pssl, the distillation ones with kd. */
@@ -102,6 +103,7 @@ static int option_allowed(int c, cli_xfer_method method) {
     case O_PP_SAMPLES: case O_PP_EPOCHS: case O_PP_FROM:
         return method == CLI_XFER_PP || method == CLI_XFER_PSSL;
     case O_PP: case O_MU: case O_TAU: case O_LAMBDA_U: case O_COND: case O_PSEUDO_BN:
+    case O_UNLABELLED:
         return method == CLI_XFER_PSSL;
     case O_KD_TEMP: case O_KD_ALPHA: return method == CLI_XFER_KD;
     default: return 1;
@@ -127,6 +129,7 @@ static int parse_args(int argc, char **argv, cli_xfer_method method, void (*usag
         {"mu", required_argument, 0, O_MU}, {"tau", required_argument, 0, O_TAU},
         {"lambda-u", required_argument, 0, O_LAMBDA_U},
         {"condition", required_argument, 0, O_COND}, {"pseudo-bn", required_argument, 0, O_PSEUDO_BN},
+        {"unlabelled", required_argument, 0, O_UNLABELLED},
         {"kd-temp", required_argument, 0, O_KD_TEMP}, {"kd-alpha", required_argument, 0, O_KD_ALPHA},
         {0, 0, 0, 0}};
     static const char *const names[] = {"scratch", "pp", "pssl", "kd"};
@@ -204,6 +207,10 @@ static int parse_args(int argc, char **argv, cli_xfer_method method, void (*usag
             if (strcmp(optarg, "keep") && strcmp(optarg, "update"))
                 return cli_error("%s --pseudo-bn: '%s' (expected keep or update)", cmd, optarg);
             o->ps.bn_update = !strcmp(optarg, "update");
+            break;
+        case O_UNLABELLED:
+            if (!*optarg) return cli_error("%s --unlabelled: empty (expected rest or a data spec)", cmd);
+            o->unlabelled = optarg;
             break;
         case O_KD_TEMP: if (cli_parse_float(cmd, "--kd-temp", optarg, 1e-3, 1000, &f)) return 1; o->kd.temp = (float)f; break;
         case O_KD_ALPHA: if (cli_parse_float(cmd, "--kd-alpha", optarg, 0, 1, &f)) return 1; o->kd.alpha = (float)f; break;
@@ -328,6 +335,28 @@ static void on_teacher_epoch(void *p, const gx_cls_epoch_log *l) {
             o->tc.epochs, l->loss, 100 * l->train_acc, l->seconds);
 }
 
+/* pssl --unlabelled: "rest" (the rows of x that are neither labelled nor validation, split->rest;
+ * nothing is loaded) or a data spec, loaded into *u, whose images must have x's shape. */
+static int load_unlabelled(const char *what, const cli_domain *x, const gx_split *split,
+                           gx_dataset *u, gx_error *err) {
+    if (!strcmp(what, "rest")) {
+        if (x->k < 0)
+            return gx_fail(err, "rest: every row of --data %s is labelled; give k= to leave "
+                                "some unlabelled", x->spec);
+        if (split->n_rest < 1)
+            return gx_fail(err, "rest: k=%ld takes every row of --data %s", x->k, x->spec);
+        return 0;
+    }
+    if (gx_spec_load(what, u, err)) return -1;
+    const gx_dataset *t = &x->ds;
+    if (u->d != t->d || u->height != t->height || u->width != t->width ||
+        u->channels != t->channels)
+        return gx_fail(err, "%s: %lld features per row (%dx%dx%d), the target data %s have %lld "
+                            "(%dx%dx%d)", what, (long long)u->d, u->height, u->width, u->channels,
+                       x->spec, (long long)t->d, t->height, t->width, t->channels);
+    return 0;
+}
+
 int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usage)(FILE *)) {
     scratch_opts o;
     int rc = parse_args(argc, argv, method, usage, &o);
@@ -352,6 +381,8 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
     gx_model_info src_info;
     gx_generator g;
     gx_pssl ps;
+    gx_dataset unl_ds; /* pssl --unlabelled SPEC */
+    gx_dataset_init(&unl_ds);
     gx_classifier teacher;
     gx_kd kd;
     int src_made = 0, src_d = -1, g_made = 0, ps_made = 0, teacher_made = 0, kd_made = 0;
@@ -427,6 +458,10 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
         lab = all, n_lab = x->ds.n;
     }
     if (n_lab < 1) { cli_error("%s: k=0 leaves no labelled examples to train on", x->spec); goto done; }
+    if (o.unlabelled && load_unlabelled(o.unlabelled, x, &split_lab, &unl_ds, &err)) {
+        cli_error("%s --unlabelled: %s", o.cmd, err.msg);
+        goto done;
+    }
 
     /* the model: input shape from the data */
     const gx_dataset *ds = &x->ds;
@@ -489,6 +524,13 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
             goto done;
         }
         ps_made = 1;
+        if (o.unlabelled &&
+            (strcmp(o.unlabelled, "rest")
+                 ? gx_pssl_use_unlabelled(&ps, &unl_ds, NULL, unl_ds.n, &err)
+                 : gx_pssl_use_unlabelled(&ps, ds, split_lab.rest, split_lab.n_rest, &err))) {
+            cli_error("%s --unlabelled: %s", o.cmd, err.msg);
+            goto done;
+        }
         o.tc.extra_loss = gx_pssl_extra_loss;
         o.tc.hook_ctx = &ps;
     }
@@ -574,6 +616,12 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
         cJSON_AddNumberToObject(extra, "lambda_u", o.ps.lambda_u);
         cJSON_AddStringToObject(extra, "condition", gx_condition_name(o.ps.cond));
         cJSON_AddStringToObject(extra, "pseudo_bn", o.ps.bn_update ? "update" : "keep");
+        if (o.unlabelled) {
+            cJSON_AddStringToObject(extra, "unlabelled", o.unlabelled);
+            cJSON_AddNumberToObject(extra, "unlabelled_rows",
+                                    (double)(strcmp(o.unlabelled, "rest") ? unl_ds.n
+                                                                          : split_lab.n_rest));
+        }
         cJSON_AddNumberToObject(extra, "pseudo_per_step", ps.n);
         cJSON_AddNumberToObject(extra, "pseudo_mask_rate", ps.steps ? ps.used_sum / ps.steps : 0);
     }
@@ -628,6 +676,7 @@ done:
     if (model_made) gx_classifier_free(&m);
     gx_model_info_free(&info);
     gx_dataset_free(&test_ds);
+    gx_dataset_free(&unl_ds);
     gx_dataset_free(&x->ds);
     gx_split_free(&split_val);
     gx_split_free(&split_lab);

@@ -81,6 +81,10 @@ static void pssl_usage(FILE *f) {
 "  --pseudo-bn S       keep | update: whether the pseudo samples' batch statistics also move\n"
 "                      batch normalisation's running averages, which evaluation uses; keep\n"
 "                      leaves those to the target images [keep]\n"
+"  --unlabelled U      rest | SPEC: real unlabelled images instead of pseudo samples (plain\n"
+"                      FixMatch, a baseline; the source model then serves --pp only): rest,\n"
+"                      the rows of --data that are neither labelled (k=) nor validation; or\n"
+"                      the images of a data spec, in the target data's shape and units\n"
 "  --pp                pre-train with PP first (PP + P-SSL) [off]\n");
     pp_options(f);
     cli_transfer_usage_options(f, "runs/pssl");

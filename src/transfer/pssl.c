@@ -85,15 +85,36 @@ void gx_pssl_free(gx_pssl *s) {
     s->base = NULL;
 }
 
+int gx_pssl_use_unlabelled(gx_pssl *s, const gx_dataset *u, const int64_t *rows, int64_t n,
+                           gx_error *err) {
+    if (u->d != s->ds->d)
+        return gx_fail(err, "P-SSL: the unlabelled images have %lld features, the target data %lld",
+                       (long long)u->d, (long long)s->ds->d);
+    if (n < 1 || n > UINT32_MAX) return gx_fail(err, "P-SSL: %lld unlabelled images (expected 1 to "
+                                                "2^32 - 1)", (long long)n);
+    s->unl = u, s->unl_rows = rows, s->n_unl = n;
+    return 0;
+}
+
+/* Picks n rows of ds, uniformly from rows [n_rows] (NULL: 0 .. n_rows - 1), into X [n, d]. */
+static void draw_rows(float *X, int n, const gx_dataset *ds, const int64_t *rows, int64_t n_rows,
+                      gx_rng *rng) {
+    const int64_t d = ds->d;
+    for (int r = 0; r < n; r++) {
+        int64_t i = gx_rng_below(rng, (uint32_t)n_rows), row = rows ? rows[i] : i;
+        memcpy(X + (size_t)r * d, ds->x + row * d, (size_t)d * sizeof *X);
+    }
+}
+
 double gx_pssl_extra_loss(void *ctx, gx_classifier *m) {
     gx_pssl *s = ctx;
-    const int d = gx_classifier_in_size(m), K = m->n_classes, n = s->n;
-    /* x': labelled target images drawn uniformly; u = G_s(z, p(x')) */
-    for (int r = 0; r < n; r++) {
-        int64_t row = s->lab[gx_rng_below(&s->rng, (uint32_t)s->n_lab)];
-        memcpy(s->X + (size_t)r * d, s->ds->x + row * d, (size_t)d * sizeof *s->X);
+    const int K = m->n_classes, n = s->n;
+    if (s->unl) {
+        draw_rows(s->U, n, s->unl, s->unl_rows, s->n_unl, &s->rng);
+    } else { /* x': labelled target images drawn uniformly; u = G_s(z, p(x')) */
+        draw_rows(s->X, n, s->ds, s->lab, s->n_lab, &s->rng);
+        gx_generator_pseudo(s->g, s->X, n, s->cfg.cond, &s->rng, NULL, NULL, s->U);
     }
-    gx_generator_pseudo(s->g, s->X, n, s->cfg.cond, &s->rng, NULL, NULL, s->U);
     const float *uw = s->U, *us = s->U;
     if (m->image) {
         gx_augment_weak(s->UW, s->U, n, m->in_h, m->in_w, m->in_c, &s->aug, &s->aug_rng);

@@ -5,7 +5,9 @@
  *     lambda_u * mean over u of 1[max q >= tau] CE(argmax q, f(strong(u))),
  *     q = softmax(f(weak(u))), no gradient through q,
  * to the cross-entropy CE(f(weak(x_t)), y_t) of the loop. It is cls_train.h's extra_loss hook, so
- * P-SSL shares the loop (batches, optimiser, schedule, validation) with scratch and PP. */
+ * P-SSL shares the loop (batches, optimiser, schedule, validation) with scratch and PP.
+ * gx_pssl_use_unlabelled swaps the pseudo samples for real unlabelled images: plain FixMatch, the
+ * baseline that tells what the generator's samples are worth. */
 #ifndef GX_PSSL_H
 #define GX_PSSL_H
 
@@ -37,6 +39,9 @@ typedef struct gx_pssl {
     const gx_dataset *ds;    /* the target data (unstandardised) and its labelled rows, borrowed */
     const int64_t *lab;
     int64_t n_lab;
+    const gx_dataset *unl;   /* NULL, or real unlabelled images used instead of G_s (borrowed) */
+    const int64_t *unl_rows; /* [n_unl] the rows of unl to draw from; NULL: all of them */
+    int64_t n_unl;
     int n;                   /* pseudo samples per step: mu times the labelled batch */
     gx_augment_opts aug;
     gx_classifier_ws ws;     /* activations for n rows */
@@ -56,6 +61,12 @@ int gx_pssl_init(gx_pssl *s, const gx_classifier *m, gx_generator *g, const gx_d
                  const int64_t *lab, int64_t n_lab, int batch, const gx_pssl_config *cfg,
                  int aug_shift, int aug_flip, uint64_t seed, gx_error *err);
 void gx_pssl_free(gx_pssl *s);
+
+/* From now on, the unlabelled images of each step are rows of u drawn uniformly (with
+ * replacement) from rows [n] (NULL: all of u's rows, n = u->n) instead of pseudo samples; u must
+ * have the target data's features, in the same units. u and rows are borrowed. */
+int gx_pssl_use_unlabelled(gx_pssl *s, const gx_dataset *u, const int64_t *rows, int64_t n,
+                           gx_error *err);
 
 /* cls_train.h's extra_loss hook (ctx: a gx_pssl): one step's lambda_u-weighted unlabelled term. */
 double gx_pssl_extra_loss(void *ctx, gx_classifier *m);
