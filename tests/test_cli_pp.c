@@ -221,6 +221,7 @@ static void test_usage(void **s) {
     assert_int_equal(run("kd m --data x --mu 3"), 2);             /* P-SSL's option */
     assert_int_equal(run("scratch --data x --unlabelled rest"), 2); /* P-SSL's option */
     assert_int_equal(run("pp m --data x --unlabelled rest"), 2);  /* P-SSL's option */
+    assert_int_equal(run("pssl m --data x --unlabelled rest --condition argmax"), 2);
     assert_int_equal(run("pp m --data x --kd-temp 3"), 2);        /* KD's option */
     assert_int_equal(run("pssl --help"), 0);
     char *out = slurp(OUT);

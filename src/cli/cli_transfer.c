@@ -151,7 +151,7 @@ static int parse_args(int argc, char **argv, cli_xfer_method method, void (*usag
     gx_pssl_config_default(&o->ps);
     gx_kd_config_default(&o->kd);
     o->do_pp = method == CLI_XFER_PP;
-    int pp_opts = 0;
+    int pp_opts = 0, cond_given = 0;
     optind = 1;
     opterr = 0;
     int c;
@@ -200,6 +200,7 @@ static int parse_args(int argc, char **argv, cli_xfer_method method, void (*usag
         case O_TAU: if (cli_parse_float(cmd, "--tau", optarg, 0, 1, &f)) return 1; o->ps.tau = (float)f; break;
         case O_LAMBDA_U: if (cli_parse_float(cmd, "--lambda-u", optarg, 0, 1000, &f)) return 1; o->ps.lambda_u = (float)f; break;
         case O_COND:
+            cond_given = 1;
             if (gx_condition_parse(optarg, &o->ps.cond))
                 return cli_error("%s --condition: unknown conditioning '%s' (soft, argmax, random)", cmd, optarg);
             break;
@@ -223,6 +224,9 @@ static int parse_args(int argc, char **argv, cli_xfer_method method, void (*usag
     }
     if (optind < argc) return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
     if (!o->have_data) return cli_usage_error(cmd, "--data SPEC is required");
+    if (o->unlabelled && cond_given)
+        return cli_usage_error(cmd, "--condition conditions the pseudo samples, which --unlabelled "
+                                    "replaces");
     if (pp_opts && !o->do_pp) return cli_usage_error(cmd, "--pp-samples and --pp-epochs go with --pp");
     if (o->pp_from && !o->do_pp) return cli_usage_error(cmd, "--pp-from goes with --pp");
     if (o->pp_from && pp_opts)
