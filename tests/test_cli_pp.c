@@ -123,6 +123,9 @@ static void test_pssl_unlabelled(void **s) {
     int rc = run("pssl '%s' --data '%s,k=4' " ARCH " " FAST " --unlabelled '%s' --out '%s'", model,
                  target, small_target, out);
     assert_one_error_line(rc, "196 features per row (14x14x1)");
+    rc = run("pssl '%s' --data '%s,k=4' " ARCH " " FAST " --unlabelled '%s,scale=255' --out '%s'",
+             model, target, target, out);
+    assert_one_error_line(rc, "outside [0, 1]");
     rc = run("pssl '%s' --data '%s' " ARCH " " FAST " --unlabelled rest --out '%s'", model, target,
              out);
     assert_one_error_line(rc, "give k=");

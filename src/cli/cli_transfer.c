@@ -358,6 +358,12 @@ static int load_unlabelled(const char *what, const cli_domain *x, const gx_split
         return gx_fail(err, "%s: %lld features per row (%dx%dx%d), the target data %s have %lld "
                             "(%dx%dx%d)", what, (long long)u->d, u->height, u->width, u->channels,
                        x->spec, (long long)t->d, t->height, t->width, t->channels);
+    /* the one check of units that needs no assumption: target data in [0, 1], these not */
+    int64_t bad = gx_dataset_find_outside_unit(u);
+    if (gx_dataset_find_outside_unit(t) < 0 && bad >= 0)
+        return gx_fail(err, "%s: value %g at row %lld, column %lld is outside [0, 1], where all of "
+                            "the target data %s are (the images must be in the same units)", what,
+                       (double)u->x[bad], (long long)(bad / u->d), (long long)(bad % u->d), x->spec);
     return 0;
 }
 
@@ -618,7 +624,7 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
         cJSON_AddNumberToObject(extra, "mu", o.ps.mu);
         cJSON_AddNumberToObject(extra, "tau", o.ps.tau);
         cJSON_AddNumberToObject(extra, "lambda_u", o.ps.lambda_u);
-        cJSON_AddStringToObject(extra, "condition", gx_condition_name(o.ps.cond));
+        if (!o.unlabelled) cJSON_AddStringToObject(extra, "condition", gx_condition_name(o.ps.cond));
         cJSON_AddStringToObject(extra, "pseudo_bn", o.ps.bn_update ? "update" : "keep");
         if (o.unlabelled) {
             cJSON_AddStringToObject(extra, "unlabelled", o.unlabelled);

@@ -82,9 +82,10 @@ static void pssl_usage(FILE *f) {
 "                      batch normalisation's running averages, which evaluation uses; keep\n"
 "                      leaves those to the target images [keep]\n"
 "  --unlabelled U      rest | SPEC: real unlabelled images instead of pseudo samples (plain\n"
-"                      FixMatch, a baseline; the source model then serves --pp only): rest,\n"
-"                      the rows of --data that are neither labelled (k=) nor validation; or\n"
-"                      the images of a data spec, in the target data's shape and units\n"
+"                      FixMatch, a baseline; the source model is still read and checked but\n"
+"                      generates only for --pp; no --condition): rest, the rows of --data\n"
+"                      that are neither labelled (k=) nor validation; or the images of a data\n"
+"                      spec, in the target data's shape and units (its labels are not used)\n"
 "  --pp                pre-train with PP first (PP + P-SSL) [off]\n");
     pp_options(f);
     cli_transfer_usage_options(f, "runs/pssl");
