@@ -197,7 +197,17 @@ void gx_kl_diag_forward(float *out, const float *MU1, const float *LV1, const fl
 }
 
 /* d/dmu1 = (mu1 - mu2) e^-lv2 = -d/dmu2;  d/dlv1 = 0.5 (e^(lv1-lv2) - 1);
- * d/dlv2 = 0.5 (1 - e^(lv1-lv2) - (mu1 - mu2)^2 e^-lv2) */
+ * d/dlv2 = 0.5 (1 - e^(lv1-lv2) - (mu1 - mu2)^2 e^-lv2), times gb, added where the pointer is not
+ * NULL; d = mu1 - mu2, ei2 = e^-lv2, er = e^(lv1-lv2). */
+static inline void kl_diag_grad_add(float *dmu1, float *dlv1, float *dmu2, float *dlv2, double gb,
+                                    double d, double ei2, double er) {
+    float gmu = (float)(gb * d * ei2);
+    if (dmu1) *dmu1 += gmu;
+    if (dmu2) *dmu2 -= gmu;
+    if (dlv1) *dlv1 += (float)(gb * 0.5 * (er - 1.0));
+    if (dlv2) *dlv2 += (float)(gb * 0.5 * (1.0 - er - d * d * ei2));
+}
+
 void gx_kl_diag_backward(float *dMU1, float *dLV1, float *dMU2, float *dLV2, const float *g,
                          const float *MU1, const float *LV1, const float *MU2, const float *LV2,
                          int ld2, int B, int D) {
@@ -215,12 +225,9 @@ void gx_kl_diag_backward(float *dMU1, float *dLV1, float *dMU2, float *dLV2, con
             const double mu2 = MU2 ? MU2[j] : 0.0, lv2 = LV2 ? LV2[j] : 0.0, ei2 = exp(-lv2);
             for (int b = 0; b < B; b++) {
                 const size_t r = (size_t)b * (size_t)D;
-                const double gb = g[b], d = (double)MU1[r + j] - mu2, er = exp(LV1[r + j] - lv2);
-                float gmu = (float)(gb * d * ei2);
-                if (dMU1) dMU1[r + j] += gmu;
-                if (dMU2) dMU2[j] -= gmu;
-                if (dLV1) dLV1[r + j] += (float)(gb * 0.5 * (er - 1.0));
-                if (dLV2) dLV2[j] += (float)(gb * 0.5 * (1.0 - er - d * d * ei2));
+                const double d = (double)MU1[r + j] - mu2, er = exp(LV1[r + j] - lv2);
+                kl_diag_grad_add(dMU1 ? dMU1 + r + j : NULL, dLV1 ? dLV1 + r + j : NULL,
+                                 dMU2 ? dMU2 + j : NULL, dLV2 ? dLV2 + j : NULL, g[b], d, ei2, er);
             }
         }
         return;
@@ -232,12 +239,9 @@ void gx_kl_diag_backward(float *dMU1, float *dLV1, float *dMU2, float *dLV2, con
         for (int j = 0; j < D; j++) {
             double mu2 = MU2 ? MU2[r2 + j] : 0.0, lv2 = LV2 ? LV2[r2 + j] : 0.0;
             double d = (double)MU1[r + j] - mu2, lv1 = LV1[r + j];
-            double ei2 = exp(-lv2), er = exp(lv1 - lv2);
-            float gmu = (float)(gb * d * ei2);
-            if (dMU1) dMU1[r + j] += gmu;
-            if (dMU2) dMU2[r2 + j] -= gmu;
-            if (dLV1) dLV1[r + j] += (float)(gb * 0.5 * (er - 1.0));
-            if (dLV2) dLV2[r2 + j] += (float)(gb * 0.5 * (1.0 - er - d * d * ei2));
+            kl_diag_grad_add(dMU1 ? dMU1 + r + j : NULL, dLV1 ? dLV1 + r + j : NULL,
+                             dMU2 ? dMU2 + r2 + j : NULL, dLV2 ? dLV2 + r2 + j : NULL, gb, d,
+                             exp(-lv2), exp(lv1 - lv2));
         }
     }
 }
