@@ -7,7 +7,7 @@ CC      ?= cc
 BUILD   ?= build
 PKGS    := openblas hdf5 libcjson cairo zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldnnl
 
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
@@ -57,7 +57,7 @@ MANDIR       = $(PREFIX)/share/man
 PKGCONFIGDIR = $(LIBDIR)/pkgconfig
 INSTALL      ?= install
 
-.PHONY: all deps test test-plain test-san test-fuzz fuzz demo e1 clean bench bench-compare bench-profile bench-profile-cnn bench-gemm-shapes install uninstall valgrind
+.PHONY: all deps test test-plain test-avx2 test-san test-fuzz fuzz demo e1 clean bench bench-compare bench-profile bench-profile-cnn bench-gemm-shapes install uninstall valgrind
 all: $(LIB) $(SO) $(BIN) genxfer
 
 # The tool at the project root, for the commands in the README.
@@ -102,13 +102,21 @@ deps:
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 test: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) test-plain
+	@$(MAKE) --no-print-directory test-avx2
 	@$(MAKE) --no-print-directory -j$(NPROC) SAN=1 test-san
 	@$(MAKE) --no-print-directory -j$(NPROC) test-fuzz
-	@scripts/run-tests.sh --summary build/test-results.txt build/san/test-results.txt \
+	@scripts/run-tests.sh --summary build/test-results.txt build/test-results-avx2.txt \
+	    build/san/test-results.txt \
 	    $(FUZZ_BUILD)/test-results.txt
 
 test-plain: $(TEST_BINS) $(BIN) $(SO)
 	@scripts/run-tests.sh $(BUILD)
+
+# The model tests again with oneDNN held to AVX2: the kernels of a machine without AVX-512.
+MODEL_TESTS := test_gemm test_layers test_dense test_batchnorm test_ssdgm test_ssdgm_train \
+               test_classifier test_gradcheck_cnn test_generator test_cls_train
+test-avx2: $(TEST_BINS) $(BIN)
+	@ONEDNN_MAX_CPU_ISA=AVX2 scripts/run-tests.sh $(BUILD) avx2 $(MODEL_TESTS)
 
 test-san: $(TEST_BINS) $(BIN)
 	@scripts/run-tests.sh $(BUILD)

@@ -1,21 +1,20 @@
-/* Time per GEMM shape: an LD_PRELOAD wrapper of cblas_sgemm that times every call and prints, at
+/* Time per GEMM shape: an LD_PRELOAD wrapper of dnnl_sgemm (oneDNN, behind gx_gemm) that times every call and prints, at
  * exit, one line per (transposes, M, N, K, beta) with its calls, total seconds and GFLOP/s, then
  * the GEMMs' total. It shows which products of a step run below the machine's peak:
  *     make bench-gemm-shapes          (build/bench/profile_step 60 2 under the wrapper)
  * Both threads may call at once (gx_gemm_pair, the row halves of a dense block): a lock guards
  * the table, and the seconds of products that overlap add up. */
 #define _GNU_SOURCE
-#include <cblas.h>
+#include <oneapi/dnnl/dnnl.h>
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-typedef void (*sgemm_fn)(const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE,
-                         const enum CBLAS_TRANSPOSE, const blasint, const blasint, const blasint,
-                         const float, const float *, const blasint, const float *, const blasint,
-                         const float, float *, const blasint);
+typedef dnnl_status_t (*sgemm_fn)(char, char, dnnl_dim_t, dnnl_dim_t, dnnl_dim_t, float,
+                                  const float *, dnnl_dim_t, const float *, dnnl_dim_t, float,
+                                  float *, dnnl_dim_t);
 
 #define MAX_SHAPES 256
 static struct {
@@ -47,24 +46,23 @@ static void report(void) {
     fprintf(stderr, "all GEMMs: %.4f s\n", total);
 }
 
-void cblas_sgemm(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta,
-                 const enum CBLAS_TRANSPOSE tb, const blasint M, const blasint N, const blasint K,
-                 const float alpha, const float *A, const blasint lda, const float *B,
-                 const blasint ldb, const float beta, float *C, const blasint ldc) {
+dnnl_status_t dnnl_sgemm(char ta, char tb, dnnl_dim_t M, dnnl_dim_t N, dnnl_dim_t K, float alpha,
+                         const float *A, dnnl_dim_t lda, const float *B, dnnl_dim_t ldb,
+                         float beta, float *C, dnnl_dim_t ldc) {
     pthread_mutex_lock(&lock);
     if (!real_sgemm) {
-        real_sgemm = (sgemm_fn)dlsym(RTLD_NEXT, "cblas_sgemm");
+        real_sgemm = (sgemm_fn)dlsym(RTLD_NEXT, "dnnl_sgemm");
         if (!real_sgemm) {
-            fprintf(stderr, "gemm_shapes: cblas_sgemm not found\n");
+            fprintf(stderr, "gemm_shapes: dnnl_sgemm not found\n");
             exit(1);
         }
         atexit(report);
     }
     pthread_mutex_unlock(&lock);
     const double t0 = now();
-    real_sgemm(order, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    const dnnl_status_t st = real_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     const double dt = now() - t0;
-    const int a = ta == CblasTrans, b = tb == CblasTrans;
+    const int a = ta == 'T' || ta == 't', b = tb == 'T' || tb == 't';
     pthread_mutex_lock(&lock);
     int i = 0;
     while (i < n_shapes && !(shapes[i].ta == a && shapes[i].tb == b && shapes[i].m == M &&
@@ -77,4 +75,5 @@ void cblas_sgemm(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta,
     }
     if (i < MAX_SHAPES) shapes[i].calls++, shapes[i].seconds += dt;
     pthread_mutex_unlock(&lock);
+    return st;
 }

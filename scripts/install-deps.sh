@@ -4,9 +4,10 @@
 set -u
 # python3-numpy: tests/test_load_model_py.c runs examples/load_model.py (skipped without it).
 # clang, libclang-rt-14-dev (libFuzzer, sanitizers) and libomp-dev (clang's OpenMP): the fuzz
-# targets of fuzz/ (make fuzz, and their short run in make test).
+# targets of fuzz/ (make fuzz, and their short run in make test). libdnnl-dev: oneDNN, whose SGEMM
+# runs every matrix product (core/gemm.c); OpenBLAS remains for the PCA's LAPACK eigensolver.
 pkgs=(gcc make pkg-config libopenblas-openmp-dev zlib1g-dev libhdf5-dev libcjson-dev
-      libcairo2-dev libcmocka-dev python3-numpy clang libclang-rt-14-dev libomp-dev)
+      libcairo2-dev libcmocka-dev libdnnl-dev python3-numpy clang libclang-rt-14-dev libomp-dev)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test program of a build and records the counts.
 #   scripts/run-tests.sh BUILD_DIR           run BUILD_DIR/tests/test_*, write BUILD_DIR/test-results.txt
+#   scripts/run-tests.sh BUILD_DIR TAG NAME...   run only BUILD_DIR/tests/NAME..., write
+#                                            BUILD_DIR/test-results-TAG.txt (e.g. the model tests
+#                                            again under ONEDNN_MAX_CPU_ISA=AVX2)
 #   scripts/run-tests.sh --summary FILE...   add up result files; print "N passed, N failed"
 set -u
 
@@ -18,7 +21,9 @@ if [ "${1:-}" = "--summary" ]; then
     exit
 fi
 
-build=${1:?usage: run-tests.sh BUILD_DIR}
+build=${1:?usage: run-tests.sh BUILD_DIR [TAG NAME...]}
+tag=${2:-}
+only=("${@:3}")
 root=$(cd "$(dirname "$0")/.." && pwd)
 export GENXFER_BIN="$root/$build/genxfer"
 if [ -z "${GENXFER_DATA:-}" ] && [ -d "$root/../shared/data" ]; then
@@ -29,12 +34,17 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$root/tests/lsan.supp:print_suppressions=0}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 
-logs="$build/test-logs"
+logs="$build/test-logs${tag:+-$tag}"
 mkdir -p "$logs"
-results="$build/test-results.txt"
+results="$build/test-results${tag:+-$tag}.txt"
 : > "$results"
 label=plain
 case "$build" in *san*) label=asan+ubsan ;; esac
+[ -n "${ONEDNN_MAX_CPU_ISA:-}" ] && label="$label, ONEDNN_MAX_CPU_ISA=$ONEDNN_MAX_CPU_ISA"
+# The programs to run: all, or the NAMEs given.
+programs() {
+    if [ ${#only[@]} -eq 0 ]; then ls "$build"/tests/test_*; else printf "$build/tests/%s\n" "${only[@]}"; fi
+}
 echo "== tests ($label) =="
 # One test program: its log, its result line (printed later, in order) and its counts.
 run_one() {
@@ -64,10 +74,10 @@ export -f run_one
 export root logs
 
 # TEST_JOBS programs at a time (default 2: most are single-threaded or wait on the tool they start).
-ls "$build"/tests/test_* | while read -r t; do [ -x "$t" ] && echo "$t"; done |
+programs | while read -r t; do [ -x "$t" ] && echo "$t"; done |
     xargs -d '\n' -P "${TEST_JOBS:-2}" -I{} bash -c 'run_one "$1"' _ {}
-for t in "$build"/tests/test_*; do
-    [ -x "$t" ] || continue
+for t in $(programs); do
+    [ -x "$t" ] || { [ ${#only[@]} -gt 0 ] && echo "missing test program: $t" && echo "$(basename "$t") 0 1 0" >> "$results"; continue; }
     name=$(basename "$t")
     cat "$logs/$name.log.line"
     cat "$logs/$name.log.counts" >> "$results"

@@ -200,7 +200,11 @@ static void test_conv_kept_patches(void **state) {
                            c->Cout, c->K, c->col, c->chunk);
         memset(c->Y, 0, sizeof c->Y);
         keep_loss(&k);
-        assert_memory_equal(c->Y, Y, conv_out(c) * sizeof(float));
+        /* the kept pass's GEMMs take a few images' rows at a time: oneDNN may block the sum over
+         * a row's taps differently for another number of rows (its AVX2 kernels do), so the same
+         * values to rounding, not always the same bits */
+        for (size_t i = 0; i < conv_out(c); i++)
+            assert_true(fabsf(c->Y[i] - Y[i]) <= 1e-5f * (1.0f + fabsf(Y[i])));
         /* col is clobbered in between: the kept pass must not read it for the patches */
         for (size_t i = 0; i < sizeof c->col / sizeof c->col[0]; i++) c->col[i] = 1e30f;
         gx_conv2d_backward_kept(dX2, dW2, c->bias ? db2 : NULL, c->R, c->X, k.patches, c->Wt, c->B,

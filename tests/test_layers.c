@@ -1,4 +1,4 @@
-/* Tests of core/layers (and core/gemm): forward against naive loops, finite-difference gradient
+/* Tests of core/layers (core/gemm has test_gemm.c): forward against naive loops, finite-difference
  * checks of every layer w.r.t. every input and parameter, in-place activations, accumulation. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -164,59 +164,6 @@ static double check(const char *what, lcase *c, float *x, const float *g, size_t
         fail_msg("%s: gradient check failed at %zu: rel err %g", what, r.worst_index,
                  r.max_rel_err);
     return r.max_rel_err;
-}
-
-/* ---------------------------------------------------------------------------------------------
- * GEMM against a naive loop, every transpose combination, strides larger than the shapes. */
-static void naive_gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
-                       const float *Bm, int ldb, float beta, float *C, int ldc) {
-    for (int i = 0; i < M; i++)
-        for (int j = 0; j < N; j++) {
-            double s = 0;
-            for (int k = 0; k < K; k++) {
-                double a = ta ? A[k * lda + i] : A[i * lda + k];
-                double bb = tb ? Bm[j * ldb + k] : Bm[k * ldb + j];
-                s += a * bb;
-            }
-            C[i * ldc + j] = (float)(alpha * s + beta * C[i * ldc + j]);
-        }
-}
-
-static void test_gemm_naive(void **state) {
-    (void)state;
-    enum { M = 5, N = 4, K = 3, PAD = 2 };
-    float A[(K + PAD) * (M + PAD)], Bm[(N + PAD) * (K + PAD)], C0[M * (N + PAD)], C1[M * (N + PAD)],
-        C2[M * (N + PAD)];
-    for (int ta = 0; ta < 2; ta++)
-        for (int tb = 0; tb < 2; tb++) {
-            fill(A, sizeof A / sizeof *A, -1, 1);
-            fill(Bm, sizeof Bm / sizeof *Bm, -1, 1);
-            fill(C0, sizeof C0 / sizeof *C0, -1, 1);
-            int lda = (ta ? M : K) + PAD, ldb = (tb ? K : N) + PAD, ldc = N + PAD;
-            memcpy(C1, C0, sizeof C0);
-            memcpy(C2, C0, sizeof C0);
-            gx_gemm(ta, tb, M, N, K, 0.5f, A, lda, Bm, ldb, 2.0f, C1, ldc);
-            naive_gemm(ta, tb, M, N, K, 0.5f, A, lda, Bm, ldb, 2.0f, C2, ldc);
-            for (int i = 0; i < M; i++) {
-                for (int j = 0; j < N; j++) assert_near(C1[i * ldc + j], C2[i * ldc + j], 1e-5);
-                for (int j = N; j < ldc; j++) assert_true(C1[i * ldc + j] == C0[i * ldc + j]);
-            }
-        }
-    /* K = 0: C = beta C; beta = 0 overwrites even NaN */
-    float C[4] = {1, 2, 3, NAN};
-    gx_gemm(false, false, 2, 2, 0, 1.0f, A, 1, Bm, 2, 3.0f, C, 2);
-    assert_near(C[0], 3.0f, 0);
-    assert_near(C[2], 9.0f, 0);
-    gx_gemm(false, false, 2, 2, 0, 1.0f, A, 1, Bm, 2, 0.0f, C, 2);
-    for (int i = 0; i < 4; i++) assert_true(C[i] == 0.0f);
-    int t = gx_get_threads();
-    assert_true(t >= 1);
-    gx_set_threads(1);
-    assert_int_equal(gx_get_threads(), 1);
-    gx_set_threads(0); /* leaves the setting */
-    assert_int_equal(gx_get_threads(), 1);
-    gx_set_threads(t);
-    assert_int_equal(gx_get_threads(), t);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -574,7 +521,6 @@ static void test_tolerance_detects(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_gemm_naive, setup),
         cmocka_unit_test_setup(test_linear_forward_naive, setup),
         cmocka_unit_test_setup(test_linear_gradcheck, setup),
         cmocka_unit_test_setup(test_linear_null_grads, setup),

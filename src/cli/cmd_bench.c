@@ -5,7 +5,6 @@
  * memory. --export and --export-cnn write one step's inputs and results for the PyTorch
  * cross-checks (bench/reference/m2_torch.py, cnn_torch.py). */
 #include <cJSON.h>
-#include <cblas.h>
 #include <dirent.h>
 #include <getopt.h>
 #include <math.h>
@@ -554,7 +553,7 @@ static void cpu_name(char *buf, size_t n) {
 
 typedef struct report {
     char cpu[256];
-    const char *blas_core;
+    const char *gemm_backend;
     long cores;
     double load_before, load_after;
     double macs, macs_unshared;
@@ -591,8 +590,8 @@ static void print_runs(const run_result *run, int n, double macs, int examples) 
 }
 
 static void print_report(const report *r) {
-    printf("machine: %s, %ld cores, OpenBLAS %s kernels; load average %.2f before, %.2f after\n\n",
-           r->cpu, r->cores, r->blas_core, r->load_before, r->load_after);
+    printf("machine: %s, %ld cores, GEMM %s; load average %.2f before, %.2f after\n\n", r->cpu,
+           r->cores, r->gemm_backend, r->load_before, r->load_after);
     if (r->b1) {
         printf("B1: M2 on MNIST (784-500-500 softplus, z 50, 10 classes), %d labelled + %d "
                "unlabelled per step, Adam\n", BATCH, BATCH);
@@ -640,7 +639,7 @@ static void add_runs_json(cJSON *j, const char *name, const run_result *run, int
 static int write_json(const char *path, const report *r, gx_error *err) {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "cpu", r->cpu);
-    cJSON_AddStringToObject(j, "blas_core", r->blas_core);
+    cJSON_AddStringToObject(j, "gemm_backend", r->gemm_backend);
     cJSON_AddNumberToObject(j, "cores", (double)r->cores);
     cJSON_AddNumberToObject(j, "load_before", r->load_before);
     cJSON_AddNumberToObject(j, "load_after", r->load_after);
@@ -755,7 +754,7 @@ int cmd_bench(int argc, char **argv) {
         if (run_e1_epoch(&o, t, &r.e1, &err)) goto fail;
     }
     cpu_name(r.cpu, sizeof r.cpu);
-    r.blas_core = openblas_get_corename();
+    r.gemm_backend = gx_gemm_backend();
     r.cores = sysconf(_SC_NPROCESSORS_ONLN);
     r.load_after = load_average();
     print_report(&r);

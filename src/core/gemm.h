@@ -1,5 +1,5 @@
-/* Matrix products through CBLAS (OpenBLAS), row-major, and the thread setting shared by OpenMP
- * and OpenBLAS. */
+/* Matrix products through oneDNN's SGEMM, row-major, and the thread setting shared by OpenMP,
+ * oneDNN and OpenBLAS. */
 #ifndef GX_GEMM_H
 #define GX_GEMM_H
 
@@ -24,12 +24,15 @@ typedef struct gx_gemm_call {
     int ldc;
 } gx_gemm_call;
 
-/* Two independent products (neither writes what the other reads or writes): with exactly two
- * threads each runs on its own thread, single-threaded, which on the backward pass's shapes beats
- * splitting every product over both threads; otherwise one after the other (and OpenBLAS may
- * split each). With two threads, each product is the same single-threaded one whichever thread
- * runs it. Either may be NULL: the other runs alone. */
+/* Two independent products (neither writes what the other reads or writes). With T >= 2 threads,
+ * half of the threads share a's rows and the others b's, each slice a single-threaded product:
+ * on the backward pass's shapes this beats splitting every product over all threads in turn.
+ * With one thread, one after the other. Either may be NULL: the other runs alone. */
 void gx_gemm_pair(const gx_gemm_call *a, const gx_gemm_call *b);
+
+/* "oneDNN X.Y.Z, ISA name": the library behind gx_gemm and the instruction set it dispatched
+ * (ONEDNN_MAX_CPU_ISA caps it). */
+const char *gx_gemm_backend(void);
 
 /* Sets the number of threads for OpenMP and OpenBLAS (n <= 0: leave the default). */
 void gx_set_threads(int n);
