@@ -1,6 +1,6 @@
 /* The CNN layers (core/conv, core/pool, and core/batchnorm on NHWC maps): forward passes against
- * naive loops, finite-difference gradient checks w.r.t. every input and parameter, im2col/col2im
- * as adjoints, chunked convolution equal to the whole batch, backward passes that add. */
+ * naive loops, finite-difference gradient checks w.r.t. every input and parameter, backward passes
+ * that add, repeated calls that give the same bits. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,7 +25,7 @@
 #define GC_FLOOR 1e-2
 #define GC_TOL 1e-2
 
-enum { MAXN = 512 };
+enum { MAXN = 4096 };
 
 static gx_rng g_rng;
 
@@ -52,21 +52,19 @@ static double dot(const float *a, const float *b, size_t n) {
 /* ---- convolution ---- */
 
 typedef struct {
-    int B, H, W, C, Cout, K, chunk, bias;
-    float X[MAXN], Wt[MAXN], b[32], Y[MAXN], R[MAXN], col[4096];
+    int B, H, W, C, Cout, K, bias;
+    float X[MAXN], Wt[MAXN], b[32], Y[MAXN], R[MAXN];
 } conv_case;
 
 static size_t conv_in(const conv_case *c) { return (size_t)c->B * c->H * c->W * c->C; }
 static size_t conv_out(const conv_case *c) { return (size_t)c->B * c->H * c->W * c->Cout; }
 static size_t conv_w(const conv_case *c) { return (size_t)c->Cout * c->K * c->K * c->C; }
 
-static void conv_init(conv_case *c, int B, int H, int W, int C, int Cout, int K, int chunk,
-                      int bias) {
+static void conv_init(conv_case *c, int B, int H, int W, int C, int Cout, int K, int bias) {
     memset(c, 0, sizeof *c);
-    c->B = B, c->H = H, c->W = W, c->C = C, c->Cout = Cout, c->K = K, c->chunk = chunk;
+    c->B = B, c->H = H, c->W = W, c->C = C, c->Cout = Cout, c->K = K;
     c->bias = bias;
     assert_true(conv_in(c) <= MAXN && conv_out(c) <= MAXN && conv_w(c) <= MAXN && Cout <= 32);
-    assert_true(gx_conv2d_col_floats(chunk, H, W, C, K) <= sizeof c->col / sizeof c->col[0]);
     gx_rng_uniform_fill(&g_rng, c->X, conv_in(c), -1, 1);
     gx_rng_uniform_fill(&g_rng, c->Wt, conv_w(c), -1, 1);
     gx_rng_uniform_fill(&g_rng, c->b, (size_t)Cout, -1, 1);
@@ -76,7 +74,7 @@ static void conv_init(conv_case *c, int B, int H, int W, int C, int Cout, int K,
 static double conv_loss(void *p) {
     conv_case *c = p;
     gx_conv2d_forward(c->Y, c->X, c->Wt, c->bias ? c->b : NULL, c->B, c->H, c->W, c->C, c->Cout,
-                      c->K, c->col, c->chunk);
+                      c->K);
     return dot(c->Y, c->R, conv_out(c));
 }
 
@@ -101,14 +99,15 @@ static void conv_naive(const conv_case *c, float *Y) {
 }
 
 static const int conv_shapes[][8] = {
-    /* B, H, W, C, Cout, K, chunk, bias */
-    {2, 5, 4, 2, 3, 3, 2, 1}, /* the common case */
-    {3, 4, 5, 2, 3, 3, 1, 0}, /* one image per chunk, no bias */
-    {2, 3, 3, 2, 2, 5, 2, 1}, /* kernel larger than the image */
-    {2, 4, 3, 3, 4, 1, 2, 1}, /* 1x1: no im2col */
-    {3, 2, 6, 1, 2, 3, 2, 0}, /* a last chunk that is short, one input channel (direct) */
-    {1, 4, 5, 1, 20, 3, 1, 1}, /* direct: two blocks of output channels, the second short, bias */
-    {2, 3, 4, 1, 16, 3, 2, 0}, /* direct: exactly one block */
+    /* B, H, W, C, Cout, K, bias */
+    {2, 5, 4, 2, 3, 3, 1},   /* the common case */
+    {3, 4, 5, 2, 3, 3, 0},   /* no bias */
+    {2, 3, 3, 2, 2, 5, 1},   /* kernel larger than the image */
+    {2, 4, 3, 3, 4, 1, 1},   /* 1x1 */
+    {3, 2, 6, 1, 2, 3, 0},   /* one input channel */
+    {1, 4, 5, 1, 20, 3, 1},  /* one input channel, output channels past a block of 16 */
+    {2, 3, 4, 1, 16, 3, 0},  /* exactly one block of 16 */
+    {2, 3, 3, 17, 18, 3, 1}, /* input and output channels past a block of 16 */
 };
 
 static void test_conv_forward_matches_naive(void **state) {
@@ -116,7 +115,7 @@ static void test_conv_forward_matches_naive(void **state) {
     for (size_t t = 0; t < sizeof conv_shapes / sizeof conv_shapes[0]; t++) {
         const int *s = conv_shapes[t];
         static conv_case c;
-        conv_init(&c, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
+        conv_init(&c, s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
         float want[MAXN];
         conv_naive(&c, want);
         conv_loss(&c);
@@ -129,17 +128,15 @@ static void test_conv_gradcheck(void **state) {
     for (size_t t = 0; t < sizeof conv_shapes / sizeof conv_shapes[0]; t++) {
         const int *s = conv_shapes[t];
         static conv_case c;
-        conv_init(&c, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
+        conv_init(&c, s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
         float dX[MAXN] = {0}, dW[MAXN] = {0}, db[32] = {0};
         conv_loss(&c);
         gx_conv2d_backward(dX, dW, c.bias ? db : NULL, c.R, c.X, c.Wt, c.B, c.H, c.W, c.C, c.Cout,
-                           c.K, c.col, c.chunk);
+                           c.K);
         char what[96];
-        snprintf(what, sizeof what, "conv %dx%dx%d->%d k%d chunk %d: dX", c.H, c.W, c.C, c.Cout,
-                 c.K, c.chunk);
+        snprintf(what, sizeof what, "conv %dx%dx%d->%d k%d: dX", c.H, c.W, c.C, c.Cout, c.K);
         check(what, conv_loss, &c, c.X, dX, conv_in(&c));
-        snprintf(what, sizeof what, "conv %dx%dx%d->%d k%d chunk %d: dW", c.H, c.W, c.C, c.Cout,
-                 c.K, c.chunk);
+        snprintf(what, sizeof what, "conv %dx%dx%d->%d k%d: dW", c.H, c.W, c.C, c.Cout, c.K);
         check(what, conv_loss, &c, c.Wt, dW, conv_w(&c));
         if (c.bias) check("  db", conv_loss, &c, c.b, db, (size_t)c.Cout);
         /* a wrong gradient is caught */
@@ -154,92 +151,41 @@ static void test_conv_gradcheck(void **state) {
 static void test_conv_backward_adds(void **state) {
     (void)state;
     static conv_case c;
-    conv_init(&c, 2, 4, 4, 2, 3, 3, 1, 1);
+    conv_init(&c, 2, 4, 4, 2, 3, 3, 1);
     float dX[MAXN] = {0}, dW[MAXN] = {0}, db[32] = {0}, dX2[MAXN], dW2[MAXN], db2[32];
-    gx_conv2d_backward(dX, dW, db, c.R, c.X, c.Wt, c.B, c.H, c.W, c.C, c.Cout, c.K, c.col, c.chunk);
+    gx_conv2d_backward(dX, dW, db, c.R, c.X, c.Wt, c.B, c.H, c.W, c.C, c.Cout, c.K);
     memcpy(dX2, dX, sizeof dX), memcpy(dW2, dW, sizeof dW), memcpy(db2, db, sizeof db);
-    gx_conv2d_backward(dX2, dW2, db2, c.R, c.X, c.Wt, c.B, c.H, c.W, c.C, c.Cout, c.K, c.col, c.chunk);
+    gx_conv2d_backward(dX2, dW2, db2, c.R, c.X, c.Wt, c.B, c.H, c.W, c.C, c.Cout, c.K);
     for (size_t i = 0; i < conv_in(&c); i++) assert_float_equal(dX2[i], 2 * dX[i], 1e-5);
     for (size_t i = 0; i < conv_w(&c); i++) assert_float_equal(dW2[i], 2 * dW[i], 1e-5);
     for (int i = 0; i < c.Cout; i++) assert_float_equal(db2[i], 2 * db[i], 1e-5);
     /* dX only */
     float dX3[MAXN] = {0};
-    gx_conv2d_backward(dX3, NULL, NULL, c.R, c.X, c.Wt, c.B, c.H, c.W, c.C, c.Cout, c.K, c.col, c.chunk);
+    gx_conv2d_backward(dX3, NULL, NULL, c.R, c.X, c.Wt, c.B, c.H, c.W, c.C, c.Cout, c.K);
     for (size_t i = 0; i < conv_in(&c); i++) assert_float_equal(dX3[i], dX[i], 1e-6);
 }
 
-/* The forward pass that keeps its patches and the backward pass that reads them: the same outputs
- * and gradients, to the bit, as the pair that builds the patches twice, and a gradient check of
- * the kept pair. (The patches cover the whole batch; col is the chunked scratch of dX.) */
-typedef struct {
-    conv_case c;
-    float patches[4096];
-} keep_case;
-
-static double keep_loss(void *p) {
-    keep_case *k = p;
-    conv_case *c = &k->c;
-    gx_conv2d_forward_keep(c->Y, k->patches, c->X, c->Wt, c->bias ? c->b : NULL, c->B, c->H, c->W,
-                           c->C, c->Cout, c->K);
-    return dot(c->Y, c->R, conv_out(c));
-}
-
-static void test_conv_kept_patches(void **state) {
+/* The same inputs give the same bits, call after call (the primitives are made once and kept),
+ * and a batch of another size (another plan) in between changes nothing. */
+static void test_conv_repeatable(void **state) {
     (void)state;
-    for (size_t t = 0; t < sizeof conv_shapes / sizeof conv_shapes[0]; t++) {
-        const int *s = conv_shapes[t];
-        static keep_case k;
-        conv_case *c = &k.c;
-        conv_init(c, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
-        assert_true(gx_conv2d_col_floats(c->B, c->H, c->W, c->C, c->K) <= 4096);
-        float Y[MAXN], dX[MAXN] = {0}, dW[MAXN] = {0}, db[32] = {0};
-        float dX2[MAXN] = {0}, dW2[MAXN] = {0}, db2[32] = {0};
-        conv_loss(c);
-        memcpy(Y, c->Y, sizeof Y);
-        gx_conv2d_backward(dX, dW, c->bias ? db : NULL, c->R, c->X, c->Wt, c->B, c->H, c->W, c->C,
-                           c->Cout, c->K, c->col, c->chunk);
-        memset(c->Y, 0, sizeof c->Y);
-        keep_loss(&k);
-        /* the kept pass's GEMMs take a few images' rows at a time: oneDNN may block the sum over
-         * a row's taps differently for another number of rows (its AVX2 kernels do), so the same
-         * values to rounding, not always the same bits */
-        for (size_t i = 0; i < conv_out(c); i++)
-            assert_true(fabsf(c->Y[i] - Y[i]) <= 1e-5f * (1.0f + fabsf(Y[i])));
-        /* col is clobbered in between: the kept pass must not read it for the patches */
-        for (size_t i = 0; i < sizeof c->col / sizeof c->col[0]; i++) c->col[i] = 1e30f;
-        gx_conv2d_backward_kept(dX2, dW2, c->bias ? db2 : NULL, c->R, c->X, k.patches, c->Wt, c->B,
-                                c->H, c->W, c->C, c->Cout, c->K, c->col, c->chunk);
-        assert_memory_equal(dX2, dX, conv_in(c) * sizeof(float));
-        assert_memory_equal(dW2, dW, conv_w(c) * sizeof(float));
-        assert_memory_equal(db2, db, sizeof db);
-        char what[96];
-        snprintf(what, sizeof what, "kept conv %dx%dx%d->%d k%d: dX", c->H, c->W, c->C, c->Cout,
-                 c->K);
-        check(what, keep_loss, &k, c->X, dX2, conv_in(c));
-        snprintf(what, sizeof what, "kept conv %dx%dx%d->%d k%d: dW", c->H, c->W, c->C, c->Cout,
-                 c->K);
-        check(what, keep_loss, &k, c->Wt, dW2, conv_w(c));
+    static conv_case c, other;
+    conv_init(&c, 3, 5, 4, 17, 20, 3, 1);
+    conv_init(&other, 2, 5, 4, 17, 20, 3, 1);
+    float Y1[MAXN], dX1[MAXN] = {0}, dW1[MAXN] = {0}, db1[32] = {0};
+    conv_loss(&c);
+    memcpy(Y1, c.Y, sizeof Y1);
+    gx_conv2d_backward(dX1, dW1, db1, c.R, c.X, c.Wt, c.B, c.H, c.W, c.C, c.Cout, c.K);
+    for (int r = 0; r < 3; r++) {
+        conv_loss(&other);
+        float dX[MAXN] = {0}, dW[MAXN] = {0}, db[32] = {0};
+        conv_loss(&c);
+        assert_memory_equal(c.Y, Y1, conv_out(&c) * sizeof(float));
+        gx_conv2d_backward(dX, dW, db, c.R, c.X, c.Wt, c.B, c.H, c.W, c.C, c.Cout, c.K);
+        assert_memory_equal(dX, dX1, conv_in(&c) * sizeof(float));
+        assert_memory_equal(dW, dW1, conv_w(&c) * sizeof(float));
+        assert_memory_equal(db, db1, (size_t)c.Cout * sizeof(float));
     }
-}
-
-/* <im2col(X), D> = <X, col2im(D)> for any X, D: col2im is the adjoint. */
-static void test_im2col_adjoint(void **state) {
-    (void)state;
-    enum { NB = 2, H = 4, W = 5, C = 2, K = 3 };
-    const size_t nx = NB * H * W * C, ncol = nx * K * K;
-    static float X[NB * H * W * C], D[NB * H * W * C * K * K], col[NB * H * W * C * K * K];
-    float dX[NB * H * W * C] = {0};
-    gx_rng_uniform_fill(&g_rng, X, nx, -1, 1);
-    gx_rng_uniform_fill(&g_rng, D, ncol, -1, 1);
-    gx_im2col(col, X, NB, H, W, C, K);
-    gx_col2im_add(dX, D, NB, H, W, C, K);
-    assert_float_equal(dot(col, D, ncol), dot(X, dX, nx), 1e-4);
-    /* the centre tap of every patch is the pixel itself; a corner patch has 5 zero taps of 9 */
-    for (size_t r = 0; r < nx / C; r++)
-        for (int ch = 0; ch < C; ch++) assert_true(col[r * K * K * C + 4 * C + ch] == X[r * C + ch]);
-    int zeros = 0;
-    for (int i = 0; i < K * K * C; i++) zeros += col[i] == 0.0f;
-    assert_int_equal(zeros, 5 * C);
 }
 
 /* ---- pooling ---- */
@@ -519,8 +465,7 @@ int main(void) {
         cmocka_unit_test(test_conv_forward_matches_naive),
         cmocka_unit_test(test_conv_gradcheck),
         cmocka_unit_test(test_conv_backward_adds),
-        cmocka_unit_test(test_conv_kept_patches),
-        cmocka_unit_test(test_im2col_adjoint),
+        cmocka_unit_test(test_conv_repeatable),
         cmocka_unit_test(test_maxpool),
         cmocka_unit_test(test_gap),
         cmocka_unit_test(test_batchnorm_on_maps),

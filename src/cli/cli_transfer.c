@@ -83,7 +83,7 @@ void cli_transfer_usage_options(FILE *f, const char *default_out) {
 "  --val-every N       with val= in --data: score the validation set every N epochs and after\n"
 "                      the last, keeping the best of those (many short epochs: k is small) [1]\n"
 "  --seed N            one seed for everything [1]\n"
-"  --threads N         threads for OpenMP and OpenBLAS [all cores]\n"
+"  --threads N         threads for OpenMP and oneDNN [all cores]\n"
 "  --out DIR           output folder, created if needed [%s]\n"
 "  --quiet             no progress on stderr\n"
 "  --help              this text\n", default_out);

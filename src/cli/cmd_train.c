@@ -98,7 +98,7 @@ static void usage(FILE *f) {
 "  --batchnorm, --no-batchnorm  batch norm in the encoder, statistics per domain [dvt: on, m2: off]\n"
 "  --prior-scale F       dvt: spread of the initial mixture means [3]\n"
 "  --seed N              one seed for everything [1]\n"
-"  --threads N           threads for OpenMP and OpenBLAS [all cores]\n"
+"  --threads N           threads for OpenMP and oneDNN [all cores]\n"
 "  --out DIR             output folder, created if needed [runs/train]\n"
 "  --checkpoint-every N  write DIR/checkpoint.safetensors (the whole state of the run, atomically)\n"
 "                        every N steps and at the end; 0 = only at the end [once per epoch]\n"

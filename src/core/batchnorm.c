@@ -189,29 +189,40 @@ GX_VEC_CLONES static void brp_forward_image(float *p, uint8_t *arg, const float 
 }
 
 /* One image's gradient sums over its winners: sdy[c] = sum dY, sdyx[c] = sum dY xhat (double).
- * All four pixels of a window are loaded and the winner selected (no conditional loads). */
+ * All four pixels of a window are loaded and the winner selected (no conditional loads). Each row
+ * of windows is summed in float registers (at most SUMS_C channels at a time), then added in
+ * double: a loop over doubles in memory would wait on each add through a store. */
+#define SUMS_C 64
 GX_VEC_CLONES static void brp_sums_image(double *sdy, double *sdyx, const float *dp,
                                          const uint8_t *arg, const float *x, const float *mean,
                                          const float *inv_std, int H, int W, int C) {
     const int oh = H / 2, ow = W / 2;
     for (int c = 0; c < C; c++) sdy[c] = sdyx[c] = 0.0;
-    for (int i = 0; i < oh; i++)
-        for (int j = 0; j < ow; j++) {
-            const size_t o = ((size_t)i * ow + j) * C;
-            const float *w0 = x + ((size_t)2 * i * W + 2 * j) * C, *w1 = w0 + C;
-            const float *w2 = w0 + (size_t)W * C, *w3 = w2 + C;
-            const float *d = dp + o;
-            const uint8_t *ar = arg + o;
+    for (int c0 = 0; c0 < C; c0 += SUMS_C) {
+        const int cn = C - c0 < SUMS_C ? C - c0 : SUMS_C;
+        const float *m = mean + c0, *is = inv_std + c0;
+        for (int i = 0; i < oh; i++) {
+            float rdy[SUMS_C], rdyx[SUMS_C];
+            for (int c = 0; c < cn; c++) rdy[c] = rdyx[c] = 0.0f;
+            for (int j = 0; j < ow; j++) {
+                const size_t o = ((size_t)i * ow + j) * C + c0;
+                const float *w0 = x + ((size_t)2 * i * W + 2 * j) * C + c0, *w1 = w0 + C;
+                const float *w2 = w0 + (size_t)W * C, *w3 = w2 + C;
+                const float *d = dp + o;
+                const uint8_t *ar = arg + o;
 #pragma omp simd
-            for (int c = 0; c < C; c++) {
-                const float v0 = w0[c], v1 = w1[c], v2 = w2[c], v3 = w3[c], g0 = d[c];
-                const uint8_t a = ar[c];
-                const float v = (a & 1) ? ((a & 2) ? v3 : v1) : ((a & 2) ? v2 : v0);
-                const float g = a < 4 ? g0 : 0.0f;
-                sdy[c] += g;
-                sdyx[c] += (double)g * BRP_XHAT(v, c);
+                for (int c = 0; c < cn; c++) {
+                    const float v0 = w0[c], v1 = w1[c], v2 = w2[c], v3 = w3[c], g0 = d[c];
+                    const uint8_t a = ar[c];
+                    const float v = (a & 1) ? ((a & 2) ? v3 : v1) : ((a & 2) ? v2 : v0);
+                    const float g = a < 4 ? g0 : 0.0f;
+                    rdy[c] += g;
+                    rdyx[c] += g * ((v - m[c]) * is[c]);
+                }
             }
+            for (int c = 0; c < cn; c++) sdy[c0 + c] += rdy[c], sdyx[c0 + c] += rdyx[c];
         }
+    }
 }
 
 /* One image's input gradient dx [H, W, C] (written), as grad_rows with dY the routed gradient:

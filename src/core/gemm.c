@@ -27,9 +27,8 @@ static void scale_c(int M, int N, float beta, float *C, int ldc) {
  * called from an active parallel region, and assumes that its team gets them all. A smaller team
  * (OMP_THREAD_LIMIT below the thread count, OMP_DYNAMIC trimming it, or any region nested in
  * another, even one of a single thread) would leave parts of C unwritten. So outside any region
- * the promise is made true, and inside one oneDNN is promised one thread for this call. Returns
- * the thread count to restore after the call, or 0. */
-static int fit_threads(void) {
+ * the promise is made true, and inside one oneDNN is promised one thread for this call. */
+int gx_threads_enter_onednn(void) {
     if (omp_get_level() > 0) {
         const int n = omp_get_max_threads();
         if (n == 1) return 0;
@@ -49,10 +48,10 @@ void gx_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const
         scale_c(M, N, beta, C, ldc);
         return;
     }
-    const int restore = fit_threads();
+    const int restore = gx_threads_enter_onednn();
     const dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A,
                                         lda, B, ldb, beta, C, ldc);
-    if (restore) omp_set_num_threads(restore);
+    gx_threads_leave_onednn(restore);
     if (st != dnnl_success) {
         /* only invalid arguments fail, and every caller passes shapes it allocated: a bug */
         fprintf(stderr, "genxfer: internal error: dnnl_sgemm(%c%c, %d x %d x %d, ld %d %d %d) "
@@ -74,7 +73,7 @@ static void run_rows(const gx_gemm_call *c, int r0, int r1) {
 #define PAIR_MIN_ROWS 32
 
 void gx_gemm_pair(const gx_gemm_call *a, const gx_gemm_call *b) {
-    fit_threads();
+    gx_threads_enter_onednn();
     const int T = omp_get_max_threads();
     if (!a || !b || T < 2 || omp_get_level() > 0) {
         if (a) run_rows(a, 0, a->M);
@@ -105,6 +104,10 @@ void gx_set_threads(int n) {
 }
 
 int gx_get_threads(void) { return omp_get_max_threads(); }
+
+void gx_threads_leave_onednn(int saved) {
+    if (saved) omp_set_num_threads(saved);
+}
 
 static const char *isa_name(dnnl_cpu_isa_t isa) {
     switch (isa) {

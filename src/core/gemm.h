@@ -38,4 +38,10 @@ const char *gx_gemm_backend(void);
 void gx_set_threads(int n);
 int gx_get_threads(void);
 
+/* Around every call into oneDNN: its threads made what OpenMP will really give it (a region nested
+ * in another, even of one thread, gets one; outside, the thread limit and no dynamic trimming).
+ * enter returns what leave restores. */
+int gx_threads_enter_onednn(void);
+void gx_threads_leave_onednn(int saved);
+
 #endif

@@ -15,9 +15,6 @@
 #include "core/metrics.h"
 #include "core/pool.h"
 
-/* im2col scratch budget in floats: convolutions run over chunks of images that fit (16 MB). */
-#define COL_BUDGET ((size_t)1 << 22)
-
 static size_t in_size(const gx_cls_layer *L) { return (size_t)L->h * L->w * L->c; }
 static size_t out_size(const gx_cls_layer *L) { return (size_t)L->oh * L->ow * L->oc; }
 
@@ -167,14 +164,11 @@ int gx_classifier_ws_alloc(gx_classifier_ws *ws, const gx_classifier *m, int max
     memset(ws, 0, sizeof *ws);
     if (max_batch < 1) return gx_fail(err, "classifier workspace: batch size %d", max_batch);
     const size_t B = (size_t)max_batch, K = (size_t)m->n_classes;
-    size_t widest = (size_t)gx_classifier_in_size(m), widest_c = 1, col_per_image = 0, work = 0;
+    size_t widest = (size_t)gx_classifier_in_size(m), widest_c = 1, work = 0;
     for (int i = 0; i < m->n_layers; i++) {
         const gx_cls_layer *L = &m->layer[i];
         if (out_size(L) > widest) widest = out_size(L);
         if ((size_t)L->c > widest_c) widest_c = (size_t)L->c;
-        /* (a direct convolution needs the scratch too, for an input gradient) */
-        size_t col = L->kind == GX_CLS_CONV && L->k > 1 ? gx_conv2d_col_floats(1, L->h, L->w, L->c, L->k) : 0;
-        if (col > col_per_image) col_per_image = col;
         size_t wk = L->kind != GX_CLS_BN ? 0
                     : fusable(m, i) ? gx_bn_relu_pool_work_doubles(max_batch, L->oc)
                                     : 2 * (size_t)L->oc;
@@ -186,8 +180,6 @@ int gx_classifier_ws_alloc(gx_classifier_ws *ws, const gx_classifier *m, int max
             return gx_fail(err, "classifier workspace: layer %d ('%s') holds more than %d values "
                                 "for a batch of %d; use a smaller batch", i + 1,
                            m->layer[i].token, INT_MAX, max_batch);
-    size_t chunk = col_per_image ? COL_BUDGET / col_per_image : B;
-    ws->col_chunk = (int)(chunk < 1 ? 1 : chunk > B ? B : chunk);
     /* two passes: measure, then carve one allocation (64-byte aligned pieces) */
     unsigned char *base = NULL;
     size_t off = 0;
@@ -215,15 +207,9 @@ int gx_classifier_ws_alloc(gx_classifier_ws *ws, const gx_classifier *m, int max
                 if (fusable(m, i)) CARVE(ws->mean[i], L->oc, float);
             }
             if (L->kind == GX_CLS_DROPOUT || L->kind == GX_CLS_MAXPOOL) CARVE(ws->mask[i], n, uint8_t);
-            if (L->kind == GX_CLS_CONV && gx_conv2d_keeps_patches(L->c, L->oc, L->k)) {
-                /* the forward pass's patches, kept for the weight gradient if they fit */
-                size_t np = gx_conv2d_col_floats(max_batch, L->h, L->w, L->c, L->k);
-                if (np <= COL_BUDGET) CARVE(ws->patches[i], np, float);
-            }
         }
         CARVE(ws->grad[0], B * widest, float);
         CARVE(ws->grad[1], B * widest, float);
-        CARVE(ws->col, (size_t)ws->col_chunk * col_per_image, float);
         CARVE(ws->work, work > 2 * widest_c ? work : 2 * widest_c, double);
         CARVE(ws->probs, B * K, float);
         CARVE(ws->dlogits, B * K, float);
@@ -270,11 +256,7 @@ const float *gx_classifier_forward(gx_classifier *m, gx_classifier_ws *ws, const
         }
         switch (L->kind) {
         case GX_CLS_CONV:
-            if (ws->patches[i])
-                gx_conv2d_forward_keep(Y, ws->patches[i], in, W, b, B, L->h, L->w, L->c, L->oc, L->k);
-            else
-                gx_conv2d_forward(Y, in, W, b, B, L->h, L->w, L->c, L->oc, L->k, ws->col,
-                                  ws->col_chunk);
+            gx_conv2d_forward(Y, in, W, b, B, L->h, L->w, L->c, L->oc, L->k);
             break;
         case GX_CLS_FC:
             gx_linear_forward(Y, in, W, (int)in_size(L), b, B, (int)in_size(L), L->oc);
@@ -342,8 +324,7 @@ void gx_classifier_backward(gx_classifier *m, gx_classifier_ws *ws, const float 
         if (i > 0 && L->kind != GX_CLS_MAXPOOL) memset(dIn, 0, n_in * sizeof *dIn);
         switch (L->kind) {
         case GX_CLS_CONV:
-            gx_conv2d_backward_kept(dIn, dW, db, dY, in, ws->patches[i], W, B, L->h, L->w, L->c,
-                                    L->oc, L->k, ws->col, ws->col_chunk);
+            gx_conv2d_backward(dIn, dW, db, dY, in, W, B, L->h, L->w, L->c, L->oc, L->k);
             break;
         case GX_CLS_FC:
             gx_linear_backward(dIn, dW, db, dY, in, W, (int)in_size(L), B, (int)in_size(L), L->oc);

@@ -121,10 +121,6 @@ typedef struct gx_classifier_ws {
                                         * mask[i+2] holds the winners, +4 where the relu is off */
     uint8_t *mask[GX_CLS_MAX_LAYERS];  /* dropout: kept units; maxpool: winning pixel */
     float *grad[2];                    /* [B, widest] ping-pong gradients for the backward pass */
-    float *patches[GX_CLS_MAX_LAYERS]; /* conv: im2col of the batch, kept for the backward pass
-                                        * (NULL: built again there, for patches over budget) */
-    float *col;                        /* conv im2col scratch for col_chunk images */
-    int col_chunk;
     double *work;                      /* bn scratch (see gx_classifier_ws_alloc) */
     float *probs, *dlogits, *loss;     /* [B, K], [B, K], [B] for the cross-entropy */
     int32_t *pred;                     /* [B] predicted classes */
