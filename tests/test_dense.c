@@ -1,10 +1,10 @@
-/* Dense blocks at batch sizes where two threads take over (models/dense.c): a block without batch
- * norm gives each thread half of the rows through every layer, one with batch norm splits each
- * layer's linear part, and the backward pass runs the weight and input gradients of a layer side
- * by side. Checked here: the same values at one and two threads, and the gradients against
- * finite differences at two, for the three ways the first layer takes its input (plain rows,
- * distinct rows shared through src with label columns, soft labels). Then the program runs again
- * with OMP_THREAD_LIMIT=1, where a team asked for two threads gets one: it must do both halves. */
+/* Dense blocks at one and two threads (models/dense.c): the products are split over the threads
+ * (by oneDNN, and by gx_gemm_pair, which runs a layer's weight and input gradients side by side).
+ * Checked here: the same values at one and two threads, and the gradients against finite
+ * differences at two, for the three ways the first layer takes its input (plain rows, distinct
+ * rows shared through src with label columns, soft labels), with and without batch norm. Then the
+ * program runs again with OMP_THREAD_LIMIT=1, where a team asked for two threads gets one: every
+ * row must still be computed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -147,7 +147,7 @@ static void check(int use_src, int use_soft, int bn) {
 static void test_plain_rows(void **s) { (void)s; check(0, 0, 0); }
 static void test_shared_rows_with_labels(void **s) { (void)s; check(1, 0, 0); }
 static void test_soft_labels(void **s) { (void)s; check(0, 1, 0); }
-static void test_with_batchnorm(void **s) { (void)s; check(1, 0, 1); } /* linear parts split */
+static void test_with_batchnorm(void **s) { (void)s; check(1, 0, 1); }
 
 int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {

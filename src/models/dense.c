@@ -162,52 +162,28 @@ static void gather_label_columns(const gx_dense_layer *L, const float *W, float 
         for (int k = 0; k < L->n_labels; k++) Wy[(size_t)k * L->out + o] = W[(size_t)o * ldw + L->in + k];
 }
 
-/* Rows [r0, r1) of layer i's linear part and, without batch norm, its activation. Layer 0 adds the
+/* The R rows of layer i's linear part and, without batch norm, its activation. Layer 0 adds the
  * label columns Wy (hard labels y) or soft labels, and with P takes its rows from the GEMM on the
- * distinct inputs P [n_src, out] (row r is P[src[r]]). Rows are independent. */
+ * distinct inputs P [n_src, out] (row r is P[src[r]]). (A split of the rows over the threads, each
+ * with one-thread GEMMs, paid with OpenBLAS but not with oneDNN: docs/PERFORMANCE.md.) */
 static void layer_rows(const gx_dense_block *blk, const gx_params *p, gx_dense_ws *ws, int i,
                        const float *X, const float *P, const int32_t *src, const int32_t *y,
-                       const float *soft, const float *Wy, int r0, int r1) {
+                       const float *soft, const float *Wy, int R) {
     const gx_dense_layer *L = &blk->layer[i];
-    const int R = r1 - r0, out = L->out, ldw = L->in + L->n_labels;
+    const int out = L->out, ldw = L->in + L->n_labels;
     if (R <= 0) return;
     const float *Wt = gx_params_value(p, L->w), *b = gx_params_value(p, L->b);
-    float *Z = ws->l[i].Z + (size_t)r0 * out;
+    float *Z = ws->l[i].Z;
     if (i > 0) y = NULL, soft = NULL, P = NULL, Wy = NULL;
     if (P) {
-        finish_rows(L, Z, P, src + r0, b, Wy, y ? y + r0 : NULL, R);
+        finish_rows(L, Z, P, src, b, Wy, y, R);
         return;
     }
-    const float *in = (i == 0 ? X : ws->l[i - 1].Y) + (size_t)r0 * L->in;
+    const float *in = i == 0 ? X : ws->l[i - 1].Y;
     gx_gemm(false, true, R, out, L->in, 1.0f, in, L->in, Wt, ldw, 0.0f, Z, out);
     if (soft && L->n_labels > 0) /* + soft [R, K] times the label columns */
-        gx_soft_label_columns_forward(Z, soft + (size_t)r0 * L->n_labels, Wt + L->in, ldw, R,
-                                      L->n_labels, out);
-    finish_rows(L, Z, Z, NULL, b, Wy, y ? y + r0 : NULL, R);
-}
-
-/* A block without batch norm treats its rows independently from input to output: with exactly
- * two threads, each takes half of the rows through every layer, with single-threaded GEMMs and no
- * barrier between the layers (faster than splitting every product over both threads). */
-#define GX_DENSE_SPLIT_MIN_ROWS 64
-static int two_threads(int R) {
-    return R >= GX_DENSE_SPLIT_MIN_ROWS && omp_get_max_threads() == 2 && !omp_in_parallel();
-}
-/* Layers [i0, i1) of layer_rows on the two halves of the rows, one half per thread (a team of one,
- * under OMP_DYNAMIC or OMP_THREAD_LIMIT, takes both). */
-static void layers_on_halves(const gx_dense_block *blk, const gx_params *p, gx_dense_ws *ws,
-                             int i0, int i1, const float *X, const float *P, const int32_t *src,
-                             const int32_t *y, const float *soft, const float *Wy, int R) {
-#pragma omp parallel num_threads(2)
-    for (int h = omp_get_thread_num(); h < 2; h += omp_get_num_threads())
-        for (int i = i0; i < i1; i++)
-            layer_rows(blk, p, ws, i, X, P, src, y, soft, Wy, h ? R / 2 : 0, h ? R : R / 2);
-}
-static int split_rows(const gx_dense_block *blk, int R) {
-    if (!two_threads(R)) return 0;
-    for (int i = 0; i < blk->n_layers; i++)
-        if (blk->layer[i].bn) return 0;
-    return 1;
+        gx_soft_label_columns_forward(Z, soft, Wt + L->in, ldw, R, L->n_labels, out);
+    finish_rows(L, Z, Z, NULL, b, Wy, y, R);
 }
 
 static void forward(const gx_dense_block *blk, const gx_params *p, gx_dense_ws *ws, const float *X,
@@ -225,17 +201,10 @@ static void forward(const gx_dense_block *blk, const gx_params *p, gx_dense_ws *
                 L0->in + L0->n_labels, 0.0f, ws->dP, L0->out);
         P = ws->dP;
     }
-    if (split_rows(blk, R)) {
-        layers_on_halves(blk, p, ws, 0, blk->n_layers, X, P, src, y, soft, Wy, R);
-        return;
-    }
     for (int i = 0; i < blk->n_layers; i++) {
         const gx_dense_layer *L = &blk->layer[i];
         gx_dense_ws_layer *W = &ws->l[i];
-        if (two_threads(R)) /* batch norm needs every row: only the linear part is split */
-            layers_on_halves(blk, p, ws, i, i + 1, X, P, src, y, soft, Wy, R);
-        else
-            layer_rows(blk, p, ws, i, X, P, src, y, soft, Wy, 0, R);
+        layer_rows(blk, p, ws, i, X, P, src, y, soft, Wy, R);
         if (!L->bn) continue;
         const float *g = gx_params_value(p, L->gamma), *bt = gx_params_value(p, L->beta);
         if (train)
