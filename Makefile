@@ -1,12 +1,13 @@
 # genxfer build. `make` builds libgenxfer.a, libgenxfer.so and the genxfer tool; `make test` runs
-# the tests, then runs them again under AddressSanitizer + UndefinedBehaviorSanitizer, then each
-# fuzz target briefly; `make fuzz` fuzzes every reader (below); `make install PREFIX=...` installs
+# the tests, the model tests again on oneDNN's AVX2 kernels, then all again under AddressSanitizer
+# + UndefinedBehaviorSanitizer, then each fuzz target briefly; `make fuzz` fuzzes every reader (below); `make install PREFIX=...` installs
 # them (below). See README.md.
 
 CC      ?= cc
 BUILD   ?= build
 PKGS    := openblas hdf5 libcjson cairo zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# oneDNN (libdnnl-dev) ships no pkg-config file
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldnnl
 
 OPT     ?= -O2
@@ -97,7 +98,8 @@ $(BUILD)/tests/%: tests/%.c $(LIB)
 deps:
 	@scripts/install-deps.sh
 
-# Plain build and tests, then the sanitizer build and the same tests; one summary line at the end.
+# Plain build and tests, the model tests on AVX2, then the sanitizer build and the same tests; one
+# summary line at the end.
 # The builds of `make test` use every core (the test programs run two at a time anyway).
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 test: deps
