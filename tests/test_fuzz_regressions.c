@@ -114,6 +114,38 @@ static void test_model_config_number_beyond_int(void **state) {
     assert_msg_contains(err.msg, "'n_classes' must be an integer in [2, 64]");
 }
 
+/* Issue 20: a config whose image shape (height 1000 x 28 x 1) does not match its n_in of 784
+ * loaded, and `genxfer sample` then drew 28000 values per row from rows of 784 (a heap overflow
+ * in the PNG grid). The shape must cover n_in exactly; features (all 0) still load. */
+static void test_model_config_image_shape_against_n_in(void **state) {
+    (void)state;
+    static const char *const shapes[] = {"\"height\":1000,\"width\":28,\"channels\":1",
+                                         "\"height\":28,\"width\":0,\"channels\":1"};
+    for (int i = 0; i < 2; i++) {
+        char config[600];
+        snprintf(config, sizeof config,
+                 "{\"preset\":\"m2\",\"n_classes\":2,\"z_dim\":2,\"enc\":[3,2],\"dec\":[3],"
+                 "\"lat_hidden\":0,\"lat_y\":true,\"cls_hidden\":0,\"activation\":\"softplus\","
+                 "\"batchnorm\":false,\"prior_scale\":0,\"domains\":[{\"name\":\"d\",\"n_in\":784,"
+                 "\"likelihood\":\"bernoulli\",%s}]}", shapes[i]);
+        gx_ssdgm_config c;
+        gx_error err;
+        assert_int_equal(gx_ssdgm_config_from_json(config, &c, &err), -1);
+        assert_one_line(err.msg);
+        assert_msg_contains(err.msg, "does not match its n_in of 784");
+    }
+    gx_ssdgm_config c;
+    gx_error err;
+    const char *ok =
+        "{\"preset\":\"m2\",\"n_classes\":2,\"z_dim\":2,\"enc\":[3,2],\"dec\":[3],"
+        "\"lat_hidden\":0,\"lat_y\":true,\"cls_hidden\":0,\"activation\":\"softplus\","
+        "\"batchnorm\":false,\"prior_scale\":0,\"domains\":[{\"name\":\"d\",\"n_in\":784,"
+        "\"likelihood\":\"bernoulli\",\"height\":28,\"width\":28,\"channels\":1},"
+        "{\"name\":\"f\",\"n_in\":5,\"likelihood\":\"gaussian\",\"height\":0,\"width\":0,"
+        "\"channels\":0}]}";
+    assert_int_equal(gx_ssdgm_config_from_json(ok, &c, &err), 0);
+}
+
 /* Found while writing fuzz_classifier: a classifier file of a few hundred bytes whose config
  * claims an input of 2^24 features and 7 classes made gx_classifier_load allocate and zero the
  * head's 117 million parameters four times over (1.9 GB, 18 to 27 s under ASan) before it found
@@ -178,6 +210,7 @@ int main(void) {
         cmocka_unit_test(test_npy_line_break_in_header_key),
         cmocka_unit_test(test_model_config_larger_than_file),
         cmocka_unit_test(test_model_config_number_beyond_int),
+        cmocka_unit_test(test_model_config_image_shape_against_n_in),
         cmocka_unit_test(test_classifier_config_larger_than_file),
         cmocka_unit_test(test_checkpoint_progress_number_beyond_int64),
     };

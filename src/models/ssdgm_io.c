@@ -184,6 +184,15 @@ int gx_ssdgm_config_from_json(const char *json, gx_ssdgm_config *c, gx_error *er
             get_int(x, "width", 0, 1 << 16, &dc->width, err) ||
             get_int(x, "channels", 0, 1 << 16, &dc->channels, err))
             goto done;
+        /* an image domain's shape must cover its inputs exactly: sample and latent draw
+         * height x width x channels values per row from rows of n_in */
+        const long long pixels = (long long)dc->height * dc->width * dc->channels;
+        if ((dc->height || dc->width || dc->channels) && pixels != dc->n_in) {
+            gx_fail(err, "model config: domain %s: image shape %d x %d x %d (%lld values) does "
+                         "not match its n_in of %d", dc->name, dc->height, dc->width,
+                    dc->channels, pixels, dc->n_in);
+            goto done;
+        }
     }
     rc = 0;
 done:
