@@ -146,6 +146,46 @@ static void test_model_config_image_shape_against_n_in(void **state) {
     assert_int_equal(gx_ssdgm_config_from_json(ok, &c, &err), 0);
 }
 
+/* Issue 20: ten classes all named "a" loaded (predict then wrote ten p_a columns), and escape
+ * sequences in class names reached the terminal raw. Names must be distinct and printable. */
+static void test_model_class_names_distinct_and_printable(void **state) {
+    (void)state;
+    static const char *const bad[] = {"[\"a\",\"b\",\"a\"]", "[\"a\",\"\\u001b[2J\",\"c\"]",
+                                      "[\"a\",\"\",\"c\"]"};
+    static const char *const want[] = {"class names 0 and 2 are both 'a'",
+                                       "class name 1 is empty or holds a control character",
+                                       "class name 1 is empty or holds a control character"};
+    for (int i = 0; i < 4; i++) {
+        float one = 1;
+        int64_t shape[1] = {1};
+        gx_error err;
+        gx_st_writer *w = gx_st_writer_new(&err);
+        assert_non_null(w);
+        gx_st_writer_add(w, "t", GX_ST_F32, 1, shape, &one, &err);
+        gx_st_writer_meta(w, "class_names", i < 3 ? bad[i] : "[\"a\",\"\u00e9t\u00e9\",\"c d\"]",
+                          &err);
+        char path[600];
+        test_path(path, sizeof path, "names.safetensors");
+        assert_int_equal(gx_st_write(w, path, &err), 0);
+        gx_st_writer_free(w);
+        gx_st_file *f;
+        assert_int_equal(gx_st_open(path, &f, &err), 0);
+        gx_model_info info;
+        memset(&info, 0, sizeof info);
+        int rc = gx_model_info_read_classes(f, 3, &info, &err);
+        gx_st_close(f);
+        if (i < 3) {
+            assert_int_equal(rc, -1);
+            assert_one_line(err.msg);
+            assert_msg_contains(err.msg, want[i]);
+        } else { /* UTF-8 and spaces are fine */
+            assert_int_equal(rc, 0);
+            assert_string_equal(info.class_names[1], "\xc3\xa9t\xc3\xa9");
+            gx_model_info_free(&info);
+        }
+    }
+}
+
 /* Found while writing fuzz_classifier: a classifier file of a few hundred bytes whose config
  * claims an input of 2^24 features and 7 classes made gx_classifier_load allocate and zero the
  * head's 117 million parameters four times over (1.9 GB, 18 to 27 s under ASan) before it found
@@ -211,6 +251,7 @@ int main(void) {
         cmocka_unit_test(test_model_config_larger_than_file),
         cmocka_unit_test(test_model_config_number_beyond_int),
         cmocka_unit_test(test_model_config_image_shape_against_n_in),
+        cmocka_unit_test(test_model_class_names_distinct_and_printable),
         cmocka_unit_test(test_classifier_config_larger_than_file),
         cmocka_unit_test(test_checkpoint_progress_number_beyond_int64),
     };

@@ -353,7 +353,13 @@ static void test_malformed_files(void **state) {
     write_raw(path, "{}", 2, (uint64_t)100 * 1024 * 1024 + 1, NULL, 0);
     expect_open_fails(path, "header length 104857601 exceeds the limit");
 
+    /* Not a safetensors file at all: a text file's first 8 bytes read as a huge length. */
+    test_path(path, sizeof path, "README.md");
+    test_write_file(path, "# genxfer\n\nTransfer learning", 29);
+    expect_open_fails(path, "README.md: not a safetensors file");
+
     /* An embedded NUL in the header. */
+    test_path(path, sizeof path, "hlen.safetensors");
     write_raw(path, "{}\0     ", 8, UINT64_MAX, NULL, 0);
     expect_open_fails(path, "not valid UTF-8");
 

@@ -614,6 +614,18 @@ int gx_st_open(const char *path, gx_st_file **out, gx_error *err) {
     }
     uint64_t hlen = 0;
     for (int i = 0; i < 8; i++) hlen |= (uint64_t)le[i] << (8 * i);
+    /* a length that the file cannot hold, and no '{' after it: not a safetensors file at all
+     * (a README, a CSV, a PNG), whatever its first 8 bytes say as a length */
+    const int first = fsize > 8 ? fgetc(fp) : '{';
+    if ((hlen > GX_ST_MAX_HEADER || hlen > fsize - 8) && first != '{') {
+        gx_fail(err, "%s: not a safetensors file (it must start with an 8-byte header length, "
+                     "then a JSON header)", path);
+        goto fail;
+    }
+    if (fsize > 8 && ungetc(first, fp) == EOF) {
+        gx_fail(err, "%s: read failed: %s", path, strerror(errno));
+        goto fail;
+    }
     if (hlen > GX_ST_MAX_HEADER) {
         gx_fail(err, "%s: header length %" PRIu64 " exceeds the limit of %u bytes (100 MB)", path,
                 hlen, GX_ST_MAX_HEADER);

@@ -275,6 +275,22 @@ int gx_model_info_read_classes(const gx_st_file *f, int K, gx_model_info *info, 
             cJSON_Delete(a);
             return gx_fail(err, "%s: class name %d is not a string", gx_st_path(f), k);
         }
+        /* names reach the terminal, CSV headers (p_NAME) and figures: printable, and distinct */
+        const unsigned char *c = (const unsigned char *)e->valuestring;
+        int printable = *c != '\0';
+        for (; *c && printable; c++) printable = *c >= 0x20 && *c != 0x7f;
+        if (!printable) {
+            cJSON_Delete(a);
+            return gx_fail(err, "%s: class name %d is empty or holds a control character",
+                           gx_st_path(f), k);
+        }
+        for (int j = 0; j < k; j++)
+            if (!strcmp(names[j], e->valuestring)) {
+                gx_fail(err, "%s: class names %d and %d are both '%s'", gx_st_path(f), j, k,
+                        e->valuestring);
+                cJSON_Delete(a);
+                return -1;
+            }
         names[k++] = e->valuestring;
     }
     int rc = gx_model_info_set_classes(info, K, names, err);
