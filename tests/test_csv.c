@@ -282,6 +282,20 @@ static void test_missing_values(void **state) {
     expect_fail(p, &o, "line 2, column 'b': '1e39' is out of float32 range");
     p = fixture("m-range2.csv", "a,b\n1,1e999\n");
     expect_fail(p, &o, "'1e999' is out of float32 range");
+    /* decimal only, and no nonzero value read as 0 (issue 20) */
+    p = fixture("m-hex.csv", "a,b\n1,2\n-0x10,4\n");
+    expect_fail(p, &o, "line 3, column 'a': '-0x10' is not a decimal number (hexadecimal is not read)");
+    p = fixture("m-under.csv", "a,b\n1,1e-50\n");
+    expect_fail(p, &o, "line 2, column 'b': '1e-50' is below float32's smallest value");
+    p = fixture("m-zeros.csv", "a,b\n0.000e-999,-0\n1.5e-40,0e5\n");
+    {
+        gx_dataset zd;
+        gx_error err = {{0}};
+        gx_dataset_init(&zd);
+        assert_int_equal(gx_read_csv(p, &o, &zd, NULL, &err), 0); /* zeros, and a subnormal, read */
+        assert_true(zd.x[0] == 0.0f && zd.x[1] == 0.0f && zd.x[2] > 0.0f && zd.x[3] == 0.0f);
+        gx_dataset_free(&zd);
+    }
     p = fixture("m-textcol.csv", "name,b\nvega,1\n");
     expect_fail(p, &o, "line 2, column 'name': 'vega' is not a number (a text column?");
     /* All rows dropped. */

@@ -110,7 +110,7 @@ static int next_record(csv_parser *p, long long *line, gx_error *err) {
 
 /* ---- values ---- */
 
-enum { VAL_OK, VAL_MISSING, VAL_BAD, VAL_NONFINITE, VAL_RANGE };
+enum { VAL_OK, VAL_MISSING, VAL_BAD, VAL_NONFINITE, VAL_RANGE, VAL_HEX, VAL_UNDERFLOW };
 
 static char *trim(char *s) {
     while (*s == ' ' || *s == '\t') s++;
@@ -133,9 +133,18 @@ static int parse_value(const char *s, double *v) {
     errno = 0;
     *v = strtod(s, &end);
     if (end == s || *end != '\0') return VAL_BAD;
+    /* decimal only: strtod also reads C's hexadecimal floats (0x10 as 16) */
+    const char *digits = s + (*s == '+' || *s == '-');
+    if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) return VAL_HEX;
     if (errno == ERANGE && fabs(*v) > 1.0) return VAL_RANGE;
     if (!isfinite(*v)) return VAL_NONFINITE;
     if (fabs(*v) > FLT_MAX) return VAL_RANGE;
+    /* a nonzero number that float32 would hold as 0 (below about 1.4e-45): not silently 0 */
+    if ((float)*v == 0.0f) {
+        const size_t mantissa = strcspn(s, "eE"); /* a nonzero digit before any exponent */
+        for (size_t i = 0; i < mantissa; i++)
+            if (s[i] >= '1' && s[i] <= '9') return VAL_UNDERFLOW;
+    }
     return VAL_OK;
 }
 
@@ -663,6 +672,13 @@ static int value_error(const char *path, long long line, const char *col, const 
     case VAL_NONFINITE:
         return gx_fail(err, "%s: line %lld, column '%s': non-finite value '%.60s'; expected a "
                        "finite number", path, line, col, s);
+    case VAL_HEX:
+        return gx_fail(err, "%s: line %lld, column '%s': '%.60s' is not a decimal number "
+                       "(hexadecimal is not read)", path, line, col, s);
+    case VAL_UNDERFLOW:
+        return gx_fail(err, "%s: line %lld, column '%s': '%.60s' is below float32's smallest "
+                       "value (1.4e-45) and would read as 0; rescale the column (e.g. log10=)",
+                       path, line, col, s);
     default:
         return gx_fail(err, "%s: line %lld, column '%s': '%.60s' is out of float32 range", path,
                        line, col, s);
