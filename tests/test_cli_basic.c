@@ -104,6 +104,28 @@ static void test_usage_errors(void **state) {
     char *err = slurp(ERR);
     assert_contains(err, "genxfer info");
     free(err);
+    /* a misspelled long option gets the nearest one; a known one without its value says so */
+    assert_int_equal(run("data --jsno mnist:train"), 2);
+    err = slurp(ERR);
+    assert_contains(err, "genxfer data: unknown option '--jsno'; did you mean '--json'?");
+    free(err);
+    assert_int_equal(run("train --epohcs 3 --domain mnist:train"), 2);
+    err = slurp(ERR);
+    assert_contains(err, "did you mean '--epochs'?");
+    free(err);
+    assert_int_equal(run("scratch --data mnist:train --arch"), 2);
+    err = slurp(ERR);
+    assert_contains(err, "genxfer scratch: option '--arch' needs a value");
+    free(err);
+    assert_int_equal(run("data --zzzzzz mnist:train"), 2); /* nothing near: no guess */
+    err = slurp(ERR);
+    assert_contains(err, "unknown option '--zzzzzz' (see");
+    free(err);
+    /* a file that is not a model at all */
+    assert_int_equal(run("info README.md"), 1);
+    err = slurp(ERR);
+    assert_contains(err, "README.md: not a safetensors file");
+    free(err);
 }
 
 /* ---- genxfer data on the shared datasets --------------------------------------------------- */

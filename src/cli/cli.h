@@ -38,6 +38,12 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "genxfer CMD: MSG (see genxfer CMD --help)" and returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The usage error for argv[optind - 1] after getopt_long returned '?' or ':': a known option
+ * without its value ("needs a value"), or an unknown one with the nearest known long option as a
+ * "did you mean". Returns 2. */
+struct option;
+int cli_option_error(const char *cmd, const char *arg, const struct option *longopts);
+
 /* Option values: 0 on success, else prints "genxfer: error: CMD OPT: ..." and returns 1 (a bad
  * value is an error, exit 1; a malformed command line is a usage error, exit 2). */
 int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);

@@ -1,5 +1,6 @@
 /* Helpers shared by the subcommands: error messages and option parsing of numbers. */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "data/spec.h"
 
 int cli_parse_only;
 
@@ -29,6 +31,22 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
     fprintf(stderr, " (see genxfer %s --help)\n", cmd);
     va_end(ap);
     return 2;
+}
+
+int cli_option_error(const char *cmd, const char *arg, const struct option *longopts) {
+    if (strncmp(arg, "--", 2) != 0) return cli_usage_error(cmd, "unknown option '%s'", arg);
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(arg + 2, "="), arg + 2);
+    const char *best = NULL;
+    int best_dist = 3; /* at most two edits away */
+    for (const struct option *o = longopts; o->name; o++) {
+        if (!strcmp(o->name, name))
+            return cli_usage_error(cmd, "option '--%s' needs a value", name);
+        const int dist = gx_edit_distance(name, o->name);
+        if (dist < best_dist) best_dist = dist, best = o->name;
+    }
+    if (best) return cli_usage_error(cmd, "unknown option '--%s'; did you mean '--%s'?", name, best);
+    return cli_usage_error(cmd, "unknown option '--%s'", name);
 }
 
 int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out) {

@@ -215,7 +215,7 @@ static int parse_args(int argc, char **argv, cli_xfer_method method, void (*usag
             break;
         case O_KD_TEMP: if (cli_parse_float(cmd, "--kd-temp", optarg, 1e-3, 1000, &f)) return 1; o->kd.temp = (float)f; break;
         case O_KD_ALPHA: if (cli_parse_float(cmd, "--kd-alpha", optarg, 0, 1, &f)) return 1; o->kd.alpha = (float)f; break;
-        default: return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        default: return cli_option_error(cmd, argv[optind - 1], longopts);
         }
     }
     if (method != CLI_XFER_SCRATCH) {

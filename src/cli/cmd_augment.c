@@ -64,7 +64,7 @@ int cmd_augment(int argc, char **argv) {
         case 'k': bad = parse("--strong-ops", 0, 10, &n_ops); break;
         case 'c': bad = parse("--cutout", 0, 100000, &cutout); break;
         case 'r': bad = parse("--seed", 0, 2147483647L, &seed); break;
-        default: return cli_usage_error("augment", "unknown or incomplete option '%s'", argv[optind - 1]);
+        default: return cli_option_error("augment", argv[optind - 1], longopts);
         }
         if (bad) return 1;
     }

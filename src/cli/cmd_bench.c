@@ -144,7 +144,7 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
             else if (!strcmp(optarg, "cnn")) o->b1 = 0, o->cnn = 1;
             else return cli_usage_error(cmd, "--only: expected b1 or cnn, got '%s'", optarg);
             break;
-        default: return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        default: return cli_option_error(cmd, argv[optind - 1], longopts);
         }
     }
     if (optind < argc) return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);

@@ -327,7 +327,7 @@ int cmd_data(int argc, char **argv) {
         }
         case 'h': usage(stdout); return 0;
         case ':': return cli_usage_error("data", "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error("data", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_option_error("data", argv[optind - 1], longopts);
         }
     }
     if (optind >= argc) return cli_usage_error("data", "no dataset spec given (e.g. mnist:train)");

@@ -54,7 +54,7 @@ static int parse(const char *cmd, int argc, char **argv, model_cmd_opts *o,
             if (cli_parse_int(cmd, "--threads", optarg, 1, 1024, &v)) return 1;
             o->threads = (int)v;
             break;
-        default: return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        default: return cli_option_error(cmd, argv[optind - 1], longopts);
         }
     }
     if (argc - optind != 2) return cli_usage_error(cmd, "expected MODEL and SPEC");

@@ -250,7 +250,7 @@ int cmd_info(int argc, char **argv) {
         case 'j': json = 1; break;
         case 'h': usage(stdout); return 0;
         case ':': return cli_usage_error("info", "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error("info", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_option_error("info", argv[optind - 1], longopts);
         }
     }
     if (optind >= argc) return cli_usage_error("info", "no file given (e.g. model.safetensors)");

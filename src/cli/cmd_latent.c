@@ -141,7 +141,7 @@ static int parse_args(int argc, char **argv, latent_opts *o) {
             gx_set_threads((int)v);
             break;
         case ':': return cli_usage_error("latent", "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error("latent", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_option_error("latent", argv[optind - 1], longopts);
         }
     }
     if (argc - optind != 1)

@@ -408,7 +408,7 @@ int cmd_plot(int argc, char **argv) {
         case 'o': out = optarg; break;
         case 't': title = optarg; break;
         case ':': return cli_usage_error("plot", "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error("plot", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_option_error("plot", argv[optind - 1], longopts);
         }
     }
     if (optind >= argc) return cli_usage_error("plot", "no run folder given (e.g. runs/e1-dvt)");

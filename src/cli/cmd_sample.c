@@ -292,7 +292,7 @@ int cmd_sample(int argc, char **argv) {
             if (cli_parse_int("sample", "--per-image", optarg, 1, MAX_PER_IMAGE, &per_image)) return 1;
             break;
         case 's': if (cli_parse_int("sample", "--seed", optarg, 0, 2147483647L, &seed)) return 1; break;
-        default: return cli_usage_error("sample", "unknown or incomplete option '%s'", argv[optind - 1]);
+        default: return cli_option_error("sample", argv[optind - 1], longopts);
         }
     }
     if (argc - optind != 1) return cli_usage_error("sample", "expected MODEL");

@@ -238,7 +238,7 @@ static int parse_args(int argc, char **argv, train_opts *o) {
         case O_RESUME: o->resume = optarg; break;
         case O_NOFIG: o->no_figures = 1; break;
         default:
-            return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+            return cli_option_error(cmd, argv[optind - 1], longopts);
         }
     }
     if (optind < argc) return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);

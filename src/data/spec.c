@@ -112,7 +112,7 @@ static int ends_with(const char *s, const char *suffix) {
     return n >= k && !strcmp(s + n - k, suffix);
 }
 
-static int edit_distance(const char *a, const char *b) {
+int gx_edit_distance(const char *a, const char *b) {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 31 || lb > 31) return 99;
     int d[32][32];
@@ -436,7 +436,7 @@ int gx_spec_parse(const char *spec, gx_spec *out, gx_error *err) {
             *colon = '\0';
             int best = 3;
             for (int i = 0; i < N_KINDS; i++) {
-                int dist = edit_distance(head, kinds[i].name);
+                int dist = gx_edit_distance(head, kinds[i].name);
                 if (dist < best) {
                     best = dist;
                     snprintf(hint, sizeof hint, "did you mean '%s'? ", kinds[i].name);
@@ -488,7 +488,7 @@ int gx_spec_parse(const char *spec, gx_spec *out, gx_error *err) {
             char msg[400], hint[80] = "";
             int best = 3;
             for (int i = 0; i < N_OPTS; i++) {
-                int dist = edit_distance(key, opts[i].key);
+                int dist = gx_edit_distance(key, opts[i].key);
                 if ((opts[i].kinds & K(out->kind)) && dist < best) {
                     best = dist;
                     snprintf(hint, sizeof hint, "did you mean '%s'? ", opts[i].key);

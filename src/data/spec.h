@@ -92,4 +92,8 @@ int gx_spec_data_dir(char *buf, size_t n, gx_error *err);
 /* Prints the accepted grammar, one option a line, for --help texts. */
 void gx_spec_print_help(FILE *f);
 
+/* Optimal string alignment distance (edits, adjacent swaps) between two names of up to 31
+ * characters (99 for longer ones): the "did you mean" of spec keys and command-line options. */
+int gx_edit_distance(const char *a, const char *b);
+
 #endif
