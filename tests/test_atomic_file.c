@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "io/atomic_file.h"
+#include "io/run_lock.h"
 #include "test_fs_util.h"
 
 
@@ -205,6 +206,123 @@ static void test_write_error_mid_file(void **state) {
     assert_int_equal(count_entries(dir), 1);
 }
 
+/* A symbolic link stays a link and its target gets the new contents; a dangling one creates its
+ * target; a directory is an error; nothing temporary is left. */
+static void test_symlink_written_through(void **state) {
+    (void)state;
+    char dir[600], link[700], target[700], buf[256];
+    fresh_dir(dir, sizeof dir, "symlink");
+    snprintf(target, sizeof target, "%s/real.csv", dir);
+    snprintf(link, sizeof link, "%s/link.csv", dir);
+    test_write_text(target, "old\n");
+    assert_int_equal(symlink("real.csv", link), 0);
+    gx_error err = {{0}};
+    assert_int_equal(gx_atomic_write_file(link, "new\n", 4, &err), 0);
+    struct stat st;
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_int_equal(slurp(target, buf, sizeof buf), 4);
+    assert_string_equal(buf, "new\n");
+    assert_int_equal(count_entries(dir), 2);
+    snprintf(link, sizeof link, "%s/dangling.csv", dir);
+    assert_int_equal(symlink("later.csv", link), 0);
+    assert_int_equal(gx_atomic_write_file(link, "x\n", 2, &err), 0);
+    snprintf(target, sizeof target, "%s/later.csv", dir);
+    assert_int_equal(slurp(target, buf, sizeof buf), 2);
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    gx_atomic_file *af;
+    assert_int_equal(gx_atomic_open(dir, &af, &err), -1);
+    assert_msg_contains(err.msg, "is a directory");
+}
+
+/* A FIFO is written into, not replaced: its reader gets the data. */
+static void test_fifo_written_through(void **state) {
+    (void)state;
+    char dir[600], fifo[700], got[700], buf[256];
+    fresh_dir(dir, sizeof dir, "fifo");
+    snprintf(fifo, sizeof fifo, "%s/pipe", dir);
+    snprintf(got, sizeof got, "%s/got", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) { /* the reader */
+        FILE *in = fopen(fifo, "rb"), *out = fopen(got, "wb");
+        if (!in || !out) _exit(1);
+        size_t n = fread(buf, 1, sizeof buf, in);
+        fwrite(buf, 1, n, out);
+        fclose(out);
+        _exit(0);
+    }
+    gx_error err = {{0}};
+    assert_int_equal(gx_atomic_write_file(fifo, "through\n", 8, &err), 0);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    struct stat st;
+    assert_int_equal(lstat(fifo, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    assert_int_equal(slurp(got, buf, sizeof buf), 8);
+    assert_string_equal(buf, "through\n");
+}
+
+/* "-" is standard output (left open). */
+static void test_dash_is_stdout(void **state) {
+    (void)state;
+    char dir[600], path[700], buf[256];
+    fresh_dir(dir, sizeof dir, "dash");
+    snprintf(path, sizeof path, "%s/captured", dir);
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO);
+    FILE *cap = fopen(path, "wb");
+    assert_non_null(cap);
+    assert_true(dup2(fileno(cap), STDOUT_FILENO) >= 0);
+    gx_error err = {{0}};
+    int rc = gx_atomic_write_file("-", "to stdout\n", 10, &err);
+    fflush(stdout);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    fclose(cap);
+    assert_int_equal(rc, 0);
+    assert_int_equal(slurp(path, buf, sizeof buf), 10);
+    assert_string_equal(buf, "to stdout\n");
+    assert_int_equal(access("-", F_OK), -1); /* no file named "-" */
+}
+
+/* The run folder's lock: a second holder fails with one line naming the pid; after release it is
+ * taken again; taking it removes the stale temporary files of atomic writes, and nothing else. */
+static void test_run_lock(void **state) {
+    (void)state;
+    char dir[600], path[700];
+    fresh_dir(dir, sizeof dir, "lock");
+    const char *names[] = {".model.safetensors.tmp.Ab3xZ9", "keep.tmp.Ab3xZ9", ".x.tmp.abc",
+                           ".metrics.json.tmp.q1w2e3"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        test_write_text(path, "partial");
+    }
+    gx_run_lock a, b;
+    gx_error err = {{0}};
+    assert_int_equal(gx_run_lock_take(dir, &a, &err), 0);
+    assert_int_equal(a.removed_tmp, 2);
+    snprintf(path, sizeof path, "%s/keep.tmp.Ab3xZ9", dir);
+    assert_int_equal(access(path, F_OK), 0);
+    snprintf(path, sizeof path, "%s/.x.tmp.abc", dir);
+    assert_int_equal(access(path, F_OK), 0);
+    snprintf(path, sizeof path, "%s/.model.safetensors.tmp.Ab3xZ9", dir);
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(gx_run_lock_take(dir, &b, &err), -1);
+    assert_null(strchr(err.msg, '\n'));
+    char pid[32];
+    snprintf(pid, sizeof pid, "(pid %ld)", (long)getpid());
+    assert_msg_contains(err.msg, "another genxfer run");
+    assert_msg_contains(err.msg, pid);
+    gx_run_lock_release(&a);
+    gx_run_lock_release(&a); /* twice: a no-op */
+    assert_int_equal(gx_run_lock_take(dir, &b, &err), 0);
+    gx_run_lock_release(&b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commit_writes_file),
@@ -215,6 +333,10 @@ int main(void) {
         cmocka_unit_test(test_not_a_file_name),
         cmocka_unit_test(test_unwritable_directory),
         cmocka_unit_test(test_write_error_mid_file),
+        cmocka_unit_test(test_symlink_written_through),
+        cmocka_unit_test(test_fifo_written_through),
+        cmocka_unit_test(test_dash_is_stdout),
+        cmocka_unit_test(test_run_lock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

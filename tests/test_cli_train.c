@@ -5,6 +5,7 @@
 #include <cJSON.h>
 #include <math.h>
 
+#include "io/run_lock.h"
 #include "io/safetensors.h"
 
 static char model_dir[600];
@@ -152,6 +153,27 @@ static void test_bad_invocations(void **s) {
     assert_one_error_line(run("train --domain mnist:train --epochs 0 --quiet --out '%s'", out), "--epochs");
     assert_int_equal(run("train --bogus"), 2);
     assert_int_equal(run("train"), 2);
+    /* a folder another run is writing into (its lock held here) is refused, and the run's
+     * files are not touched; a scratch run likewise */
+    char locked[600], model[700];
+    test_path(locked, sizeof locked, "locked");
+    assert_int_equal(mkdir(locked, 0777), 0);
+    snprintf(model, sizeof model, "%s/model.safetensors", locked);
+    FILE *mf = fopen(model, "w");
+    assert_non_null(mf);
+    fputs("the other run's model", mf);
+    fclose(mf);
+    gx_run_lock held;
+    gx_error lock_err;
+    assert_int_equal(gx_run_lock_take(locked, &held, &lock_err), 0);
+    char pid[40];
+    snprintf(pid, sizeof pid, "another genxfer run (pid %ld)", (long)getpid());
+    assert_one_error_line(run("train --domain mnist:train,limit=100 --quiet --out '%s'", locked), pid);
+    assert_one_error_line(run("scratch --data mnist:train,limit=100 --quiet --out '%s'", locked), pid);
+    char *text = slurp(model);
+    assert_string_equal(text, "the other run's model");
+    free(text);
+    gx_run_lock_release(&held);
     /* a model file of another kind */
     char other[700];
     test_path(other, sizeof other, "other.safetensors");

@@ -3,6 +3,8 @@
 #ifndef GX_CLI_H
 #define GX_CLI_H
 
+#include <stdio.h>
+
 #include "genxfer.h"
 
 #define GX_VERSION GENXFER_VERSION /* one version, in the public header */
@@ -32,6 +34,10 @@ int cli_plot_run(const char *run, const char *out, const char *title, int *no_co
 /* When set (only by the command-line fuzzer, fuzz/fuzz_cli.c), a command returns 0 as soon as its
  * command line is parsed and checked, before it reads or writes any file. */
 extern int cli_parse_only;
+
+/* Where a command says what it wrote: standard output, or standard error when the output itself
+ * goes to standard output (out is "-"). */
+FILE *cli_status_stream(const char *out);
 
 /* Prints "genxfer: error: MSG" on stderr and returns 1. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -13,6 +13,8 @@
 
 int cli_parse_only;
 
+FILE *cli_status_stream(const char *out) { return out && !strcmp(out, "-") ? stderr : stdout; }
+
 int cli_error(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

@@ -19,6 +19,7 @@
 #include "data/splits.h"
 #include "io/atomic_file.h"
 #include "io/report.h"
+#include "io/run_lock.h"
 #include "transfer/kd.h"
 #include "transfer/pp.h"
 #include "transfer/pssl.h"
@@ -402,10 +403,15 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
     scratch_ctx ctx = {&o, NULL, 1};
     cJSON *extra = NULL;
     cli_domain *x = &o.data;
+    gx_run_lock lock = {-1, 0};
     if (o.threads) gx_set_threads(o.threads);
 
     if (cli_make_dir(o.out)) {
         cli_error("cannot create output folder '%s': %s", o.out, strerror(errno));
+        goto done;
+    }
+    if (gx_run_lock_take(o.out, &lock, &err)) {
+        cli_error("%s", err.msg);
         goto done;
     }
     /* the source model first (pp, pssl), so that a bad one fails before the data are read */
@@ -673,6 +679,7 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
            o.out, o.out, o.out);
     status = 0;
 done:
+    gx_run_lock_release(&lock);
     cJSON_Delete(extra);
     if (ps_made) gx_pssl_free(&ps);
     if (kd_made) gx_kd_free(&kd);

@@ -150,8 +150,9 @@ int cmd_augment(int argc, char **argv) {
         cli_error("%s", err.msg);
         goto done;
     }
-    printf("wrote %s: %ld examples, the original, %ld weak and %ld strong views each\n", out, n,
-           n_weak, n_strong);
+    fprintf(cli_status_stream(out),
+            "wrote %s: %ld examples, the original, %ld weak and %ld strong views each\n", out, n,
+            n_weak, n_strong);
     rc = 0;
 done:
     if (labels)

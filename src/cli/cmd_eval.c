@@ -164,11 +164,12 @@ static int classifier_cmd(const model_cmd_opts *o, int predict) {
     if (rc) {
         cli_error("%s", err.msg);
     } else if (predict) {
-        printf("wrote %lld predictions to %s", (long long)ds.n, out);
+        FILE *st = cli_status_stream(out);
+        fprintf(st, "wrote %lld predictions to %s", (long long)ds.n, out);
         if (o->npy)
-            printf(" (float32 [%lld, %d]; class order in %s)", (long long)ds.n, m.n_classes,
-                   names_path);
-        printf("\n");
+            fprintf(st, " (float32 [%lld, %d]; class order in %s)", (long long)ds.n, m.n_classes,
+                    names_path);
+        fprintf(st, "\n");
     }
     free(P);
     gx_dataset_free(&ds);
@@ -223,13 +224,14 @@ int cmd_predict(int argc, char **argv) {
                     : gx_latent_csv_write(o.latent, (const char *const *)ds.ids, ds.n, MU, z, &err)))
         cli_error("%s", err.msg);
     else {
-        printf("wrote %lld predictions to %s", (long long)ds.n, out);
-        if (o.npy) printf(" (float32 [%lld, %d]; class order in %s)", (long long)ds.n, K, names_path);
-        printf("\n");
+        FILE *st = cli_status_stream(out) == stderr ? stderr : cli_status_stream(o.latent);
+        fprintf(st, "wrote %lld predictions to %s", (long long)ds.n, out);
+        if (o.npy) fprintf(st, " (float32 [%lld, %d]; class order in %s)", (long long)ds.n, K, names_path);
+        fprintf(st, "\n");
         if (o.latent) {
-            printf("wrote %lld latent means to %s", (long long)ds.n, o.latent);
-            if (o.npy) printf(" (float32 [%lld, %d])", (long long)ds.n, z);
-            printf("\n");
+            fprintf(st, "wrote %lld latent means to %s", (long long)ds.n, o.latent);
+            if (o.npy) fprintf(st, " (float32 [%lld, %d])", (long long)ds.n, z);
+            fprintf(st, "\n");
         }
         rc = 0;
     }

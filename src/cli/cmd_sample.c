@@ -94,7 +94,7 @@ static int per_class_samples(gx_ssdgm *m, const gx_model_info *info, int d, long
             }
         if (gx_atomic_commit(af, &err)) { cli_error("%s", err.msg); goto done; }
     }
-    printf("wrote %ld samples per class to %s\n", per_class, out);
+    fprintf(cli_status_stream(out), "wrote %ld samples per class to %s\n", per_class, out);
     rc = 0;
 done:
     free(x);
@@ -233,8 +233,9 @@ static int conditioned_samples(gx_ssdgm *m, const gx_model_info *info, int d, co
         cli_error("%s", err.msg);
         goto done;
     }
-    printf("wrote %s: %d target images of %s, %ld pseudo samples each (%s conditioning)\n", out,
-           got, spec, per_image, gx_condition_name(mode));
+    fprintf(cli_status_stream(out),
+            "wrote %s: %d target images of %s, %ld pseudo samples each (%s conditioning)\n", out,
+            got, spec, per_image, gx_condition_name(mode));
     rc = 0;
 done:
     for (int r = 0; labels && r < got; r++) free(labels[r]);

@@ -21,6 +21,7 @@
 #include "io/atomic_file.h"
 #include "io/progress.h"
 #include "io/report.h"
+#include "io/run_lock.h"
 #include "models/checkpoint.h"
 #include "models/ssdgm_io.h"
 #include "models/ssdgm_train.h"
@@ -531,6 +532,7 @@ int cmd_train(int argc, char **argv) {
     static char resume_dir[PATH_MAX];
     struct sigaction old_sig[2];
     int caught = 0;
+    gx_run_lock lock = {-1, 0};
     if (o.resume ? load_resume(&o, &meta, &resume_argv, &resume_log, resume_dir, sizeof resume_dir, &err)
                  : init_run_meta(&meta, argc, argv, &err)) {
         cli_error("%s", err.msg);
@@ -551,6 +553,13 @@ int cmd_train(int argc, char **argv) {
         goto done;
     }
     gx_atomic_abort(probe);
+    if (gx_run_lock_take(o.out, &lock, &err)) {
+        cli_error("%s", err.msg);
+        goto done;
+    }
+    if (lock.removed_tmp && !o.quiet)
+        fprintf(stderr, "removed %d temporary file(s) that an interrupted run left in %s\n",
+                lock.removed_tmp, o.out);
     /* data, classes matched across domains by name */
     int target = o.n_domains - 1;
     for (int d = 0; d < o.n_domains; d++) {
@@ -805,6 +814,7 @@ int cmd_train(int argc, char **argv) {
     if (!o.no_figures && cli_plot_run(o.out, NULL, NULL, &no_confusion)) goto done;
     status = 0;
 done:
+    gx_run_lock_release(&lock);
     if (caught) restore_signals(old_sig);
     cJSON_Delete(meta.args);
     free(meta.config);

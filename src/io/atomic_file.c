@@ -10,10 +10,12 @@
 
 struct gx_atomic_file {
     FILE *fp;
-    char *path;     /* target */
-    char *tmp_path; /* DIR/.NAME.tmp.XXXXXX */
+    char *path;     /* the path as given, for messages */
+    char *target;   /* what the rename replaces (a symlink's target) */
+    char *tmp_path; /* DIR/.NAME.tmp.XXXXXX; NULL when writing straight through */
     char *dir;      /* directory to fsync after the rename */
     int err_no;     /* first write error, 0 if none */
+    int is_stdout;  /* "-": standard output, flushed and left open */
 };
 
 /* The process umask without changing it (umask() would race with other threads creating files):
@@ -37,6 +39,7 @@ static mode_t current_umask(void) {
 
 static void free_handle(gx_atomic_file *af) {
     free(af->path);
+    free(af->target);
     free(af->tmp_path);
     free(af->dir);
     free(af);
@@ -51,9 +54,67 @@ static char *dup_n(const char *s, size_t n) {
     return p;
 }
 
+/* A handle that writes straight into what is at path: standard output for "-", or an existing
+ * FIFO, device or socket (a rename would replace it, and its reader would never see the data). */
+static int open_through(const char *path, gx_atomic_file **out, gx_error *err) {
+    gx_atomic_file *af = calloc(1, sizeof *af);
+    if (!af || !(af->path = dup_n(path, strlen(path)))) {
+        free(af);
+        return gx_fail(err, "%s: out of memory", path);
+    }
+    af->is_stdout = strcmp(path, "-") == 0;
+    af->fp = af->is_stdout ? stdout : fopen(path, "wb");
+    if (!af->fp) {
+        int e = errno;
+        free_handle(af);
+        return gx_fail(err, "%s: cannot open for writing: %s", path, strerror(e));
+    }
+    *out = af;
+    return 0;
+}
+
+/* The temporary file and the rename, for `path` (a regular file or nothing yet). */
+static int open_atomic(const char *path, gx_atomic_file **out, gx_error *err);
+
 int gx_atomic_open(const char *path, gx_atomic_file **out, gx_error *err) {
     *out = NULL;
     if (!path || !*path) return gx_fail(err, "atomic write: empty file name");
+    if (!strcmp(path, "-")) return open_through(path, out, err);
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        /* a symlink stays a symlink: its target is written (atomically if it is a regular file
+         * or does not exist yet) */
+        char *target = realpath(path, NULL);
+        if (!target) {
+            /* dangling (created through the link), or to something that has no path of its own
+             * (/dev/stdout -> /proc/self/fd/1 -> a pipe): written through */
+            const int found = stat(path, &st) == 0;
+            if ((!found && errno == ENOENT) || (found && !S_ISREG(st.st_mode)))
+                return open_through(path, out, err);
+            return gx_fail(err, "%s: cannot resolve the symbolic link: %s", path, strerror(errno));
+        }
+        int rc = stat(target, &st) == 0 && !S_ISREG(st.st_mode)
+                     ? open_through(target, out, err)
+                     : open_atomic(target, out, err);
+        if (rc == 0) { /* messages name the path the user gave */
+            free((*out)->path);
+            if (!((*out)->path = dup_n(path, strlen(path)))) {
+                gx_atomic_abort(*out);
+                *out = NULL;
+                rc = gx_fail(err, "%s: out of memory", path);
+            }
+        }
+        free(target);
+        return rc;
+    }
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) return gx_fail(err, "%s: is a directory", path);
+        return open_through(path, out, err);
+    }
+    return open_atomic(path, out, err);
+}
+
+static int open_atomic(const char *path, gx_atomic_file **out, gx_error *err) {
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
@@ -66,9 +127,10 @@ int gx_atomic_open(const char *path, gx_atomic_file **out, gx_error *err) {
     if (base_len > 200) base_len = 200; /* keep the temporary name under NAME_MAX */
     size_t prefix_len = slash ? (size_t)(base - path) : 0;
     af->path = dup_n(path, strlen(path));
+    af->target = dup_n(path, strlen(path));
     af->dir = slash ? dup_n(path, dir_len) : dup_n(".", 1);
     af->tmp_path = malloc(prefix_len + base_len + 32);
-    if (!af->path || !af->dir || !af->tmp_path) {
+    if (!af->path || !af->target || !af->dir || !af->tmp_path) {
         free_handle(af);
         return gx_fail(err, "%s: out of memory", path);
     }
@@ -135,7 +197,19 @@ static int sync_dir(const char *dir) {
     return rc;
 }
 
+/* The end of a straight-through write: flushed (and closed, but for standard output). */
+static int commit_through(gx_atomic_file *af, gx_error *err) {
+    int e = af->err_no;
+    if (!e && ferror(af->fp)) e = EIO;
+    if (!e && fflush(af->fp) != 0) e = errno ? errno : EIO;
+    if (!af->is_stdout && fclose(af->fp) != 0 && !e) e = errno ? errno : EIO;
+    int rc = e ? gx_fail(err, "%s: write failed: %s", af->path, strerror(e)) : 0;
+    free_handle(af);
+    return rc;
+}
+
 int gx_atomic_commit(gx_atomic_file *af, gx_error *err) {
+    if (!af->tmp_path) return commit_through(af, err);
     int e = af->err_no;
     const char *what = "write failed";
     if (!e && ferror(af->fp)) e = EIO;
@@ -144,7 +218,7 @@ int gx_atomic_commit(gx_atomic_file *af, gx_error *err) {
     int close_rc = fclose(af->fp);
     af->fp = NULL;
     if (!e && close_rc != 0) e = errno ? errno : EIO, what = "close failed";
-    if (!e && rename(af->tmp_path, af->path) != 0) e = errno, what = "cannot rename temporary file";
+    if (!e && rename(af->tmp_path, af->target) != 0) e = errno, what = "cannot rename temporary file";
     if (e) {
         unlink(af->tmp_path);
         gx_fail(err, "%s: %s: %s", af->path, what, strerror(e));
@@ -160,8 +234,9 @@ int gx_atomic_commit(gx_atomic_file *af, gx_error *err) {
 
 void gx_atomic_abort(gx_atomic_file *af) {
     if (!af) return;
-    if (af->fp) fclose(af->fp);
-    unlink(af->tmp_path);
+    if (af->is_stdout) fflush(af->fp);
+    else if (af->fp) fclose(af->fp);
+    if (af->tmp_path) unlink(af->tmp_path);
     free_handle(af);
 }
 

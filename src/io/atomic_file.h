@@ -8,6 +8,11 @@
  *     ...
  *     return gx_atomic_commit(af, err);            // or gx_atomic_abort(af) to give up
  *
+ * What is at the path is respected: "-" is standard output (flushed, left open); an existing
+ * FIFO, device or socket is written straight through, not replaced; a symbolic link stays one and
+ * its target is written (atomically when it is a regular file). Only there a half-written output
+ * can be seen, as with any stream.
+ *
  * The temporary file is "DIR/.NAME.tmp.XXXXXX" (mkstemp), created with mode 0666 & ~umask like a
  * plain fopen. Write errors are sticky: after the first failed write the later writes are no-ops
  * and gx_atomic_commit fails with the first error; errors made directly through
