@@ -95,6 +95,34 @@ static const char *fixture(void) {
     assert_true(hd >= 0);
     H5Dclose(hd);
     H5Sclose(hs);
+    /* Within the size limit but with its chunks never written (issue 20: a 1.4 KB file that
+     * declared 10^9 x 4 floats), and one with only its first chunk written. */
+    hsize_t unwritten[2] = {1000000, 4}, chunk4[2] = {16, 4};
+    H5Pset_chunk(dcpl, 2, chunk4);
+    hs = H5Screate_simple(2, unwritten, NULL);
+    hd = H5Dcreate2(f, "/bad/unwritten", H5T_NATIVE_FLOAT, hs, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    assert_true(hd >= 0);
+    H5Dclose(hd);
+    hd = H5Dcreate2(f, "/bad/partly", H5T_NATIVE_FLOAT, hs, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    assert_true(hd >= 0);
+    hsize_t start[2] = {0, 0}, count[2] = {16, 4};
+    hid_t mem = H5Screate_simple(2, count, NULL);
+    H5Sselect_hyperslab(hs, H5S_SELECT_SET, start, NULL, count, NULL);
+    float block[64] = {0};
+    assert_true(H5Dwrite(hd, H5T_NATIVE_FLOAT, mem, hs, H5P_DEFAULT, block) >= 0);
+    H5Sclose(mem);
+    H5Dclose(hd);
+    H5Sclose(hs);
+    /* Compressed and written in full: far smaller in the file than declared, and read. */
+    hsize_t zdims[2] = {4096, 4};
+    H5Pset_chunk(dcpl, 2, chunk4);
+    H5Pset_deflate(dcpl, 9);
+    hs = H5Screate_simple(2, zdims, NULL);
+    hd = H5Dcreate2(f, "/zeros", H5T_NATIVE_FLOAT, hs, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    static float zeros[4096 * 4];
+    assert_true(H5Dwrite(hd, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, zeros) >= 0);
+    H5Dclose(hd);
+    H5Sclose(hs);
     H5Pclose(dcpl);
     H5Fclose(f);
     return path;
@@ -196,6 +224,16 @@ static void test_bad_data(void **state) {
     expect_fail(p, "/bad/strings", NULL, 0, "dataset '/bad/strings' has string elements");
     expect_fail(p, "/bad/scalar", NULL, 0, "dataset '/bad/scalar' is a scalar or empty");
     expect_fail(p, "/bad/huge", NULL, 0, "dataset '/bad/huge' is too large");
+    expect_fail(p, "/bad/unwritten", NULL, 0,
+                "dataset '/bad/unwritten' declares 16000000 bytes but the file holds 0 of them "
+                "(unwritten chunks)");
+    expect_fail(p, "/bad/partly", NULL, 0, "declares 16000000 bytes but the file holds 256 of them");
+    gx_dataset z;
+    gx_error err = {{0}};
+    gx_dataset_init(&z);
+    assert_int_equal(gx_read_hdf5(p, "/zeros", NULL, 0, &z, &err), 0);
+    assert_int_equal(z.n, 4096);
+    gx_dataset_free(&z);
     expect_fail(p, "/nothere", NULL, 0, "HDF5 dataset '/nothere' not found");
     expect_fail(p, "/missing/group/data", NULL, 0, "'/missing/group/data' not found");
     expect_fail(p, "/train", NULL, 0, "cannot open '/train' as an HDF5 dataset (is it a group?)");

@@ -85,6 +85,19 @@ static int h5_array_open(h5_array *a, hid_t file, const char *path, const char *
                            name, (unsigned long long)GX_MAX_ARRAY_BYTES);
         count *= a->dims[i];
     }
+    /* the data the file really holds: a dataset whose chunks were never written reads as its fill
+     * value, so a file of a few KB could declare terabytes; compressed data expand at most about
+     * 1032:1 (deflate) */
+    const uint64_t declared = count * (uint64_t)H5Tget_size(a->type);
+    const uint64_t stored = (uint64_t)H5Dget_storage_size(a->dset);
+    hid_t dcpl = H5Dget_create_plist(a->dset);
+    const int filters = dcpl >= 0 ? H5Pget_nfilters(dcpl) : 0;
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (stored < declared && (filters <= 0 || declared / 1032 > stored + 1024))
+        return gx_fail(err, "%s: dataset '%s' declares %llu bytes but the file holds %llu of them%s; "
+                       "expected the data written in full", path, name,
+                       (unsigned long long)declared, (unsigned long long)stored,
+                       filters > 0 ? " (more than compression can explain)" : " (unwritten chunks)");
     return 0;
 }
 
