@@ -11,6 +11,7 @@ int cli_classifier_load_data(const gx_classifier *m, const gx_model_info *info, 
     if (gx_spec_load(spec, ds, err)) return -1;
     const int d = gx_classifier_in_size(m);
     const char *trained = info->prep_spec[0][0] ? info->prep_spec[0] : "(unknown)";
+    if (cli_match_columns(info, 0, d, ds, spec, err)) return -1;
     if (ds->d != d)
         return gx_fail(err, "%s: %lld features per example, but the model takes %d (%dx%dx%d; it "
                             "was trained on '%s')", spec, (long long)ds->d, d, m->in_h, m->in_w,

@@ -9,10 +9,23 @@
 #include "data/spec.h"
 #include "io/report.h"
 
+int cli_match_columns(const gx_model_info *info, int d, int n_in, gx_dataset *ds,
+                      const char *spec, gx_error *err) {
+    if (!info->feature_names[d] || !ds->feature_names) return 0;
+    char ignored[512];
+    if (gx_model_info_match_columns(info, d, n_in, ds, spec, ignored, sizeof ignored, err))
+        return -1;
+    if (ignored[0])
+        fprintf(stderr, "genxfer: note: %s: columns not used by the model, ignored: %s\n", spec,
+                ignored);
+    return 0;
+}
+
 int cli_load_for_model(const gx_ssdgm *m, const gx_model_info *info, int d, const char *spec,
                        gx_dataset *ds, gx_error *err) {
     if (gx_spec_load(spec, ds, err)) return -1;
     const gx_domain_config *dc = &m->cfg.dom[d];
+    if (cli_match_columns(info, d, dc->n_in, ds, spec, err)) return -1;
     if (ds->d != dc->n_in)
         return gx_fail(err, "%s: %lld features per example, but domain %s of the model takes %d "
                             "(the model was trained on '%s')",

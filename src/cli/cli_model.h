@@ -7,8 +7,15 @@
 #include "data/dataset.h"
 #include "models/ssdgm_io.h"
 
-/* Loads spec for domain d of the model: checks the feature count, applies the model's
- * standardisation, and maps the labels (if any) onto the model's classes by name. */
+/* ds's columns put in the order of domain d's training columns, by name, when the model and ds
+ * both have names (gx_model_info_match_columns); the columns not used are named once on stderr.
+ * Without names, nothing changes (the callers check the count). */
+int cli_match_columns(const gx_model_info *info, int d, int n_in, gx_dataset *ds,
+                      const char *spec, gx_error *err);
+
+/* Loads spec for domain d of the model: its columns by name (cli_match_columns), checks the
+ * feature count, applies the model's standardisation, and maps the labels (if any) onto the
+ * model's classes by name. */
 int cli_load_for_model(const gx_ssdgm *m, const gx_model_info *info, int d, const char *spec,
                        gx_dataset *ds, gx_error *err);
 

@@ -493,6 +493,10 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
     if (gx_model_info_set_classes(&info, n_classes, (const char *const *)class_names, &err)) { cli_error("%s", err.msg); goto done; }
     snprintf(info.prep_spec[0], sizeof info.prep_spec[0], "%.*s", (int)sizeof info.prep_spec[0] - 1,
              x->spec); /* for messages only */
+    if (gx_model_info_set_features(&info, 0, &x->ds, &err)) {
+        cli_error("%s", err.msg);
+        goto done;
+    }
     /* the test set now, so that a spec that does not fit fails before training */
     if (o.test_spec && cli_classifier_load_data(&m, &info, o.test_spec, &test_ds, &err)) {
         cli_error("%s", err.msg);

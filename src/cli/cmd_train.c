@@ -677,6 +677,10 @@ int cmd_train(int argc, char **argv) {
             dc->lik = o.mc.dom[dc->share].lik;
         }
         snprintf(info.prep_spec[d], sizeof info.prep_spec[d], "%s", o.dom[d].spec);
+        if (gx_model_info_set_features(&info, d, &o.dom[d].ds, &err)) {
+            cli_error("%s", err.msg);
+            goto done;
+        }
     }
     if (gx_ssdgm_train_check_memory(&o.mc, o.tc.batch_l, o.tc.batch_u, &err)) { cli_error("%s", err.msg); goto done; }
     gx_rng init_rng;

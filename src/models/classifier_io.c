@@ -36,6 +36,10 @@ int gx_classifier_save(const char *path, const gx_classifier *m, const gx_model_
         gx_st_writer_add(w, "prep.std", GX_ST_F32, 1, shape, info->prep_std[0], err);
     }
     if (info->prep_spec[0][0]) gx_st_writer_meta(w, "data", info->prep_spec[0], err);
+    if (gx_model_info_write_features(info, 0, "data", w, err)) {
+        gx_st_writer_free(w);
+        return -1;
+    }
     char *cfg = config_json(m);
     int rc = gx_model_file_finish(w, path, GX_CLASSIFIER_FORMAT, GX_CLASSIFIER_FORMAT_VERSION, cfg,
                                   info, n_extra, extra_keys, extra_values, err);
@@ -111,6 +115,7 @@ int gx_classifier_load(const char *path, gx_classifier *m, gx_model_info *info, 
     if (gx_model_file_read_params(f, &m->params, n_prep, "prep.", what, err)) goto fail;
     if (gx_model_info_read_classes(f, m->n_classes, info, err)) goto fail;
     if (data) snprintf(info->prep_spec[0], sizeof info->prep_spec[0], "%s", data);
+    if (gx_model_info_read_features(f, 0, "data", gx_classifier_in_size(m), info, err)) goto fail;
     gx_st_close(f);
     return 0;
 fail:

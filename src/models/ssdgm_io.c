@@ -12,6 +12,9 @@ void gx_model_info_free(gx_model_info *info) {
     for (int d = 0; d < GX_MAX_DOMAINS; d++) {
         free(info->prep_mean[d]);
         free(info->prep_std[d]);
+        for (int j = 0; j < info->n_features[d] && info->feature_names[d]; j++)
+            free(info->feature_names[d][j]);
+        free(info->feature_names[d]);
     }
     memset(info, 0, sizeof *info);
 }
@@ -239,6 +242,10 @@ int gx_ssdgm_save(const char *path, const gx_ssdgm *m, const gx_model_info *info
         gx_st_writer_add(w, name, GX_ST_F32, 1, shape, info->prep_std[d], err);
     }
     for (int d = 0; d < m->cfg.n_domains; d++) {
+        if (gx_model_info_write_features(info, d, m->cfg.dom[d].name, w, err)) {
+            gx_st_writer_free(w);
+            return -1;
+        }
         if (!info->prep_spec[d][0]) continue;
         snprintf(name, sizeof name, "domain.%s.data", m->cfg.dom[d].name);
         gx_st_writer_meta(w, name, info->prep_spec[d], err);
@@ -371,6 +378,8 @@ int gx_ssdgm_load(const char *path, gx_ssdgm *m, gx_model_info *info, gx_error *
         snprintf(name, sizeof name, "domain.%s.data", cfg.dom[d].name);
         const char *spec = gx_st_metadata(f, name);
         if (spec) snprintf(info->prep_spec[d], sizeof info->prep_spec[d], "%s", spec);
+        if (gx_model_info_read_features(f, d, cfg.dom[d].name, cfg.dom[d].n_in, info, err))
+            goto fail;
     }
     gx_st_close(f);
     return 0;

@@ -8,6 +8,7 @@
 #ifndef GX_SSDGM_IO_H
 #define GX_SSDGM_IO_H
 
+#include "data/dataset.h"
 #include "io/safetensors.h"
 #include "models/ssdgm.h"
 
@@ -21,9 +22,29 @@ typedef struct gx_model_info {
     float *prep_mean[GX_MAX_DOMAINS]; /* [n_in] standardisation per domain, or NULL */
     float *prep_std[GX_MAX_DOMAINS];
     char prep_spec[GX_MAX_DOMAINS][512]; /* the options the training data were read with */
+    char **feature_names[GX_MAX_DOMAINS]; /* [n_features] the training data's column names, or
+                                           * NULL (data without names: images, npy) */
+    int n_features[GX_MAX_DOMAINS];
 } gx_model_info;
 
 void gx_model_info_free(gx_model_info *info);
+
+/* The training data's column names (models/model_features.c). Copies ds's feature names (if it
+ * has them) as domain d's; in the model file they are the metadata "domain.NAME.features", a
+ * JSON array, read back by the loaders (NULL when absent: files of earlier versions). */
+int gx_model_info_set_features(gx_model_info *info, int d, const gx_dataset *ds, gx_error *err);
+int gx_model_info_write_features(const gx_model_info *info, int d, const char *domain,
+                                 gx_st_writer *w, gx_error *err);
+int gx_model_info_read_features(const gx_st_file *f, int d, const char *domain, int n_in,
+                                gx_model_info *info, gx_error *err);
+
+/* Domain d's columns on new data: when the model knows the training data's column names and ds
+ * has names too, ds's columns are put in the training order by name (any order in the file is
+ * fine); a training column missing from ds is an error that names it; columns ds has beyond
+ * them are dropped and, when `ignored` is not NULL, listed there ("a, b"; empty if none).
+ * Without names on either side, ds must have n_in columns. `what` names ds in messages. */
+int gx_model_info_match_columns(const gx_model_info *info, int d, int n_in, gx_dataset *ds,
+                                const char *what, char *ignored, size_t n_ignored, gx_error *err);
 int gx_model_info_set_classes(gx_model_info *info, int n, const char *const *names, gx_error *err);
 
 /* The class names as a JSON array (malloc'd), the "class_names" metadata entry, and back: reads

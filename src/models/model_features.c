@@ -1,0 +1,151 @@
+/* The training data's column names in a model, and columns of new data matched to them by name,
+ * so that a file whose columns come in another order gives the same predictions, and a renamed
+ * or missing column is an error instead of a silent wrong answer. */
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/ssdgm_io.h"
+
+static void free_names(char **names, int n) {
+    for (int j = 0; names && j < n; j++) free(names[j]);
+    free(names);
+}
+
+/* names [n] copied into domain d's (replacing what was there). */
+static int set_names(gx_model_info *info, int d, const char *const *names, int n, gx_error *err) {
+    char **c = gx_calloc((size_t)n, sizeof *c, "feature names", err);
+    if (!c) return -1;
+    for (int j = 0; j < n; j++)
+        if (!(c[j] = strdup(names[j]))) {
+            free_names(c, j);
+            return gx_fail(err, "out of memory for feature names");
+        }
+    free_names(info->feature_names[d], info->n_features[d]);
+    info->feature_names[d] = c;
+    info->n_features[d] = n;
+    return 0;
+}
+
+int gx_model_info_set_features(gx_model_info *info, int d, const gx_dataset *ds, gx_error *err) {
+    if (!ds->feature_names) return 0;
+    for (int64_t j = 0; j < ds->d; j++)
+        if (!ds->feature_names[j]) return 0; /* a column without a name: none are kept */
+    return set_names(info, d, (const char *const *)ds->feature_names, (int)ds->d, err);
+}
+
+int gx_model_info_write_features(const gx_model_info *info, int d, const char *domain,
+                                 gx_st_writer *w, gx_error *err) {
+    if (!info->feature_names[d]) return 0;
+    cJSON *a = cJSON_CreateStringArray((const char *const *)info->feature_names[d],
+                                       info->n_features[d]);
+    char *json = a ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
+    if (!json) return gx_fail(err, "out of memory for the feature names of domain %s", domain);
+    char key[160];
+    snprintf(key, sizeof key, "domain.%s.features", domain);
+    int rc = gx_st_writer_meta(w, key, json, err);
+    free(json);
+    return rc;
+}
+
+int gx_model_info_read_features(const gx_st_file *f, int d, const char *domain, int n_in,
+                                gx_model_info *info, gx_error *err) {
+    char key[160];
+    snprintf(key, sizeof key, "domain.%s.features", domain);
+    const char *s = gx_st_metadata(f, key);
+    if (!s) return 0;
+    cJSON *a = cJSON_Parse(s);
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != n_in) {
+        cJSON_Delete(a);
+        return gx_fail(err, "%s: metadata '%s' must be a JSON array of the domain's %d column "
+                            "names", gx_st_path(f), key, n_in);
+    }
+    const char **names = gx_calloc((size_t)n_in, sizeof *names, "feature names", err);
+    int j = 0, rc = names ? 0 : -1;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, a) {
+        if (rc) break;
+        if (!cJSON_IsString(e) || !e->valuestring[0]) {
+            rc = gx_fail(err, "%s: metadata '%s': name %d is not a non-empty string",
+                         gx_st_path(f), key, j);
+            break;
+        }
+        for (int i = 0; i < j && !rc; i++)
+            if (!strcmp(names[i], e->valuestring))
+                rc = gx_fail(err, "%s: metadata '%s': columns %d and %d are both '%s'",
+                             gx_st_path(f), key, i, j, e->valuestring);
+        names[j++] = e->valuestring;
+    }
+    if (!rc) rc = set_names(info, d, names, n_in, err);
+    free(names);
+    cJSON_Delete(a);
+    return rc;
+}
+
+int gx_model_info_match_columns(const gx_model_info *info, int d, int n_in, gx_dataset *ds,
+                                const char *what, char *ignored, size_t n_ignored, gx_error *err) {
+    if (ignored && n_ignored) ignored[0] = '\0';
+    char **want = info->feature_names[d];
+    if (!want || !ds->feature_names) {
+        if (ds->d != n_in)
+            return gx_fail(err, "%s: %lld features per example; the model takes %d", what,
+                           (long long)ds->d, n_in);
+        return 0;
+    }
+    /* where each training column is in ds */
+    int64_t *from = gx_malloc((size_t)n_in * sizeof *from, "column order", err);
+    if (!from) return -1;
+    for (int j = 0; j < n_in; j++) {
+        from[j] = -1;
+        for (int64_t k = 0; k < ds->d && from[j] < 0; k++)
+            if (ds->feature_names[k] && !strcmp(ds->feature_names[k], want[j])) from[j] = k;
+        if (from[j] < 0) {
+            free(from);
+            return gx_fail(err, "%s: no column '%s', which the model was trained on (its columns: "
+                                "%d, by name, in any order; the training data were '%s')",
+                           what, want[j], n_in, info->prep_spec[d]);
+        }
+    }
+    int in_order = ds->d == n_in;
+    for (int j = 0; j < n_in && in_order; j++) in_order = from[j] == j;
+    if (in_order) {
+        free(from);
+        return 0;
+    }
+    /* the extra columns, named once */
+    size_t len = 0;
+    for (int64_t k = 0; k < ds->d && ignored && n_ignored; k++) {
+        int used = 0;
+        for (int j = 0; j < n_in && !used; j++) used = from[j] == k;
+        if (used) continue;
+        int w = snprintf(ignored + len, n_ignored - len, "%s%s", len ? ", " : "",
+                         ds->feature_names[k] ? ds->feature_names[k] : "?");
+        if (w < 0 || (size_t)w >= n_ignored - len) break;
+        len += (size_t)w;
+    }
+    /* rows rebuilt in the training order, in place (each row is read whole before it is written) */
+    float *row = gx_malloc((size_t)ds->d * sizeof *row, "a row", err);
+    char **names = gx_calloc((size_t)n_in, sizeof *names, "feature names", err);
+    if (!row || !names) {
+        free(row);
+        free(names);
+        free(from);
+        return -1;
+    }
+    for (int64_t i = 0; i < ds->n; i++) {
+        memcpy(row, ds->x + i * ds->d, (size_t)ds->d * sizeof *row);
+        for (int j = 0; j < n_in; j++) ds->x[i * n_in + j] = row[from[j]];
+    }
+    for (int j = 0; j < n_in; j++) {
+        names[j] = ds->feature_names[from[j]];
+        ds->feature_names[from[j]] = NULL;
+    }
+    free_names(ds->feature_names, (int)ds->d);
+    ds->feature_names = names;
+    ds->d = n_in;
+    free(row);
+    free(from);
+    return 0;
+}

@@ -1,0 +1,140 @@
+/* The training data's column names travel with the model (models/model_features.c): eval and
+ * predict match a table's columns by name, in any order, ignore (and name) extra ones, and refuse
+ * a file that lacks one. Issue 20's reproduction: eval on a 3-column CSV with its columns in
+ * reverse order gave 0.655 accuracy against 0.900, with no word. */
+#include "test_cli_util.h"
+
+#include <math.h>
+
+#include "io/safetensors.h"
+
+static char dir[600], model[800];
+
+/* Writes `name` in dir with the columns in `order` (a permutation of a, b, c, label, plus
+ * "extra" when asked); rows of two classes that a, b separate. */
+static const char *table(const char *name, const char *order[], int ncols) {
+    static char path[700];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int j = 0; j < ncols; j++) fprintf(f, "%s%s", j ? "," : "", order[j]);
+    fprintf(f, "\n");
+    for (int i = 0; i < 240; i++) {
+        const int y = i % 2;
+        /* a deterministic spread: the classes overlap a little */
+        const double u = sin(i * 12.9898) * 0.9, v = cos(i * 78.233) * 0.9, w = sin(i * 3.7);
+        for (int j = 0; j < ncols; j++) {
+            const char *c = order[j];
+            if (j) fputc(',', f);
+            if (!strcmp(c, "a")) fprintf(f, "%.4f", 2.0 * y + u);
+            else if (!strcmp(c, "b")) fprintf(f, "%.4f", -2.0 * y + v);
+            else if (!strcmp(c, "c")) fprintf(f, "%.4f", w);
+            else if (!strcmp(c, "label")) fprintf(f, "%s", y ? "yes" : "no");
+            else fprintf(f, "7");
+        }
+        fprintf(f, "\n");
+    }
+    fclose(f);
+    return path;
+}
+
+static int setup(void **state) {
+    (void)state;
+    test_path(dir, sizeof dir, "columns");
+    char cmd[800];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    const char *train[] = {"a", "b", "c", "label"};
+    const char *path = table("train.csv", train, 4);
+    char out[700];
+    snprintf(out, sizeof out, "%s/run", dir);
+    int rc = run("train --preset mlp --domain 'csv:%s,label=label' --epochs 4 --seed 1 --threads 1 "
+                 "--quiet --no-figures --out '%s'", path, out);
+    if (rc) fprintf(stderr, "training failed: %s\n", slurp(ERR));
+    assert_int_equal(rc, 0);
+    snprintf(model, sizeof model, "%s/model.safetensors", out);
+    return 0;
+}
+
+/* predict's output (the probabilities) for a table */
+static char *predictions(const char *path, const char *extra_opts) {
+    char out[700];
+    snprintf(out, sizeof out, "%s/pred.csv", dir);
+    assert_int_equal(run("predict '%s' 'csv:%s%s' --threads 1 --out '%s'", model, path,
+                         extra_opts, out), 0);
+    return slurp(out);
+}
+
+static void test_names_stored(void **state) {
+    (void)state;
+    gx_st_file *f;
+    gx_error err;
+    assert_int_equal(gx_st_open(model, &f, &err), 0);
+    const char *names = gx_st_metadata(f, "domain.csv.features");
+    assert_non_null(names);
+    assert_string_equal(names, "[\"a\",\"b\",\"c\"]");
+    gx_st_close(f);
+}
+
+static void test_any_column_order(void **state) {
+    (void)state;
+    const char *same[] = {"a", "b", "c", "label"}, *reversed[] = {"label", "extra", "c", "b", "a"};
+    char *p1 = predictions(table("same.csv", same, 4), ",label=label");
+    char *p2 = predictions(table("reversed.csv", reversed, 5), ",label=label");
+    assert_string_equal(p1, p2); /* the same predictions, bit for bit */
+    char *err = slurp(ERR);
+    assert_contains(err, "columns not used by the model, ignored: extra");
+    free(err);
+    free(p1);
+    free(p2);
+    /* eval likewise: the same accuracy line */
+    assert_int_equal(run("eval '%s' 'csv:%s/same.csv,label=label' --threads 1", model, dir), 0);
+    char *e1 = slurp(OUT);
+    assert_int_equal(run("eval '%s' 'csv:%s/reversed.csv,label=label' --threads 1", model, dir), 0);
+    char *e2 = slurp(OUT);
+    assert_non_null(strstr(e1, "accuracy"));
+    assert_string_equal(strstr(e1, "accuracy"), strstr(e2, "accuracy"));
+    free(e1);
+    free(e2);
+}
+
+static void test_missing_or_renamed_column(void **state) {
+    (void)state;
+    const char *renamed[] = {"a", "bee", "c", "label"};
+    const char *path = table("renamed.csv", renamed, 4);
+    assert_one_error_line(run("eval '%s' 'csv:%s,label=label'", model, path),
+                          "no column 'b', which the model was trained on");
+    assert_one_error_line(run("predict '%s' 'csv:%s,label=label' --out '%s/x.csv'", model, path,
+                              dir),
+                          "no column 'b'");
+}
+
+/* The same for a classifier from genxfer scratch (the models of scratch, pp, pssl, kd). */
+static void test_classifier_model(void **state) {
+    (void)state;
+    char out[700], cls[800];
+    snprintf(out, sizeof out, "%s/scratch", dir);
+    assert_int_equal(run("scratch --data 'csv:%s/train.csv,label=label' --arch fc16-relu,fc "
+                         "--epochs 3 --seed 1 --threads 1 --quiet --out '%s'", dir, out), 0);
+    snprintf(cls, sizeof cls, "%s/model.safetensors", out);
+    assert_int_equal(run("eval '%s' 'csv:%s/same.csv,label=label' --threads 1", cls, dir), 0);
+    char *e1 = slurp(OUT);
+    assert_int_equal(run("eval '%s' 'csv:%s/reversed.csv,label=label' --threads 1", cls, dir), 0);
+    char *e2 = slurp(OUT);
+    assert_non_null(strstr(e1, "accuracy"));
+    assert_string_equal(strstr(e1, "accuracy"), strstr(e2, "accuracy"));
+    free(e1);
+    free(e2);
+    assert_one_error_line(run("eval '%s' 'csv:%s/renamed.csv,label=label'", cls, dir),
+                          "no column 'b'");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_names_stored),
+        cmocka_unit_test(test_any_column_order),
+        cmocka_unit_test(test_missing_or_renamed_column),
+        cmocka_unit_test(test_classifier_model),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
