@@ -213,8 +213,11 @@ static void test_latent_errors(void **s) {
     /* specs that fail to load, or do not fit the domain */
     assert_one_error_line(run("latent '%s' --data mnist=csv:/nonexistent/x.csv,label=y --out '%s'",
                               model(dvt_dir), png), "/nonexistent/x.csv");
-    assert_one_error_line(run("latent '%s' --data mnist=mnist:test,limit=5 --data usps=usps:test "
-                              "--out '%s'", model(dvt_dir), png), "256 features");
+    /* a usps spec that contradicts how the usps domain was trained (resize=20x20, pad=4: the
+     * plain usps:test is read that way, the training options completing it) */
+    assert_one_error_line(run("latent '%s' --data mnist=mnist:test,limit=5 "
+                              "--data usps=usps:test,resize=16x16 --out '%s'", model(dvt_dir), png),
+                          "resize=16x16, but the model's training data were read with resize=20x20");
     /* one example in all is too few to project */
     assert_one_error_line(run("latent '%s' --data mnist=mnist:test,limit=1 --out '%s'",
                               model(dvt_dir), png), "at least 2");

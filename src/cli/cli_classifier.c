@@ -7,8 +7,8 @@
 #include "data/transforms.h"
 
 int cli_classifier_load_data(const gx_classifier *m, const gx_model_info *info, const char *spec,
-                             gx_dataset *ds, gx_error *err) {
-    if (gx_spec_load(spec, ds, err)) return -1;
+                             int with_labels, gx_dataset *ds, gx_error *err) {
+    if (cli_load_completed(info, 0, spec, with_labels, ds, err)) return -1;
     const int d = gx_classifier_in_size(m);
     const char *trained = info->prep_spec[0][0] ? info->prep_spec[0] : "(unknown)";
     if (cli_match_columns(info, 0, d, ds, spec, err)) return -1;

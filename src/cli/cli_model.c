@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli_data.h"
 #include "core/metrics.h"
@@ -21,9 +22,29 @@ int cli_match_columns(const gx_model_info *info, int d, int n_in, gx_dataset *ds
     return 0;
 }
 
-int cli_load_for_model(const gx_ssdgm *m, const gx_model_info *info, int d, const char *spec,
+int cli_complete_spec(const gx_model_info *info, int d, const char *spec, int with_labels,
+                      char *full, size_t n, gx_error *err) {
+    if (gx_spec_complete(spec, info->prep_spec[d], (const char *const *)info->feature_names[d],
+                         info->n_features[d], with_labels, full, n, err))
+        return -1;
+    if (strcmp(full, spec) && isatty(STDERR_FILENO))
+        fprintf(stderr, "reading %s as the training data were: %s\n", spec, full);
+    return 0;
+}
+
+int cli_load_completed(const gx_model_info *info, int d, const char *spec, int with_labels,
                        gx_dataset *ds, gx_error *err) {
-    if (gx_spec_load(spec, ds, err)) return -1;
+    char full[2048];
+    if (cli_complete_spec(info, d, spec, with_labels, full, sizeof full, err)) return -1;
+    if (gx_spec_load(full, ds, err) == 0) return 0;
+    if (strcmp(full, spec)) /* say which options were not the user's */
+        gx_fail_prefix(err, "%s, read with the model's training options", spec);
+    return -1;
+}
+
+int cli_load_for_model(const gx_ssdgm *m, const gx_model_info *info, int d, const char *spec,
+                       int with_labels, gx_dataset *ds, gx_error *err) {
+    if (cli_load_completed(info, d, spec, with_labels, ds, err)) return -1;
     const gx_domain_config *dc = &m->cfg.dom[d];
     if (cli_match_columns(info, d, dc->n_in, ds, spec, err)) return -1;
     if (ds->d != dc->n_in)
@@ -109,7 +130,7 @@ int cli_evaluate_and_report(gx_ssdgm *m, const gx_model_info *info, int d, const
                             const char *json_path, const cJSON *extra, gx_error *err) {
     gx_dataset ds;
     gx_dataset_init(&ds);
-    int rc = cli_load_for_model(m, info, d, spec, &ds, err) ||
+    int rc = cli_load_for_model(m, info, d, spec, 1, &ds, err) ||
              cli_evaluate_dataset(m, info, d, &ds, spec, json_path, extra, err);
     gx_dataset_free(&ds);
     return rc ? -1 : 0;

@@ -13,10 +13,20 @@
 int cli_match_columns(const gx_model_info *info, int d, int n_in, gx_dataset *ds,
                       const char *spec, gx_error *err);
 
-/* Loads spec for domain d of the model: its columns by name (cli_match_columns), checks the
+/* Loads spec for domain d of the model, completed with the training data's options
+ * (cli_complete_spec; the label options too with with_labels): its columns by name
+ * (cli_match_columns), checks the
  * feature count, applies the model's standardisation, and maps the labels (if any) onto the
  * model's classes by name. */
 int cli_load_for_model(const gx_ssdgm *m, const gx_model_info *info, int d, const char *spec,
+                       int with_labels, gx_dataset *ds, gx_error *err);
+
+/* spec completed with the training data's options (gx_spec_complete) into full [n]; on the
+ * terminal, a note of what was added. cli_load_completed loads it (an error then says that the
+ * training options were added). */
+int cli_complete_spec(const gx_model_info *info, int d, const char *spec, int with_labels,
+                      char *full, size_t n, gx_error *err);
+int cli_load_completed(const gx_model_info *info, int d, const char *spec, int with_labels,
                        gx_dataset *ds, gx_error *err);
 
 /* q(y|x) for every row of ds: P [n, K] (malloc'd; the caller frees). MU (may be NULL) receives a

@@ -498,7 +498,7 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
         goto done;
     }
     /* the test set now, so that a spec that does not fit fails before training */
-    if (o.test_spec && cli_classifier_load_data(&m, &info, o.test_spec, &test_ds, &err)) {
+    if (o.test_spec && cli_classifier_load_data(&m, &info, o.test_spec, 1, &test_ds, &err)) {
         cli_error("%s", err.msg);
         goto done;
     }

@@ -152,7 +152,7 @@ static int classifier_cmd(const model_cmd_opts *o, int predict) {
     float *P = NULL;
     const char *out = o->out ? o->out : o->npy ? "predictions.npy" : "predictions.csv";
     char names_path[1100];
-    int rc = cli_classifier_load_data(&m, &info, o->spec, &ds, &err);
+    int rc = cli_classifier_load_data(&m, &info, o->spec, !predict, &ds, &err);
     if (!rc && !predict) rc = cli_classifier_evaluate(&m, &info, &ds, o->spec, o->out, NULL, &err);
     if (!rc && predict)
         rc = cli_classifier_predict(&m, &ds, &P, &err) ||
@@ -213,7 +213,7 @@ int cmd_predict(int argc, char **argv) {
     int K = m.cfg.n_classes, z = m.cfg.z_dim;
     char names_path[1100];
     rc = 1;
-    if (cli_load_for_model(&m, &info, d, o.spec, &ds, &err) ||
+    if (cli_load_for_model(&m, &info, d, o.spec, 0, &ds, &err) ||
         cli_predict(&m, d, &ds, &P, o.latent ? &MU : NULL, &err) ||
         (o.npy ? write_npy_predictions(out, P, ds.n, K, &info, names_path, sizeof names_path, &err)
                : gx_predictions_csv_write(out, (const char *const *)ds.ids, ds.n, P, K,

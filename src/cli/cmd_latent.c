@@ -218,7 +218,7 @@ static int load_set(gx_ssdgm *m, const gx_model_info *info, latent_set *s, const
     gx_rng rng;
     gx_rng_init(&rng, (uint64_t)o->seed, STREAM_ROWS + (uint64_t)index);
     int rc = -1;
-    if (cli_load_for_model(m, info, s->d, s->spec, &ds, err)) goto done;
+    if (cli_load_for_model(m, info, s->d, s->spec, 1, &ds, err)) goto done;
     s->n_read = ds.n;
     if (ds.n == 0) {
         gx_fail(err, "%s: no examples", s->spec);
