@@ -145,12 +145,37 @@ static void test_classifier_model(void **state) {
     assert_one_error_line(run("eval '%s' 'csv:%s/renamed.csv,label=label'", cls, dir), "'b'");
 }
 
+/* Data far from the training data's distribution are reported: a warning above 1% of rows. */
+static void test_drift_reported(void **state) {
+    (void)state;
+    char path[700];
+    snprintf(path, sizeof path, "%s/drift.csv", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "a,b,c,label\n");
+    for (int i = 0; i < 100; i++) /* one row in ten with a 100 sd away from training's */
+        fprintf(f, "%.2f,%.2f,0.1,%s\n", i % 10 ? 0.5 : 500.0, -0.5, i % 2 ? "yes" : "no");
+    fclose(f);
+    assert_int_equal(run("eval '%s' 'csv:%s' --threads 1", model, path), 0);
+    char *err = slurp(ERR);
+    assert_contains(err, "warning: csv:");
+    assert_contains(err, "10.00% of the rows (10 of 100) have a feature more than 6 standard "
+                         "deviations from the training data's mean (most often column 'a')");
+    free(err);
+    /* the training file itself: no warning */
+    assert_int_equal(run("eval '%s' 'csv:%s/train.csv' --threads 1", model, dir), 0);
+    err = slurp(ERR);
+    assert_null(strstr(err, "warning"));
+    free(err);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names_stored),
         cmocka_unit_test(test_any_column_order),
         cmocka_unit_test(test_missing_or_renamed_column),
         cmocka_unit_test(test_classifier_model),
+        cmocka_unit_test(test_drift_reported),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -294,8 +294,21 @@ static void test_dataset_usps_frame(void **state) {
     free(x);
 }
 
+/* gx_rows_beyond: rows with some |value| above the limit, and the column most often above it. */
+static void test_rows_beyond(void **state) {
+    (void)state;
+    const float x[4 * 3] = {0, 1, -2, 7, 0, 0, 0, -6.5f, 9, 0, 6, 0};
+    int64_t worst;
+    assert_int_equal(gx_rows_beyond(x, 4, 3, 6.0f, &worst), 2); /* rows 1 and 2 (6 is not above) */
+    assert_int_equal(worst, 0);                               /* columns 0 and 1 once each: first */
+    assert_int_equal(gx_rows_beyond(x, 4, 3, 10.0f, &worst), 0);
+    assert_int_equal(worst, -1);
+    assert_int_equal(gx_rows_beyond(x, 4, 3, 0.5f, NULL), 4);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rows_beyond),
         cmocka_unit_test(test_scale),
         cmocka_unit_test(test_standardize_fit_apply),
         cmocka_unit_test(test_standardize_precision_and_errors),

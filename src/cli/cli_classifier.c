@@ -24,6 +24,7 @@ int cli_classifier_load_data(const gx_classifier *m, const gx_model_info *info, 
     if (info->prep_mean[0]) {
         gx_standardizer st = {d, info->prep_mean[0], info->prep_std[0]};
         gx_standardizer_apply_rows(&st, ds->x, ds->n);
+        cli_report_drift(ds, spec);
     }
     int n = info->n_classes;
     if (ds->y && gx_dataset_match_classes(ds, info->class_names, &n, n, 0, err)) return -1;

@@ -8,6 +8,7 @@
 #include "cli/cli_data.h"
 #include "core/metrics.h"
 #include "data/spec.h"
+#include "data/transforms.h"
 #include "io/report.h"
 
 int cli_match_columns(const gx_model_info *info, int d, int n_in, gx_dataset *ds,
@@ -42,6 +43,22 @@ int cli_load_completed(const gx_model_info *info, int d, const char *spec, int w
     return -1;
 }
 
+void cli_report_drift(const gx_dataset *ds, const char *spec) {
+    int64_t worst;
+    const int64_t rows = gx_rows_beyond(ds->x, ds->n, ds->d, 6.0f, &worst);
+    if (rows == 0) return;
+    const double share = 100.0 * (double)rows / (double)ds->n;
+    char col[96];
+    if (ds->feature_names && ds->feature_names[worst])
+        snprintf(col, sizeof col, "'%.80s'", ds->feature_names[worst]);
+    else
+        snprintf(col, sizeof col, "%lld", (long long)worst);
+    fprintf(stderr, "genxfer: %s: %s: %.2f%% of the rows (%lld of %lld) have a feature more than 6 "
+                    "standard deviations from the training data's mean (most often column %s)%s\n",
+            share > 1.0 ? "warning" : "note", spec, share, (long long)rows, (long long)ds->n, col,
+            share > 1.0 ? "; these data may not be like the training data" : "");
+}
+
 int cli_load_for_model(const gx_ssdgm *m, const gx_model_info *info, int d, const char *spec,
                        int with_labels, gx_dataset *ds, gx_error *err) {
     if (cli_load_completed(info, d, spec, with_labels, ds, err)) return -1;
@@ -57,6 +74,7 @@ int cli_load_for_model(const gx_ssdgm *m, const gx_model_info *info, int d, cons
                 float *x = ds->x + i * ds->d + j;
                 *x = (*x - info->prep_mean[d][j]) / info->prep_std[d][j];
             }
+    if (info->prep_mean[d]) cli_report_drift(ds, spec);
     int n = info->n_classes;
     if (ds->y && gx_dataset_match_classes(ds, info->class_names, &n, n, 0, err)) return -1;
     return 0;

@@ -13,6 +13,10 @@
 int cli_match_columns(const gx_model_info *info, int d, int n_in, gx_dataset *ds,
                       const char *spec, gx_error *err);
 
+/* After the model's standardisation of ds: on stderr, the share of rows with a feature more than
+ * 6 standard deviations from the training mean, as a note up to 1% and a warning above. */
+void cli_report_drift(const gx_dataset *ds, const char *spec);
+
 /* Loads spec for domain d of the model, completed with the training data's options
  * (cli_complete_spec; the label options too with with_labels): its columns by name
  * (cli_match_columns), checks the

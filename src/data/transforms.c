@@ -127,6 +127,24 @@ void gx_standardizer_apply_rows(const gx_standardizer *s, float *x, int64_t n) {
     }
 }
 
+int64_t gx_rows_beyond(const float *x, int64_t n, int64_t d, float limit, int64_t *worst) {
+    int64_t rows = 0, best = 0;
+    if (worst) *worst = -1;
+    for (int64_t r = 0; r < n; r++) {
+        const float *row = x + r * d;
+        int beyond = 0;
+        for (int64_t j = 0; j < d && !beyond; j++) beyond = fabsf(row[j]) > limit;
+        rows += beyond;
+    }
+    if (!worst || rows == 0) return rows;
+    for (int64_t j = 0; j < d; j++) { /* the column most often beyond */
+        int64_t c = 0;
+        for (int64_t r = 0; r < n; r++) c += fabsf(x[r * d + j]) > limit;
+        if (c > best) best = c, *worst = j;
+    }
+    return rows;
+}
+
 void gx_standardizer_invert_rows(const gx_standardizer *s, float *x, int64_t n) {
     int64_t d = s->d;
     for (int64_t r = 0; r < n; r++) {

@@ -36,6 +36,11 @@ int gx_standardizer_set(gx_standardizer *s, int64_t d, const float *mean, const 
 int gx_standardizer_apply(const gx_standardizer *s, gx_dataset *ds, gx_error *err);
 /* The same on a raw [n, s->d] matrix. */
 void gx_standardizer_apply_rows(const gx_standardizer *s, float *x, int64_t n);
+/* Drift: the rows of standardised data x [n, d] with some |value| above limit (standard
+ * deviations from the training mean); *worst (may be NULL) receives the column most often above
+ * it, or -1 when no row is. */
+int64_t gx_rows_beyond(const float *x, int64_t n, int64_t d, float limit, int64_t *worst);
+
 /* The inverse, x <- x * std + mean, on a raw [n, s->d] matrix (e.g. generated samples). */
 void gx_standardizer_invert_rows(const gx_standardizer *s, float *x, int64_t n);
 
