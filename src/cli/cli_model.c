@@ -68,6 +68,13 @@ int cli_load_for_model(const gx_ssdgm *m, const gx_model_info *info, int d, cons
         return gx_fail(err, "%s: %lld features per example, but domain %s of the model takes %d "
                             "(the model was trained on '%s')",
                        spec, (long long)ds->d, dc->name, dc->n_in, info->prep_spec[d]);
+    /* a Bernoulli domain was trained on values in [0, 1]: raw bytes (0-255) are not its data */
+    const int64_t out = dc->lik == GX_LIK_BERNOULLI && !info->prep_mean[d]
+                            ? gx_dataset_find_outside_unit(ds) : -1;
+    if (out >= 0)
+        return gx_fail(err, "%s: value %g in row %lld, but domain %s of the model was trained on "
+                            "values in [0, 1] (scale=1/255 reads bytes as such)",
+                       spec, ds->x[out], (long long)(out / ds->d), dc->name);
     if (info->prep_mean[d])
         for (int64_t i = 0; i < ds->n; i++)
             for (int j = 0; j < dc->n_in; j++) {
