@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/memory.h"
 #include "data/readers_internal.h"
 
 void gx_dataset_init(gx_dataset *ds) {
@@ -40,6 +41,10 @@ int gx_dataset_alloc(gx_dataset *ds, int64_t n, int64_t d, int labelled, gx_erro
         gx_mul_size(cells, sizeof(float), &bytes, "dataset", err) != 0)
         return gx_fail(err, "dataset of %lld x %lld float32 values is too large", (long long)n,
                        (long long)d);
+    char what[96];
+    snprintf(what, sizeof what, "a dataset of %lld x %lld float32 values", (long long)n,
+             (long long)d);
+    if (gx_check_memory((double)bytes, what, err)) return -1;
     ds->x = gx_malloc_aligned(bytes, "dataset features", err);
     if (!ds->x) return -1;
     memset(ds->x, 0, bytes);

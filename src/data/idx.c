@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include "core/memory.h"
 #include "data/readers.h"
 #include "data/readers_internal.h"
 
@@ -184,6 +185,12 @@ static int read_images(idx_file *f, gx_dataset *out, gx_error *err) {
     if (d > INT32_MAX)
         return gx_fail(err, "%s: %llu values per image is too many", f->path,
                        (unsigned long long)d);
+    /* what the header declares must fit the machine before any of it is read: the bytes and
+     * then the floats (a gzip'd file of zeros of a few MB can declare tens of GB) */
+    char what[160];
+    snprintf(what, sizeof what, "%s: its %llu x %llu images (bytes, then float32)", f->path,
+             (unsigned long long)n, (unsigned long long)d);
+    if (gx_check_memory((double)f->count * (1.0 + sizeof(float)), what, err)) return -1;
     /* The bytes first, in a buffer that grows as data arrive: a short gzip stream whose header
      * claims a huge array fails at its end without a huge allocation. */
     size_t cap = f->count < ((uint64_t)1 << 24) ? (size_t)f->count : (size_t)1 << 24;

@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/batchnorm.h"
+#include "core/memory.h"
 #include "core/conv.h"
 #include "core/losses.h"
 #include "core/metrics.h"
@@ -18,16 +18,6 @@
 static size_t in_size(const gx_cls_layer *L) { return (size_t)L->h * L->w * L->c; }
 static size_t out_size(const gx_cls_layer *L) { return (size_t)L->oh * L->ow * L->oc; }
 
-/* A workspace larger than the machine's memory is an error up front, not an allocation that the
- * kernel's overcommit lets through and an out-of-memory kill ends later. */
-static int check_memory(double bytes, const char *what, gx_error *err) {
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    double have = pages > 0 && page > 0 ? (double)pages * (double)page : 0;
-    if (have > 0 && bytes > have)
-        return gx_fail(err, "%s would take %.1f GB, more than this machine's %.1f GB of memory",
-                       what, bytes / 1e9, have / 1e9);
-    return 0;
-}
 
 static int declare(gx_classifier *m, size_t max_params, gx_error *err) {
     gx_params *p = &m->params;
@@ -187,7 +177,7 @@ int gx_classifier_ws_alloc(gx_classifier_ws *ws, const gx_classifier *m, int max
         if (pass == 1) {
             char what[64];
             snprintf(what, sizeof what, "the activations of a batch of %d", max_batch);
-            if (check_memory((double)off, what, err)) return -1;
+            if (gx_check_memory((double)off, what, err)) return -1;
             if (!(base = gx_malloc_aligned(off, "classifier activations", err))) return -1;
             memset(base, 0, off);
             off = 0;

@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sysinfo.h>
 #include <time.h>
 
+#include "core/memory.h"
 #include "data/batch.h"
 
 void gx_ssdgm_train_config_default(gx_ssdgm_train_config *c) {
@@ -128,22 +128,12 @@ double gx_ssdgm_train_bytes(const gx_ssdgm_config *c, int batch_l, int batch_u) 
     return 4.0 * (5 * mc.params + mc.acts + 2 * N * nmax);
 }
 
-static void human_bytes(char *buf, size_t n, double b) {
-    const char *unit[] = {"bytes", "KB", "MB", "GB", "TB", "PB", "EB"};
-    int u = 0;
-    while (b >= 1024 && u < 6) b /= 1024, u++;
-    snprintf(buf, n, u ? "%.1f %s" : "%.0f %s", b, unit[u]);
-}
-
 int gx_ssdgm_train_check_memory(const gx_ssdgm_config *c, int batch_l, int batch_u, gx_error *err) {
-    struct sysinfo si;
-    if (sysinfo(&si) != 0) return 0;
-    double have = ((double)si.totalram + (double)si.totalswap) * si.mem_unit;
-    double need = gx_ssdgm_train_bytes(c, batch_l, batch_u);
-    if (need <= have) return 0;
+    const double have = gx_machine_memory(), need = gx_ssdgm_train_bytes(c, batch_l, batch_u);
+    if (have <= 0 || need <= have) return 0;
     char a[32], b[32];
-    human_bytes(a, sizeof a, need);
-    human_bytes(b, sizeof b, have);
+    gx_human_bytes(a, sizeof a, need);
+    gx_human_bytes(b, sizeof b, have);
     return gx_fail(err, "training this model would need about %s of memory (the layer widths, --z "
                         "and batch sizes), more than the %s this machine has (RAM and swap); use "
                         "smaller sizes", a, b);
