@@ -74,7 +74,7 @@ int gx_spec_complete(const char *given, const char *trained, const char *const *
     gx_spec_free(&gs);
     gx_spec_free(&ts);
     if (!same_kind) return 0; /* another kind of file: the count and names checks decide */
-    static spec_tokens g, t;
+    spec_tokens g, t; /* (about 5 KB each, on the stack: the function stays reentrant) */
     if (split(given, &g, err) || split(trained, &t, err)) return -1;
     /* the stored names stand for keep= and drop=: the columns by name */
     char names[1024] = "";
