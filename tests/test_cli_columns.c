@@ -56,13 +56,18 @@ static int setup(void **state) {
     return 0;
 }
 
-/* predict's output (the probabilities) for a table */
-static char *predictions(const char *path, const char *extra_opts) {
+/* predict's output (the probabilities) of model file mdl for a table */
+static char *predictions_of(const char *mdl, const char *path, const char *extra_opts) {
     char out[700];
     snprintf(out, sizeof out, "%s/pred.csv", dir);
-    assert_int_equal(run("predict '%s' 'csv:%s%s' --threads 1 --out '%s'", model, path,
-                         extra_opts, out), 0);
+    int rc = run("predict '%s' 'csv:%s%s' --threads 1 --out '%s'", mdl, path, extra_opts, out);
+    if (rc) fprintf(stderr, "predict failed: %s\n", slurp(ERR));
+    assert_int_equal(rc, 0);
     return slurp(out);
+}
+
+static char *predictions(const char *path, const char *extra_opts) {
+    return predictions_of(model, path, extra_opts);
 }
 
 static void test_names_stored(void **state) {
@@ -169,6 +174,68 @@ static void test_drift_reported(void **state) {
     free(err);
 }
 
+static int cmp_float(const void *a, const void *b) {
+    const float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* impute=median at training: the model keeps the training medians, and predict fills a file's
+ * missing values with them (not with the file's own): a file whose column a is all missing gives
+ * the predictions of the same rows with a set to the training median. */
+static void test_impute_travels(void **state) {
+    (void)state;
+    char train[700], run_dir[700], mdl[800], missing[700], filled[700];
+    snprintf(train, sizeof train, "%s/impute-train.csv", dir);
+    FILE *f = fopen(train, "w");
+    assert_non_null(f);
+    fprintf(f, "a,b,label\n");
+    float a_vals[240];
+    int n_a = 0;
+    for (int i = 0; i < 240; i++) {
+        const int y = i % 2;
+        const float a = (float)(2.0 * y + sin(i * 12.9898)), b = (float)(-2.0 * y + cos(i * 7.1));
+        char as[32];
+        snprintf(as, sizeof as, "%.4f", a);
+        if (i % 5 == 0) fprintf(f, "NA,%.4f,%s\n", b, y ? "yes" : "no"); /* a missing */
+        else {
+            fprintf(f, "%s,%.4f,%s\n", as, b, y ? "yes" : "no");
+            a_vals[n_a++] = strtof(as, NULL);
+        }
+    }
+    fclose(f);
+    snprintf(run_dir, sizeof run_dir, "%s/impute-run", dir);
+    assert_int_equal(run("train --preset mlp --domain 'csv:%s,label=label,impute=median' --epochs 2 "
+                         "--seed 1 --threads 1 --quiet --no-figures --out '%s'", train, run_dir), 0);
+    snprintf(mdl, sizeof mdl, "%s/model.safetensors", run_dir);
+    qsort(a_vals, (size_t)n_a, sizeof *a_vals, cmp_float);
+    const float median = n_a % 2 ? a_vals[n_a / 2]
+                                  : (float)(0.5 * ((double)a_vals[n_a / 2 - 1] + a_vals[n_a / 2]));
+    gx_st_file *sf;
+    gx_error err;
+    assert_int_equal(gx_st_open(mdl, &sf, &err), 0);
+    const char *kept = gx_st_metadata(sf, "domain.csv.impute");
+    assert_non_null(kept);
+    assert_float_equal(strtof(kept + 1, NULL), median, 1e-6); /* "[median,...]" */
+    gx_st_close(sf);
+    snprintf(missing, sizeof missing, "%s/impute-missing.csv", dir);
+    snprintf(filled, sizeof filled, "%s/impute-filled.csv", dir);
+    FILE *m = fopen(missing, "w"), *g = fopen(filled, "w");
+    assert_non_null(m);
+    assert_non_null(g);
+    fprintf(m, "a,b\n");
+    fprintf(g, "a,b\n");
+    for (int i = 0; i < 20; i++) {
+        fprintf(m, ",%.4f\n", 0.3 * i - 3);
+        fprintf(g, "%.9g,%.4f\n", median, 0.3 * i - 3);
+    }
+    fclose(m);
+    fclose(g);
+    char *p1 = predictions_of(mdl, missing, ""), *p2 = predictions_of(mdl, filled, "");
+    assert_string_equal(p1, p2);
+    free(p1);
+    free(p2);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names_stored),
@@ -176,6 +243,7 @@ int main(void) {
         cmocka_unit_test(test_missing_or_renamed_column),
         cmocka_unit_test(test_classifier_model),
         cmocka_unit_test(test_drift_reported),
+        cmocka_unit_test(test_impute_travels),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -243,6 +243,62 @@ static void test_load_csv(void **state) {
     gx_dataset_free(&ds);
 }
 
+/* impute=: missing feature values filled with the column's median, mean or 0 (values returned
+ * for the model), or with given values by column name; a column with nothing to impute from is
+ * an error; impute= with missing=drop is refused; a missing label stays unlabelled. */
+static void test_impute(void **state) {
+    (void)state;
+    char path[600], spec[800];
+    test_path(path, sizeof path, "impute.csv");
+    test_write_text(path, "%s", "a,b,c,y\n1,10,NA,p\n,20,,q\n3,,,p\n6,40,,q\n");
+    const float want[3][3] = {{3, 20, 0}, {10.0f / 3, 70.0f / 3, 0}, {0, 0, 0}}; /* a b c */
+    const char *how[3] = {"median", "mean", "zero"};
+    for (int h = 0; h < 3; h++) {
+        gx_dataset ds;
+        gx_error err = {{0}};
+        float *used = NULL;
+        gx_dataset_init(&ds);
+        snprintf(spec, sizeof spec, "csv:%s,label=y,drop=c,impute=%s", path, how[h]);
+        assert_int_equal(gx_spec_load_imputed(spec, NULL, NULL, 0, &used, &ds, &err), 0);
+        assert_non_null(used);
+        assert_int_equal(ds.d, 2);
+        assert_float_equal(used[0], want[h][0], 1e-6);
+        assert_float_equal(used[1], want[h][1], 1e-6);
+        assert_float_equal(ds.x[1 * 2 + 0], want[h][0], 1e-6); /* row 1's a */
+        assert_float_equal(ds.x[2 * 2 + 1], want[h][1], 1e-6); /* row 2's b */
+        assert_float_equal(ds.x[3 * 2 + 0], 6, 0);             /* a value given stays */
+        free(used);
+        gx_dataset_free(&ds);
+    }
+    /* the training data's values, by column name (here in another order than the file's) */
+    const char *names[2] = {"b", "a"};
+    const float fill[2] = {-5, 99};
+    gx_dataset ds;
+    gx_error err = {{0}};
+    gx_dataset_init(&ds);
+    snprintf(spec, sizeof spec, "csv:%s,label=y,drop=c,impute=median", path);
+    assert_int_equal(gx_spec_load_imputed(spec, names, fill, 2, NULL, &ds, &err), 0);
+    assert_float_equal(ds.x[1 * 2 + 0], 99, 0);
+    assert_float_equal(ds.x[2 * 2 + 1], -5, 0);
+    gx_dataset_free(&ds);
+    /* a column with no value at all: nothing to take a median of (0 still works) */
+    snprintf(spec, sizeof spec, "csv:%s,label=y,impute=median", path);
+    assert_int_equal(gx_spec_load(spec, &ds, &err), -1);
+    assert_contains(err.msg, "column 'c': every value is missing, so there is nothing to impute=median from");
+    snprintf(spec, sizeof spec, "csv:%s,label=y,impute=zero", path);
+    assert_int_equal(gx_spec_load(spec, &ds, &err), 0);
+    gx_dataset_free(&ds);
+    /* a fill table without the column that has missing values */
+    assert_int_equal(gx_spec_load_imputed(spec, names, fill, 2, NULL, &ds, &err), -1);
+    assert_contains(err.msg, "column 'c' has missing values, and the model keeps no value");
+    snprintf(spec, sizeof spec, "csv:%s,label=y,impute=median,missing=drop", path);
+    assert_int_equal(gx_spec_load(spec, &ds, &err), -1);
+    assert_contains(err.msg, "not with missing=drop");
+    snprintf(spec, sizeof spec, "csv:%s,label=y,impute=mode", path);
+    assert_int_equal(gx_spec_load(spec, &ds, &err), -1);
+    assert_contains(err.msg, "median, mean or zero");
+}
+
 static void test_load_npy(void **state) {
     (void)state;
     char xp[600], yp[600], spec[1400];
@@ -349,6 +405,7 @@ int main(void) {
         cmocka_unit_test(test_parse_bad),
         cmocka_unit_test(test_print_help),
         cmocka_unit_test(test_load_csv),
+        cmocka_unit_test(test_impute),
         cmocka_unit_test(test_load_npy),
         cmocka_unit_test(test_data_dir_errors),
         cmocka_unit_test(test_real_datasets),

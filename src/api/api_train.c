@@ -308,7 +308,7 @@ gx_model *gx_model_train(const gx_domain *domains, int n_domains, const gx_train
             snprintf(model->info.prep_spec[d], sizeof model->info.prep_spec[d], "%s",
                      r->ds[d].source);
         /* the column names travel with the model, as from genxfer train */
-        if (gx_model_info_set_features(&model->info, d, &r->ds[d], err)) goto fail;
+        if (gx_model_info_set_features(&model->info, d, &r->ds[d], NULL, err)) goto fail;
     }
     if (gx_ssdgm_train_check_memory(&mc, tc.batch_l, tc.batch_u, err)) goto fail;
     gx_rng init_rng;

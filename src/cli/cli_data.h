@@ -29,6 +29,7 @@ typedef struct cli_domain {
     char std[8];        /* auto, yes or no */
     double test_frac;   /* 0: none */
     gx_dataset ds;
+    float *impute;      /* [ds.d] the values impute= filled missing features with, or NULL */
 } cli_domain;
 
 int cli_domain_parse(const char *arg, int index, cli_domain *out, gx_error *err);

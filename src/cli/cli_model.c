@@ -37,7 +37,10 @@ int cli_load_completed(const gx_model_info *info, int d, const char *spec, int w
                        gx_dataset *ds, gx_error *err) {
     char full[2048];
     if (cli_complete_spec(info, d, spec, with_labels, full, sizeof full, err)) return -1;
-    if (gx_spec_load(full, ds, err) == 0) return 0;
+    /* impute= fills with the training data's values, by column name */
+    if (gx_spec_load_imputed(full, (const char *const *)info->feature_names[d], info->impute[d],
+                             info->impute[d] ? info->n_features[d] : 0, NULL, ds, err) == 0)
+        return 0;
     if (strcmp(full, spec)) /* say which options were not the user's */
         gx_fail_prefix(err, "%s, read with the model's training options", spec);
     return -1;

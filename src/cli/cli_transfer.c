@@ -433,7 +433,10 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
     }
     /* the data: labelled, classes in the order of the data's class list */
     if (!o.quiet) fprintf(stderr, "loading %s\n", x->spec);
-    if (gx_spec_load(x->spec, &x->ds, &err)) { cli_error("%s", err.msg); goto done; }
+    if (gx_spec_load_imputed(x->spec, NULL, NULL, 0, &x->impute, &x->ds, &err)) {
+        cli_error("%s", err.msg);
+        goto done;
+    }
     if (!x->ds.y) { cli_error("%s: the data have no labels (scratch trains on labelled data)", x->spec); goto done; }
     if (gx_dataset_match_classes(&x->ds, class_names, &n_classes, GX_MAX_CLASSES, 1, &err)) { cli_error("%s", err.msg); goto done; }
     if (n_classes < 2) { cli_error("%s: the labels name %d class(es); at least 2 are needed", x->spec, n_classes); goto done; }
@@ -493,7 +496,7 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
     if (gx_model_info_set_classes(&info, n_classes, (const char *const *)class_names, &err)) { cli_error("%s", err.msg); goto done; }
     snprintf(info.prep_spec[0], sizeof info.prep_spec[0], "%.*s", (int)sizeof info.prep_spec[0] - 1,
              x->spec); /* for messages only */
-    if (gx_model_info_set_features(&info, 0, &x->ds, &err)) {
+    if (gx_model_info_set_features(&info, 0, &x->ds, x->impute, &err)) {
         cli_error("%s", err.msg);
         goto done;
     }
@@ -699,6 +702,7 @@ done:
     gx_dataset_free(&test_ds);
     gx_dataset_free(&unl_ds);
     gx_dataset_free(&x->ds);
+    free(x->impute);
     gx_split_free(&split_val);
     gx_split_free(&split_lab);
     free(all);

@@ -565,7 +565,10 @@ int cmd_train(int argc, char **argv) {
     for (int d = 0; d < o.n_domains; d++) {
         cli_domain *x = &o.dom[d];
         if (!o.quiet) fprintf(stderr, "loading %s (domain %s)\n", x->spec, x->name);
-        if (gx_spec_load(x->spec, &x->ds, &err)) { cli_error("%s", err.msg); goto done; }
+        if (gx_spec_load_imputed(x->spec, NULL, NULL, 0, &x->impute, &x->ds, &err)) {
+            cli_error("%s", err.msg);
+            goto done;
+        }
         uint64_t hash = gx_ckpt_data_hash(&x->ds);
         if (o.resume && hash != meta.hash[d]) {
             cli_error("domain %s: the data read from %s differ from those the run started with (a "
@@ -677,7 +680,7 @@ int cmd_train(int argc, char **argv) {
             dc->lik = o.mc.dom[dc->share].lik;
         }
         snprintf(info.prep_spec[d], sizeof info.prep_spec[d], "%s", o.dom[d].spec);
-        if (gx_model_info_set_features(&info, d, &o.dom[d].ds, &err)) {
+        if (gx_model_info_set_features(&info, d, &o.dom[d].ds, o.dom[d].impute, &err)) {
             cli_error("%s", err.msg);
             goto done;
         }
@@ -827,6 +830,7 @@ done:
     free(resume_log);
     for (int d = 0; d < o.n_domains; d++) {
         gx_dataset_free(&o.dom[d].ds);
+        free(o.dom[d].impute);
         gx_split_free(&split_val[d]);
         gx_split_free(&split_lab[d]);
         free(unl[d]);

@@ -695,6 +695,10 @@ static int parse_row(const csv_parser *p, long long line, const csv_layout *L,
         char *s = trim(p->fields[j]);
         int st = parse_value(s, &vals[j]);
         if (st == VAL_OK) continue;
+        if (st == VAL_MISSING && opt->missing == GX_MISSING_KEEP) { /* filled by the caller */
+            vals[j] = NAN;
+            continue;
+        }
         if (opt->missing == GX_MISSING_DROP) return 1;
         return value_error(p->path, line, L->names[j], s, st, first_row, err);
     }

@@ -25,7 +25,8 @@ int gx_read_idx(const char *images_path, const char *labels_path, int n_classes,
 int gx_read_hdf5(const char *path, const char *data_name, const char *label_name, int n_classes,
                  gx_dataset *out, gx_error *err);
 
-typedef enum { GX_MISSING_ERROR, GX_MISSING_DROP } gx_missing_policy;
+/* GX_MISSING_KEEP: a missing feature value reads as NaN, for the caller to fill (impute=). */
+typedef enum { GX_MISSING_ERROR, GX_MISSING_DROP, GX_MISSING_KEEP } gx_missing_policy;
 
 /* A computed feature: column `name` = column a - column b (a and b: names, or numbers from 0, of
  * the file's columns other than the label and id). */

@@ -38,7 +38,7 @@ static const struct {
 enum {
     O_LABELS, O_DATA, O_LABEL, O_ID, O_KEEP, O_DROP, O_MISSING, O_HEADER, O_SEP, O_COLUMNS,
     O_FILES, O_DIFF, O_CLASSES, O_RENAME, O_SELECT, O_LIMIT, O_IMAGE, O_LOG10, O_SCALE, O_RESIZE,
-    O_PAD, N_OPTS
+    O_PAD, O_IMPUTE, N_OPTS
 };
 
 static const struct {
@@ -75,6 +75,9 @@ static const struct {
     [O_SCALE] = {"scale", K_ALL, "scale=F           multiply every value by F (a number or A/B, e.g. 1/255)"},
     [O_RESIZE] = {"resize", K_ALL, "resize=HxW        bilinear image resize (align_corners=False)"},
     [O_PAD] = {"pad", K_ALL, "pad=P             zero-pad images by P pixels on each side"},
+    [O_IMPUTE] = {"impute", K(GX_SPEC_CSV), "impute=median|mean|zero  csv: fill missing feature values with the column's median\n"
+                  "                    or mean over the rows read, or 0; eval and predict fill with the\n"
+                  "                    training data's values, which the model keeps"},
 };
 
 void gx_spec_print_help(FILE *f) {
@@ -563,6 +566,14 @@ int gx_spec_parse(const char *spec, gx_spec *out, gx_error *err) {
         if (parse_int(val, 0, 65536, &v) != 0) BAD("a whole number of pixels >= 0");
         out->pad = (int)v;
     }
+    if ((val = raw[O_IMPUTE])) {
+        key = "impute";
+        if (!strcmp(val, "median")) out->impute = GX_IMPUTE_MEDIAN;
+        else if (!strcmp(val, "mean")) out->impute = GX_IMPUTE_MEAN;
+        else if (!strcmp(val, "zero")) out->impute = GX_IMPUTE_ZERO;
+        else BAD("median, mean or zero");
+        if (out->missing_drop) BAD("not with missing=drop (rows with missing values are dropped)");
+    }
     if ((val = raw[O_SCALE])) {
         key = "scale";
         if (parse_scale(val, &out->scale) != 0) BAD("a finite number or A/B, e.g. 1/255");
@@ -850,16 +861,87 @@ static int apply_options(const gx_spec *s, gx_dataset *ds, gx_error *err) {
     return 0;
 }
 
+static int cmp_float(const void *a, const void *b) {
+    const float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* impute=: the NaNs the reader left for missing values filled, column by column, with the value
+ * of `fill` for the column's name (the training data's), or else the column's own median, mean
+ * or 0; *used [d] (malloc'd) receives the values. */
+static int impute_columns(gx_dataset *ds, gx_impute how, const char *const *names,
+                          const float *fill, int n_fill, float **used, gx_error *err) {
+    float *v = gx_malloc((size_t)ds->d * sizeof *v, "impute values", err);
+    float *col = v ? gx_malloc((size_t)(ds->n ? ds->n : 1) * sizeof *col, "a column", err) : NULL;
+    if (!v || !col) {
+        free(v);
+        return -1;
+    }
+    for (int64_t k = 0; k < ds->d; k++) {
+        const char *name = ds->feature_names ? ds->feature_names[k] : NULL;
+        int64_t m = 0, missing = 0;
+        for (int64_t i = 0; i < ds->n; i++) {
+            const float x = ds->x[i * ds->d + k];
+            if (isnan(x)) missing++;
+            else col[m++] = x;
+        }
+        v[k] = 0.0f;
+        if (fill) { /* the training data's value for this column */
+            int found = -1;
+            for (int i = 0; i < n_fill && name && found < 0; i++)
+                if (names[i] && !strcmp(names[i], name)) found = i;
+            if (found < 0 && missing) {
+                free(v);
+                free(col);
+                return gx_fail(err, "column '%s' has missing values, and the model keeps no value "
+                                    "to fill them with", name ? name : "?");
+            }
+            v[k] = found >= 0 ? fill[found] : NAN;
+        } else if (how != GX_IMPUTE_ZERO && m == 0 && missing) {
+            free(v);
+            free(col);
+            return gx_fail(err, "column '%s': every value is missing, so there is nothing to "
+                                "impute=%s from", name ? name : "?",
+                           how == GX_IMPUTE_MEDIAN ? "median" : "mean");
+        } else if (how == GX_IMPUTE_MEDIAN && m > 0) {
+            qsort(col, (size_t)m, sizeof *col, cmp_float);
+            v[k] = m % 2 ? col[m / 2] : (float)(0.5 * ((double)col[m / 2 - 1] + col[m / 2]));
+        } else if (how == GX_IMPUTE_MEAN && m > 0) {
+            double sum = 0;
+            for (int64_t i = 0; i < m; i++) sum += col[i];
+            v[k] = (float)(sum / (double)m);
+        }
+        for (int64_t i = 0; i < ds->n && missing; i++)
+            if (isnan(ds->x[i * ds->d + k])) ds->x[i * ds->d + k] = v[k];
+    }
+    free(col);
+    if (used) *used = v;
+    else free(v);
+    return 0;
+}
+
 int gx_spec_load(const char *spec, gx_dataset *out, gx_error *err) {
+    return gx_spec_load_imputed(spec, NULL, NULL, 0, NULL, out, err);
+}
+
+int gx_spec_load_imputed(const char *spec, const char *const *names, const float *fill,
+                         int n_fill, float **used, gx_dataset *out, gx_error *err) {
+    if (used) *used = NULL;
     gx_spec s;
     if (gx_spec_parse(spec, &s, err) != 0) return -1;
     gx_dataset ds;
     gx_dataset_init(&ds);
-    if (load_format(&s, &ds, err) != 0 || apply_options(&s, &ds, err) != 0) {
+    float *values = NULL;
+    if (load_format(&s, &ds, err) != 0 ||
+        (s.impute && impute_columns(&ds, s.impute, names, fill, n_fill, &values, err) != 0) ||
+        apply_options(&s, &ds, err) != 0) {
+        free(values);
         gx_dataset_free(&ds);
         gx_spec_free(&s);
         return gx_fail_prefix(err, "spec '%s'", spec);
     }
+    if (used) *used = values;
+    else free(values);
     gx_spec_free(&s);
     snprintf(ds.source, sizeof ds.source, "%s", spec);
     gx_dataset_free(out);

@@ -44,6 +44,8 @@ typedef enum {
     GX_SPEC_CSV,
 } gx_spec_kind;
 
+typedef enum { GX_IMPUTE_NONE, GX_IMPUTE_MEDIAN, GX_IMPUTE_MEAN, GX_IMPUTE_ZERO } gx_impute;
+
 /* A parsed spec. Strings point into one private copy of the spec; lists are NULL-terminated arrays
  * (NULL when the option was not given). */
 typedef struct gx_spec {
@@ -75,6 +77,7 @@ typedef struct gx_spec {
     float scale;         /* scale=F or scale=A/B; short names of byte images default to 1/255 */
     int resize_h, resize_w; /* resize=HxW (bilinear); 0 = not given */
     int pad;             /* pad=P zero pixels on each side; -1 = not given */
+    gx_impute impute;    /* csv: impute=median|mean|zero, or GX_IMPUTE_NONE */
     char *buf_;          /* private */
 } gx_spec;
 
@@ -86,6 +89,13 @@ void gx_spec_free(gx_spec *s);
  * freed and replaced on success and left alone on failure. out->source is set to the spec. */
 int gx_spec_load(const char *spec, gx_dataset *out, gx_error *err);
 
+/* The same with impute= filled from the training data: names [n_fill] and fill [n_fill] give the
+ * value for each column by name (NULL: the data's own median, mean or 0). *used (may be NULL)
+ * receives the values used, one per feature column before the other options (malloc'd; NULL
+ * without impute=). */
+int gx_spec_load_imputed(const char *spec, const char *const *names, const float *fill,
+                         int n_fill, float **used, gx_dataset *out, gx_error *err);
+
 /* The folder of the shared datasets: $GENXFER_DATA, else ../shared/data when it exists. */
 int gx_spec_data_dir(char *buf, size_t n, gx_error *err);
 
@@ -95,7 +105,7 @@ void gx_spec_print_help(FILE *f);
 /* The spec to read new data with for a model: `given` completed with the options the model's
  * training data were read with (`trained`, as the model stores it), when both name the same kind
  * of file. Taken from training: what a row holds (columns, header, sep, diff, log10, scale,
- * image, resize, pad, missing), and with with_labels (eval) the labels (label, rename, select,
+ * image, resize, pad, missing, impute), and with with_labels (eval) the labels (label, rename, select,
  * classes); never what belongs to one file (id, files, data, labels, limit). With the training
  * columns' names (features [n_features], may be NULL) keep= becomes those names, so that only
  * they are read, in any order. An option `given` spells out must have training's value, or it is

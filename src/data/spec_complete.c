@@ -13,7 +13,8 @@ enum { TAKE, TAKE_WITH_LABELS, LEAVE };
  * and label file, a row limit) never. keep= and drop= give way to the stored column names. */
 static int rule(const char *key) {
     static const char *const take[] = {"columns", "header", "sep", "diff", "log10", "scale",
-                                       "image", "resize", "pad", "missing", "keep", "drop", NULL};
+                                       "image", "resize", "pad", "missing", "impute", "keep",
+                                       "drop", NULL};
     static const char *const labels[] = {"label", "rename", "select", "classes", NULL};
     for (int i = 0; take[i]; i++)
         if (!strcmp(key, take[i])) return TAKE;

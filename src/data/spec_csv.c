@@ -157,7 +157,7 @@ int gx_spec_load_csv(const gx_spec *s, gx_dataset *ds, gx_error *err) {
     o.drop = s->drop;
     o.diffs = s->diffs;
     o.n_diffs = s->n_diffs;
-    o.missing = s->missing_drop ? GX_MISSING_DROP : GX_MISSING_ERROR;
+    o.missing = s->missing_drop ? GX_MISSING_DROP : s->impute ? GX_MISSING_KEEP : GX_MISSING_ERROR;
     o.label_classes = s->classes;
     struct stat st;
     if (stat(s->path, &st) != 0 || !S_ISDIR(st.st_mode)) {

@@ -2,6 +2,7 @@
  * so that a file whose columns come in another order gives the same predictions, and a renamed
  * or missing column is an error instead of a silent wrong answer. */
 #include <cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,11 +29,23 @@ static int set_names(gx_model_info *info, int d, const char *const *names, int n
     return 0;
 }
 
-int gx_model_info_set_features(gx_model_info *info, int d, const gx_dataset *ds, gx_error *err) {
+/* impute [n] copied as domain d's (NULL: none). */
+static int set_impute(gx_model_info *info, int d, const float *impute, int n, gx_error *err) {
+    free(info->impute[d]);
+    info->impute[d] = NULL;
+    if (!impute) return 0;
+    if (!(info->impute[d] = gx_malloc((size_t)n * sizeof(float), "impute values", err))) return -1;
+    memcpy(info->impute[d], impute, (size_t)n * sizeof(float));
+    return 0;
+}
+
+int gx_model_info_set_features(gx_model_info *info, int d, const gx_dataset *ds,
+                               const float *impute, gx_error *err) {
     if (!ds->feature_names) return 0;
     for (int64_t j = 0; j < ds->d; j++)
         if (!ds->feature_names[j]) return 0; /* a column without a name: none are kept */
-    return set_names(info, d, (const char *const *)ds->feature_names, (int)ds->d, err);
+    if (set_names(info, d, (const char *const *)ds->feature_names, (int)ds->d, err)) return -1;
+    return set_impute(info, d, impute, (int)ds->d, err);
 }
 
 int gx_model_info_write_features(const gx_model_info *info, int d, const char *domain,
@@ -46,6 +59,20 @@ int gx_model_info_write_features(const gx_model_info *info, int d, const char *d
     char key[160];
     snprintf(key, sizeof key, "domain.%s.features", domain);
     int rc = gx_st_writer_meta(w, key, json, err);
+    free(json);
+    if (rc || !info->impute[d]) return rc;
+    /* the fill values, as numbers that read back to the same floats (NaN: a column with nothing
+     * missing in training and no value, as null) */
+    cJSON *v = cJSON_CreateArray();
+    for (int j = 0; v && j < info->n_features[d]; j++) {
+        const float x = info->impute[d][j];
+        cJSON_AddItemToArray(v, x == x ? cJSON_CreateNumber((double)x) : cJSON_CreateNull());
+    }
+    json = v ? cJSON_PrintUnformatted(v) : NULL;
+    cJSON_Delete(v);
+    if (!json) return gx_fail(err, "out of memory for the impute values of domain %s", domain);
+    snprintf(key, sizeof key, "domain.%s.impute", domain);
+    rc = gx_st_writer_meta(w, key, json, err);
     free(json);
     return rc;
 }
@@ -81,7 +108,31 @@ int gx_model_info_read_features(const gx_st_file *f, int d, const char *domain, 
     if (!rc) rc = set_names(info, d, names, n_in, err);
     free(names);
     cJSON_Delete(a);
-    return rc;
+    if (rc) return rc;
+    snprintf(key, sizeof key, "domain.%s.impute", domain);
+    if (!(s = gx_st_metadata(f, key))) return 0;
+    a = cJSON_Parse(s);
+    float *v = gx_malloc((size_t)n_in * sizeof *v, "impute values", err);
+    if (!v || !cJSON_IsArray(a) || cJSON_GetArraySize(a) != n_in) {
+        free(v);
+        cJSON_Delete(a);
+        return v ? gx_fail(err, "%s: metadata '%s' must be a JSON array of %d numbers",
+                           gx_st_path(f), key, n_in)
+                 : -1;
+    }
+    j = 0;
+    cJSON_ArrayForEach(e, a) {
+        if (!cJSON_IsNumber(e) && !cJSON_IsNull(e)) {
+            free(v);
+            cJSON_Delete(a);
+            return gx_fail(err, "%s: metadata '%s': value %d is not a number", gx_st_path(f), key, j);
+        }
+        v[j++] = cJSON_IsNull(e) ? NAN : (float)e->valuedouble;
+    }
+    cJSON_Delete(a);
+    free(info->impute[d]);
+    info->impute[d] = v;
+    return 0;
 }
 
 int gx_model_info_match_columns(const gx_model_info *info, int d, int n_in, gx_dataset *ds,

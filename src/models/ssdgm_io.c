@@ -15,6 +15,7 @@ void gx_model_info_free(gx_model_info *info) {
         for (int j = 0; j < info->n_features[d] && info->feature_names[d]; j++)
             free(info->feature_names[d][j]);
         free(info->feature_names[d]);
+        free(info->impute[d]);
     }
     memset(info, 0, sizeof *info);
 }

@@ -25,14 +25,19 @@ typedef struct gx_model_info {
     char **feature_names[GX_MAX_DOMAINS]; /* [n_features] the training data's column names, or
                                            * NULL (data without names: images, npy) */
     int n_features[GX_MAX_DOMAINS];
+    float *impute[GX_MAX_DOMAINS]; /* [n_features] the values impute= filled missing training
+                                    * values with (by column), or NULL */
 } gx_model_info;
 
 void gx_model_info_free(gx_model_info *info);
 
 /* The training data's column names (models/model_features.c). Copies ds's feature names (if it
  * has them) as domain d's; in the model file they are the metadata "domain.NAME.features", a
- * JSON array, read back by the loaders (NULL when absent: files of earlier versions). */
-int gx_model_info_set_features(gx_model_info *info, int d, const gx_dataset *ds, gx_error *err);
+ * JSON array, read back by the loaders (NULL when absent: files of earlier versions). With
+ * impute (may be NULL; [ds->d]) the values that filled missing training values go along, as
+ * "domain.NAME.impute", a JSON array of numbers in the same order. */
+int gx_model_info_set_features(gx_model_info *info, int d, const gx_dataset *ds,
+                               const float *impute, gx_error *err);
 int gx_model_info_write_features(const gx_model_info *info, int d, const char *domain,
                                  gx_st_writer *w, gx_error *err);
 int gx_model_info_read_features(const gx_st_file *f, int d, const char *domain, int n_in,
