@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "data/readers.h"
 #include "test_util.h"
@@ -50,6 +51,50 @@ static void expect_fail(const char *path, const gx_csv_options *o, const char *w
     assert_null(ds.y);
     assert_null(ds.feature_names);
     assert_int_equal(ds.n, 0);
+}
+
+/* A gzip'd CSV file reads as the plain one (detected by its magic bytes, whatever its name); a
+ * truncated or corrupt stream is a one-line error. */
+static void test_gzip(void **state) {
+    (void)state;
+    const char *text = "name,x,y,label\nvega,1.5,2,a\nsirius,-1,0.25,b\nrigel,3,4,a\n";
+    const char *plain = fixture("g-plain.csv", text);
+    char gz[600];
+    test_path(gz, sizeof gz, "g-table.csv.gz");
+    gzFile g = gzopen(gz, "wb9");
+    assert_non_null(g);
+    assert_int_equal(gzwrite(g, text, (unsigned)strlen(text)), (int)strlen(text));
+    assert_int_equal(gzclose(g), Z_OK);
+    gx_csv_options o;
+    gx_csv_options_init(&o);
+    o.label_column = "label";
+    o.id_column = "name";
+    gx_dataset a, b;
+    gx_error err = {{0}};
+    gx_dataset_init(&a);
+    gx_dataset_init(&b);
+    assert_int_equal(gx_read_csv(plain, &o, &a, NULL, &err), 0);
+    assert_int_equal(gx_read_csv(gz, &o, &b, NULL, &err), 0);
+    assert_int_equal(a.n, b.n);
+    assert_int_equal(a.d, b.d);
+    assert_memory_equal(a.x, b.x, (size_t)(a.n * a.d) * sizeof(float));
+    assert_memory_equal(a.y, b.y, (size_t)a.n * sizeof(int32_t));
+    assert_string_equal(b.ids[2], "rigel");
+    gx_dataset_free(&a);
+    gx_dataset_free(&b);
+    /* cut short, and not gzip after its magic bytes */
+    FILE *f = fopen(gz, "rb");
+    assert_non_null(f);
+    unsigned char buf[256];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    char cut[600];
+    test_path(cut, sizeof cut, "g-cut.csv.gz");
+    test_write_file(cut, buf, n - 6);
+    expect_fail(cut, &o, "corrupt gzip data");
+    test_path(cut, sizeof cut, "g-bad.csv");
+    test_write_file(cut, "\x1f\x8bnot deflate at all", 20);
+    expect_fail(cut, &o, "corrupt gzip data");
 }
 
 static void test_basic_string_labels(void **state) {
@@ -606,6 +651,7 @@ static void test_real_macho(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gzip),
         cmocka_unit_test(test_basic_string_labels),
         cmocka_unit_test(test_quotes_crlf_bom_blank_lines),
         cmocka_unit_test(test_integer_labels),

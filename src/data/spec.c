@@ -26,7 +26,7 @@ static const struct {
     {"idx", GX_SPEC_IDX, "idx:IMAGES[,labels=LABELS]  IDX files, plain or gzip'd (values as stored)"},
     {"npy", GX_SPEC_NPY, "npy:X.npy[,labels=Y.npy]    NumPy arrays: n x d (or n x h x w) and n labels"},
     {"hdf5", GX_SPEC_HDF5, "hdf5:FILE,data=/DSET[,labels=/DSET]  HDF5 datasets inside FILE"},
-    {"csv", GX_SPEC_CSV, "csv:FILE[,label=COL]...     a CSV table, one row per example\n"
+    {"csv", GX_SPEC_CSV, "csv:FILE[,label=COL]...     a CSV table, one row per example (gzip'd too)\n"
      "  csv:FOLDER[,files=A+B]...   CSV files with the same columns as one table (see files=)"},
 };
 #define N_KINDS ((int)(sizeof kinds / sizeof kinds[0]))
