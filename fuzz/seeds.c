@@ -150,6 +150,15 @@ static void csv_seeds(void) {
         snprintf(name, sizeof name, "csv%zu", i);
         save("csv", name, &s);
     }
+    /* a gzip'd first file, as it would be on disk, for the reader's gzip path */
+    seed s = {.n = 0};
+    uint8_t gz[512];
+    put_byte(&s, seeds[0].f0);
+    put_byte(&s, seeds[0].f1);
+    size_t ng = gzip_bytes(gz, sizeof gz, (const uint8_t *)seeds[0].a, strlen(seeds[0].a));
+    put_part(&s, gz, ng);
+    put_str(&s, seeds[0].b);
+    save("csv", "csv_gzip", &s);
 }
 
 /* ---- NPY ---- */
