@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "data/readers.h"
 #include "test_fs_util.h"
@@ -72,6 +73,45 @@ static void test_round_trip_bit_identical(void **state) {
             free(data);
         }
     assert_int_equal(count_entries(dir), 15); /* no temporary files left */
+}
+
+/* A gzip'd .npy (np.save into gzip.open) reads as the plain one; a truncated stream is an
+ * error naming the file. */
+static void test_gzip(void **state) {
+    (void)state;
+    char plain[600], gz[600];
+    test_path(plain, sizeof plain, "z.npy");
+    test_path(gz, sizeof gz, "z.npy.gz");
+    float v[6] = {1.5f, -2, 0, 3.25f, 1e-3f, 7};
+    int64_t shape[2] = {3, 2};
+    gx_error err = {{0}};
+    assert_int_equal(gx_npy_write(plain, GX_NPY_F32, 2, shape, v, &err), 0);
+    FILE *f = fopen(plain, "rb");
+    assert_non_null(f);
+    unsigned char bytes[512];
+    size_t n = fread(bytes, 1, sizeof bytes, f);
+    fclose(f);
+    gzFile g = gzopen(gz, "wb");
+    assert_non_null(g);
+    assert_int_equal(gzwrite(g, bytes, (unsigned)n), (int)n);
+    assert_int_equal(gzclose(g), Z_OK);
+    gx_npy_array a;
+    assert_int_equal(gx_npy_read(gz, &a, &err), 0);
+    assert_int_equal(a.ndim, 2);
+    assert_int_equal(a.shape[0], 3);
+    assert_int_equal(a.shape[1], 2);
+    assert_memory_equal(a.data, v, sizeof v);
+    gx_npy_free(&a);
+    /* cut short */
+    f = fopen(gz, "rb");
+    assert_non_null(f);
+    n = fread(bytes, 1, sizeof bytes, f);
+    fclose(f);
+    char cut[600];
+    test_path(cut, sizeof cut, "cut.npy.gz");
+    test_write_file(cut, bytes, n - 10);
+    assert_int_equal(gx_npy_read(cut, &a, &err), -1);
+    assert_msg_contains(err.msg, "cut.npy.gz: corrupt gzip data");
 }
 
 static void test_numpy_header_bytes(void **state) {
@@ -395,6 +435,7 @@ static void test_dataset_errors(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gzip),
         cmocka_unit_test(test_round_trip_bit_identical),
         cmocka_unit_test(test_numpy_header_bytes),
         cmocka_unit_test(test_big_endian_and_versions),

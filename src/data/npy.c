@@ -195,7 +195,7 @@ int gx_npy_read(const char *path, gx_npy_array *out, gx_error *err) {
     if (!path || !*path) return gx_fail(err, ".npy: no path given");
     FILE *f = fopen(path, "rb");
     if (!f) return gx_fail(err, "%s: cannot open .npy file: %s", path, strerror(errno));
-    char *header = NULL;
+    char *header = NULL, *unzipped = NULL;
     int rc = -1;
     struct stat st;
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -203,6 +203,21 @@ int gx_npy_read(const char *path, gx_npy_array *out, gx_error *err) {
         goto done;
     }
     uint64_t file_size = (uint64_t)st.st_size;
+    unsigned char magic[2];
+    if (file_size >= 2 && fread(magic, 1, 2, f) == 2 && gx_is_gzip_magic(magic)) {
+        /* a gzip'd .npy (np.save into gzip.open): read as the uncompressed bytes */
+        size_t n;
+        fclose(f);
+        f = NULL;
+        if (!(unzipped = gx_read_gzip_whole(path, file_size, &n, ".npy file", err))) goto done;
+        if (!(f = fmemopen(unzipped, n ? n : 1, "rb"))) {
+            gx_fail(err, "%s: cannot read the uncompressed .npy data: %s", path, strerror(errno));
+            goto done;
+        }
+        file_size = n;
+    } else {
+        rewind(f);
+    }
     unsigned char pre[12];
     if (file_size < 10 || fread(pre, 1, 10, f) != 10) {
         gx_fail(err, "%s: truncated: too short for a .npy header (%llu bytes)", path,
@@ -307,7 +322,8 @@ int gx_npy_read(const char *path, gx_npy_array *out, gx_error *err) {
     rc = 0;
 done:
     free(header);
-    fclose(f);
+    if (f) fclose(f);
+    free(unzipped);
     if (rc != 0) gx_npy_free(out);
     return rc;
 }

@@ -30,6 +30,15 @@ void gx_reader_set_class_count(gx_dataset *ds, int n_classes);
 /* Fails, naming `what` and the row and column, if ds->x holds a NaN or infinity. */
 int gx_reader_check_finite(const gx_dataset *ds, const char *what, gx_error *err);
 
+/* The whole of a gzip'd file (data/gzip_file.c), NUL-terminated, *len bytes (malloc'd), or NULL
+ * with err set: a truncated or corrupt stream, or more than deflate can expand file_size bytes
+ * to (about 1032:1) or the machine's memory holds. what_file names the kind ("CSV file"). */
+char *gx_read_gzip_whole(const char *path, uint64_t file_size, size_t *len, const char *what_file,
+                         gx_error *err);
+
+/* 1 when the two bytes are gzip's magic (1f 8b). */
+static inline int gx_is_gzip_magic(const unsigned char *b) { return b[0] == 0x1f && b[1] == 0x8b; }
+
 /* Copies s into ds->source (truncating). */
 void gx_reader_set_source(gx_dataset *ds, const char *s);
 

@@ -24,7 +24,7 @@ static const struct {
      "fashion-mnist:train|test    Fashion-MNIST, 28x28, scaled to [0,1], clothing class names"},
     {"usps", GX_SPEC_USPS, "usps:train|test             USPS digits, 16x16, already in [0,1]"},
     {"idx", GX_SPEC_IDX, "idx:IMAGES[,labels=LABELS]  IDX files, plain or gzip'd (values as stored)"},
-    {"npy", GX_SPEC_NPY, "npy:X.npy[,labels=Y.npy]    NumPy arrays: n x d (or n x h x w) and n labels"},
+    {"npy", GX_SPEC_NPY, "npy:X.npy[,labels=Y.npy]    NumPy arrays: n x d (or n x h x w) and n labels (gzip'd too)"},
     {"hdf5", GX_SPEC_HDF5, "hdf5:FILE,data=/DSET[,labels=/DSET]  HDF5 datasets inside FILE"},
     {"csv", GX_SPEC_CSV, "csv:FILE[,label=COL]...     a CSV table, one row per example (gzip'd too)\n"
      "  csv:FOLDER[,files=A+B]...   CSV files with the same columns as one table (see files=)"},
