@@ -310,6 +310,14 @@ static void model_seed(const char *name, gx_preset preset, int n_domains, int ga
         info.prep_std[0] = calloc(4, sizeof(float));
         if (!info.prep_mean[0] || !info.prep_std[0]) abort();
         snprintf(info.prep_spec[0], sizeof info.prep_spec[0], "csv:train.csv,label=y");
+        /* the column names and impute values a CSV-trained model keeps */
+        char *names[4] = {"a", "b", "c", "d"};
+        const float impute[4] = {0.5f, -1, 0, 2};
+        gx_dataset cols;
+        gx_dataset_init(&cols);
+        cols.d = 4;
+        cols.feature_names = names;
+        if (gx_model_info_set_features(&info, 0, &cols, impute, &err)) abort();
     }
     const char *keys[1] = {"training"}, *values[1] = {"{\"epochs\": 1}"};
     char path[600];
