@@ -70,6 +70,19 @@ static char *predictions(const char *path, const char *extra_opts) {
     return predictions_of(model, path, extra_opts);
 }
 
+/* eval of model file mdl on same.csv and on reversed.csv (its columns reversed, one extra):
+ * the same metrics, from the accuracy line on. */
+static void assert_same_eval(const char *mdl) {
+    assert_int_equal(run("eval '%s' 'csv:%s/same.csv,label=label' --threads 1", mdl, dir), 0);
+    char *e1 = slurp(OUT);
+    assert_int_equal(run("eval '%s' 'csv:%s/reversed.csv,label=label' --threads 1", mdl, dir), 0);
+    char *e2 = slurp(OUT);
+    assert_non_null(strstr(e1, "accuracy"));
+    assert_string_equal(strstr(e1, "accuracy"), strstr(e2, "accuracy"));
+    free(e1);
+    free(e2);
+}
+
 static void test_names_stored(void **state) {
     (void)state;
     gx_st_file *f;
@@ -105,14 +118,7 @@ static void test_any_column_order(void **state) {
                               dir, dir),
                           "scale=2, but the model's training data were read without scale");
     /* eval likewise: the same accuracy line */
-    assert_int_equal(run("eval '%s' 'csv:%s/same.csv,label=label' --threads 1", model, dir), 0);
-    char *e1 = slurp(OUT);
-    assert_int_equal(run("eval '%s' 'csv:%s/reversed.csv,label=label' --threads 1", model, dir), 0);
-    char *e2 = slurp(OUT);
-    assert_non_null(strstr(e1, "accuracy"));
-    assert_string_equal(strstr(e1, "accuracy"), strstr(e2, "accuracy"));
-    free(e1);
-    free(e2);
+    assert_same_eval(model);
 }
 
 static void test_missing_or_renamed_column(void **state) {
@@ -139,14 +145,7 @@ static void test_classifier_model(void **state) {
     assert_int_equal(run("scratch --data 'csv:%s/train.csv,label=label' --arch fc16-relu,fc "
                          "--epochs 3 --seed 1 --threads 1 --quiet --out '%s'", dir, out), 0);
     snprintf(cls, sizeof cls, "%s/model.safetensors", out);
-    assert_int_equal(run("eval '%s' 'csv:%s/same.csv,label=label' --threads 1", cls, dir), 0);
-    char *e1 = slurp(OUT);
-    assert_int_equal(run("eval '%s' 'csv:%s/reversed.csv,label=label' --threads 1", cls, dir), 0);
-    char *e2 = slurp(OUT);
-    assert_non_null(strstr(e1, "accuracy"));
-    assert_string_equal(strstr(e1, "accuracy"), strstr(e2, "accuracy"));
-    free(e1);
-    free(e2);
+    assert_same_eval(cls);
     assert_one_error_line(run("eval '%s' 'csv:%s/renamed.csv,label=label'", cls, dir), "'b'");
 }
 

@@ -11,7 +11,8 @@
 
 /* Loads spec, completed with the training data's options (cli_complete_spec; the label options
  * too with with_labels), its columns matched by name (cli_match_columns), and checks that its
- * examples fit the model's input (the feature count, and the image shape when the data have one), applies the model's standardisation, and maps the labels (if any)
+ * examples fit the model's input (the feature count, and the image shape when the data have
+ * one), applies the model's standardisation, and maps the labels (if any)
  * onto the model's classes by name. */
 int cli_classifier_load_data(const gx_classifier *m, const gx_model_info *info, const char *spec,
                              int with_labels, gx_dataset *ds, gx_error *err);

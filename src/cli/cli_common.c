@@ -47,7 +47,8 @@ int cli_option_error(const char *cmd, const char *arg, const struct option *long
         const int dist = gx_edit_distance(name, o->name);
         if (dist < best_dist) best_dist = dist, best = o->name;
     }
-    if (best) return cli_usage_error(cmd, "unknown option '--%s'; did you mean '--%s'?", name, best);
+    if (best)
+        return cli_usage_error(cmd, "unknown option '--%s'; did you mean '--%s'?", name, best);
     return cli_usage_error(cmd, "unknown option '--%s'", name);
 }
 

@@ -19,8 +19,8 @@ void cli_report_drift(const gx_dataset *ds, const char *spec);
 
 /* Loads spec for domain d of the model, completed with the training data's options
  * (cli_complete_spec; the label options too with with_labels): its columns by name
- * (cli_match_columns), checks the
- * feature count, applies the model's standardisation, and maps the labels (if any) onto the
+ * (cli_match_columns), checks the feature count (and, for a Bernoulli domain, values in [0, 1]),
+ * applies the model's standardisation, reports drift, and maps the labels (if any) onto the
  * model's classes by name. */
 int cli_load_for_model(const gx_ssdgm *m, const gx_model_info *info, int d, const char *spec,
                        int with_labels, gx_dataset *ds, gx_error *err);

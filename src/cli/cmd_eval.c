@@ -238,7 +238,8 @@ int cmd_predict(int argc, char **argv) {
     else {
         FILE *st = cli_status_stream(out) == stderr ? stderr : cli_status_stream(o.latent);
         fprintf(st, "wrote %lld predictions to %s", (long long)ds.n, out);
-        if (o.npy) fprintf(st, " (float32 [%lld, %d]; class order in %s)", (long long)ds.n, K, names_path);
+        if (o.npy)
+            fprintf(st, " (float32 [%lld, %d]; class order in %s)", (long long)ds.n, K, names_path);
         fprintf(st, "\n");
         if (o.latent) {
             fprintf(st, "wrote %lld latent means to %s", (long long)ds.n, o.latent);

@@ -103,9 +103,11 @@ static conv_plan *plan_create(int B, int H, int W, int C, int Cout, int K, int b
     DNNL_CHECK(dnnl_primitive_create(&pl->bwd_data, bpd));
     DNNL_CHECK(dnnl_primitive_create(&pl->bwd_weights, wpd));
 
-    const dnnl_memory_desc_t *w_fwd_md = dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0);
-    const dnnl_memory_desc_t *w_bwd_md = dnnl_primitive_desc_query_md(bpd, dnnl_query_weights_md, 0);
-    const dnnl_memory_desc_t *dw_md = dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_weights_md, 0);
+    /* the layouts oneDNN picked for the weights of each primitive */
+    const dnnl_memory_desc_t *w_fwd_md, *w_bwd_md, *dw_md;
+    w_fwd_md = dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0);
+    w_bwd_md = dnnl_primitive_desc_query_md(bpd, dnnl_query_weights_md, 0);
+    dw_md = dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_weights_md, 0);
     pl->x = new_memory(&x_md, DNNL_MEMORY_NONE);
     pl->y = new_memory(&y_md, DNNL_MEMORY_NONE);
     pl->w = new_memory(&w_user_md, DNNL_MEMORY_NONE);
@@ -180,6 +182,16 @@ static void *data_of(dnnl_memory_t m) {
     return p;
 }
 
+/* The user's weights Wt as a primitive takes them: reordered into its layout (`to`, holding
+ * `mem`) when that differs, else as they are. */
+static dnnl_memory_t weights_for(conv_plan *pl, const float *Wt, dnnl_primitive_t to,
+                                 dnnl_memory_t mem) {
+    set_handle(pl->w, Wt);
+    if (!to) return pl->w;
+    run_reorder(to, pl->w, mem);
+    return mem;
+}
+
 /* dst [n] += src [n] */
 static void add_into(float *dst, const float *src, size_t n) {
 #pragma omp parallel for simd if (n > ((size_t)1 << 16))
@@ -194,12 +206,7 @@ void gx_conv2d_forward(float *Y, const float *X, const float *Wt, const float *b
     conv_plan *pl = plan_get(B, H, W, C, Cout, K, b != NULL);
     set_handle(pl->x, X);
     set_handle(pl->y, Y);
-    set_handle(pl->w, Wt);
-    dnnl_memory_t w = pl->w;
-    if (pl->w_to_fwd) {
-        run_reorder(pl->w_to_fwd, pl->w, pl->w_fwd);
-        w = pl->w_fwd;
-    }
+    const dnnl_memory_t w = weights_for(pl, Wt, pl->w_to_fwd, pl->w_fwd);
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, pl->x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, pl->y}};
     int n = 3;
     if (b) {
@@ -237,19 +244,14 @@ void gx_conv2d_backward(float *dX, float *dW, float *db, const float *dY, const 
         if (db) add_into(db, data_of(pl->db), (size_t)Cout);
     }
     if (dX) {
-        set_handle(pl->w, Wt);
-        dnnl_memory_t w = pl->w;
-        if (pl->w_to_bwd) {
-            run_reorder(pl->w_to_bwd, pl->w, pl->w_bwd);
-            w = pl->w_bwd;
-        }
+        const dnnl_memory_t w = weights_for(pl, Wt, pl->w_to_bwd, pl->w_bwd);
         const dnnl_exec_arg_t args[] = {{DNNL_ARG_DIFF_DST, pl->y}, {DNNL_ARG_WEIGHTS, w},
                                         {DNNL_ARG_DIFF_SRC, pl->dx}};
         run(pl->bwd_data, 3, args);
         DNNL_CHECK(dnnl_stream_wait(stream));
         add_into(dX, data_of(pl->dx), (size_t)B * H * W * C);
     }
-    DNNL_CHECK(dnnl_stream_wait(stream));
+    DNNL_CHECK(dnnl_stream_wait(stream)); /* (the reorder of dW, when it ran last) */
     pthread_mutex_unlock(&plans_lock);
     gx_threads_leave_onednn(saved);
 }

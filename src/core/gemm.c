@@ -41,6 +41,10 @@ int gx_threads_enter_onednn(void) {
     return 0;
 }
 
+void gx_threads_leave_onednn(int saved) {
+    if (saved) omp_set_num_threads(saved);
+}
+
 void gx_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
@@ -72,20 +76,29 @@ static void run_rows(const gx_gemm_call *c, int r0, int r1) {
 /* Rows of a product below which it is not split further: a slice must keep the kernels busy. */
 #define PAIR_MIN_ROWS 32
 
+/* Slices of a product of M rows for `want` threads: at most one per PAIR_MIN_ROWS rows, >= 1. */
+static int slices_for(int M, int want) {
+    const int most = M / PAIR_MIN_ROWS > 0 ? M / PAIR_MIN_ROWS : 1;
+    return want < most ? want : most;
+}
+
 void gx_gemm_pair(const gx_gemm_call *a, const gx_gemm_call *b) {
-    gx_threads_enter_onednn();
-    const int T = omp_get_max_threads();
-    if (!a || !b || T < 2 || omp_get_level() > 0) {
+    if (!a || !b || omp_get_level() > 0) { /* (gx_gemm fits oneDNN's threads to a region) */
         if (a) run_rows(a, 0, a->M);
         if (b) run_rows(b, 0, b->M);
+        return;
+    }
+    gx_threads_enter_onednn(); /* outside any region: whole teams, nothing to restore */
+    const int T = omp_get_max_threads();
+    if (T < 2) {
+        run_rows(a, 0, a->M);
+        run_rows(b, 0, b->M);
         return;
     }
     /* ta threads share a's rows, the others b's, each slice a single-threaded product (oneDNN
      * runs on the calling thread inside a parallel region). The slices depend only on T, so the
      * result is the same on every run at a given thread count. */
-    int ta = T / 2, tb = T - ta;
-    if (ta > a->M / PAIR_MIN_ROWS) ta = a->M / PAIR_MIN_ROWS > 0 ? a->M / PAIR_MIN_ROWS : 1;
-    if (tb > b->M / PAIR_MIN_ROWS) tb = b->M / PAIR_MIN_ROWS > 0 ? b->M / PAIR_MIN_ROWS : 1;
+    const int ta = slices_for(a->M, T / 2), tb = slices_for(b->M, T - T / 2);
     const int slices = ta + tb;
     /* the team may be smaller than asked (OMP_DYNAMIC, OMP_THREAD_LIMIT): each thread then takes
      * every n-th slice, and every slice is run exactly once */
@@ -104,10 +117,6 @@ void gx_set_threads(int n) {
 }
 
 int gx_get_threads(void) { return omp_get_max_threads(); }
-
-void gx_threads_leave_onednn(int saved) {
-    if (saved) omp_set_num_threads(saved);
-}
 
 static const char *isa_name(dnnl_cpu_isa_t isa) {
     switch (isa) {

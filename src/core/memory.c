@@ -6,7 +6,8 @@
 
 double gx_machine_memory(void) {
     struct sysinfo si;
-    double have = sysinfo(&si) == 0 ? ((double)si.totalram + (double)si.totalswap) * si.mem_unit : 0;
+    double have =
+        sysinfo(&si) == 0 ? ((double)si.totalram + (double)si.totalswap) * si.mem_unit : 0;
     /* a process held to less address space (ulimit -v) can have no more than that */
     struct rlimit rl;
     if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&

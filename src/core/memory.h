@@ -10,7 +10,7 @@
  * lower; 0 when unknown. */
 double gx_machine_memory(void);
 
-/* "0.0 bytes", "1.5 GB": b bytes for messages. */
+/* "512 bytes", "1.5 GB": b bytes for messages. */
 void gx_human_bytes(char *buf, size_t n, double b);
 
 /* 0 when `bytes` fit the machine's memory (or it is unknown); else an error "WHAT would take X,

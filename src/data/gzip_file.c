@@ -18,7 +18,7 @@ char *gx_read_gzip_whole(const char *path, uint64_t file_size, size_t *len, cons
         gx_fail(err, "%s: cannot open gzip'd %s: %s", path, what_file, strerror(errno));
         return NULL;
     }
-    const double limit = (double)file_size * 1032.0 + 1024.0;
+    const double limit = (double)file_size * GX_DEFLATE_MAX_RATIO + 1024.0;
     size_t cap = 1 << 16, n = 0;
     char *buf = gx_malloc(cap + 1, what_file, err);
     while (buf) {

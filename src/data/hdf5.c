@@ -93,11 +93,12 @@ static int h5_array_open(h5_array *a, hid_t file, const char *path, const char *
     hid_t dcpl = H5Dget_create_plist(a->dset);
     const int filters = dcpl >= 0 ? H5Pget_nfilters(dcpl) : 0;
     if (dcpl >= 0) H5Pclose(dcpl);
-    if (stored < declared && (filters <= 0 || declared / 1032 > stored + 1024))
-        return gx_fail(err, "%s: dataset '%s' declares %llu bytes but the file holds %llu of them%s; "
-                       "expected the data written in full", path, name,
+    if (stored < declared && (filters <= 0 || declared / GX_DEFLATE_MAX_RATIO > stored + 1024))
+        return gx_fail(err, "%s: dataset '%s' declares %llu bytes but the file holds %llu of "
+                            "them%s; expected the data written in full", path, name,
                        (unsigned long long)declared, (unsigned long long)stored,
-                       filters > 0 ? " (more than compression can explain)" : " (unwritten chunks)");
+                       filters > 0 ? " (more than compression can explain)"
+                                   : " (unwritten chunks)");
     return 0;
 }
 

@@ -139,7 +139,7 @@ static int idx_open(idx_file *f, const char *path, int min_dims, int max_dims, c
                            "gzip'd files",
                            path, shape, (unsigned long long)GX_MAX_ARRAY_BYTES);
         /* deflate expands at most 1032:1 */
-        if (count > f->file_size * 1032 + 1024)
+        if (count > f->file_size * GX_DEFLATE_MAX_RATIO + 1024)
             return gx_fail(err,
                            "%s: truncated: IDX header claims %s = %llu bytes, more than a gzip "
                            "file of %llu bytes can hold",

@@ -15,6 +15,9 @@
  * HDF5 with compression or fill values): 16 GiB. */
 #define GX_MAX_ARRAY_BYTES ((uint64_t)1 << 34)
 
+/* Deflate expands at most about 1032:1: the bound of a gzip'd or compressed file's contents. */
+#define GX_DEFLATE_MAX_RATIO 1032
+
 /* Frees *out and re-initialises it; returns -1 (err is left as it is). */
 int gx_reader_fail(gx_dataset *out);
 

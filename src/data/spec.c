@@ -24,7 +24,8 @@ static const struct {
      "fashion-mnist:train|test    Fashion-MNIST, 28x28, scaled to [0,1], clothing class names"},
     {"usps", GX_SPEC_USPS, "usps:train|test             USPS digits, 16x16, already in [0,1]"},
     {"idx", GX_SPEC_IDX, "idx:IMAGES[,labels=LABELS]  IDX files, plain or gzip'd (values as stored)"},
-    {"npy", GX_SPEC_NPY, "npy:X.npy[,labels=Y.npy]    NumPy arrays: n x d (or n x h x w) and n labels (gzip'd too)"},
+    {"npy", GX_SPEC_NPY, "npy:X.npy[,labels=Y.npy]    NumPy arrays: n x d (or n x h x w) and n "
+                         "labels (gzip'd too)"},
     {"hdf5", GX_SPEC_HDF5, "hdf5:FILE,data=/DSET[,labels=/DSET]  HDF5 datasets inside FILE"},
     {"csv", GX_SPEC_CSV, "csv:FILE[,label=COL]...     a CSV table, one row per example (gzip'd too)\n"
      "  csv:FOLDER[,files=A+B]...   CSV files with the same columns as one table (see files=)"},
@@ -890,7 +891,8 @@ static int impute_columns(gx_dataset *ds, gx_impute how, const char *const *name
             int found = -1;
             for (int i = 0; i < n_fill && name && found < 0; i++)
                 if (names[i] && !strcmp(names[i], name)) found = i;
-            if (found < 0 && missing) {
+            /* (a model file may hold null, no value, for a column) */
+            if (missing && (found < 0 || isnan(fill[found]))) {
                 free(v);
                 free(col);
                 return gx_fail(err, "column '%s' has missing values, and the model keeps no value "

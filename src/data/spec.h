@@ -105,11 +105,11 @@ void gx_spec_print_help(FILE *f);
 /* The spec to read new data with for a model: `given` completed with the options the model's
  * training data were read with (`trained`, as the model stores it), when both name the same kind
  * of file. Taken from training: what a row holds (columns, header, sep, diff, log10, scale,
- * image, resize, pad, missing, impute), and with with_labels (eval) the labels (label, rename, select,
- * classes); never what belongs to one file (id, files, data, labels, limit). With the training
- * columns' names (features [n_features], may be NULL) keep= becomes those names, so that only
- * they are read, in any order. An option `given` spells out must have training's value, or it is
- * an error naming both. out [n] receives the spec (`given` itself when nothing applies). */
+ * image, resize, pad, missing, impute), and with with_labels (eval) the labels (label, rename,
+ * select, classes); never what belongs to one file (id, files, data, labels, limit). With the
+ * training columns' names (features [n_features], may be NULL) keep= becomes those names, so that
+ * only they are read, in any order. An option `given` spells out must have training's value, or
+ * it is an error naming both. out [n] receives the spec (`given` itself when nothing applies). */
 int gx_spec_complete(const char *given, const char *trained, const char *const *features,
                      int n_features, int with_labels, char *out, size_t n, gx_error *err);
 

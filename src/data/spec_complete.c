@@ -55,6 +55,23 @@ static int split(const char *spec, spec_tokens *t, gx_error *err) {
     return 0;
 }
 
+/* Whether training's KEY applies to the spec given: by the rule, and, with the training columns'
+ * names (by_name), not keep= or drop=, which give way to those names. */
+static int taken(const char *key, int with_labels, int by_name) {
+    const int r = rule(key);
+    if (r == LEAVE || (r == TAKE_WITH_LABELS && !with_labels)) return 0;
+    return !(by_name && (!strcmp(key, "keep") || !strcmp(key, "drop")));
+}
+
+/* ",KEY=VALUE" appended to out [n]. */
+static int append(char *out, size_t n, const char *key, const char *value, const char *given,
+                  gx_error *err) {
+    const size_t have = strlen(out);
+    if (snprintf(out + have, n - have, ",%s=%s", key, value) >= (int)(n - have))
+        return gx_fail(err, "spec '%.60s...': too long with the training options", given);
+    return 0;
+}
+
 static const char *find(const spec_tokens *t, const char *key) {
     for (int i = 0; i < t->n; i++)
         if (!strcmp(t->key[i], key)) return t->value[i];
@@ -63,7 +80,8 @@ static const char *find(const spec_tokens *t, const char *key) {
 
 int gx_spec_complete(const char *given, const char *trained, const char *const *features,
                      int n_features, int with_labels, char *out, size_t n, gx_error *err) {
-    if (snprintf(out, n, "%s", given) >= (int)n) return gx_fail(err, "spec '%.60s...': too long", given);
+    if (snprintf(out, n, "%s", given) >= (int)n)
+        return gx_fail(err, "spec '%.60s...': too long", given);
     if (!trained || !trained[0]) return 0;
     gx_spec gs, ts;
     if (gx_spec_parse(given, &gs, err)) return -1;
@@ -88,32 +106,25 @@ int gx_spec_complete(const char *given, const char *trained, const char *const *
         }
         len += (size_t)w;
     }
+    const int by_name = names[0] != '\0';
     /* an option given must agree with training's */
     for (int i = 0; i < g.n; i++) {
-        const int r = rule(g.key[i]);
-        if (r == LEAVE || (r == TAKE_WITH_LABELS && !with_labels)) continue;
-        if (names[0] && (!strcmp(g.key[i], "keep") || !strcmp(g.key[i], "drop")))
-            continue; /* columns are matched by name whatever keep= or drop= say */
+        if (!taken(g.key[i], with_labels, by_name)) continue;
         const char *tv = find(&t, g.key[i]);
         if (!tv || strcmp(tv, g.value[i]))
-            return gx_fail(err, "spec '%s': %s=%s, but the model's training data were read %s%s%s%s "
-                                "('%s'); leave the option out to read this file as the training "
-                                "data were", given, g.key[i], g.value[i], tv ? "with " : "without ",
-                           g.key[i], tv ? "=" : "", tv ? tv : "", trained);
+            return gx_fail(err, "spec '%s': %s=%s, but the model's training data were read "
+                                "%s%s%s%s ('%s'); leave the option out to read this file as the "
+                                "training data were", given, g.key[i], g.value[i],
+                           tv ? "with " : "without ", g.key[i], tv ? "=" : "", tv ? tv : "",
+                           trained);
     }
-    /* the training options the given spec lacks */
-    for (int i = 0; i < t.n; i++) {
-        const int r = rule(t.key[i]);
-        if (r == LEAVE || (r == TAKE_WITH_LABELS && !with_labels) || find(&g, t.key[i])) continue;
-        if (names[0] && (!strcmp(t.key[i], "keep") || !strcmp(t.key[i], "drop"))) continue;
-        const size_t have = strlen(out);
-        if (snprintf(out + have, n - have, ",%s=%s", t.key[i], t.value[i]) >= (int)(n - have))
-            return gx_fail(err, "spec '%.60s...': too long with the training options", given);
-    }
-    if (names[0] && !find(&g, "keep") && !find(&g, "drop")) {
-        const size_t have = strlen(out);
-        if (snprintf(out + have, n - have, ",keep=%s", names) >= (int)(n - have))
-            return gx_fail(err, "spec '%.60s...': too long with the training columns", given);
-    }
+    /* the training options the given spec lacks, then the columns by name */
+    for (int i = 0; i < t.n; i++)
+        if (taken(t.key[i], with_labels, by_name) && !find(&g, t.key[i]) &&
+            append(out, n, t.key[i], t.value[i], given, err))
+            return -1;
+    if (by_name && !find(&g, "keep") && !find(&g, "drop") &&
+        append(out, n, "keep", names, given, err))
+        return -1;
     return 0;
 }

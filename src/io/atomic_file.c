@@ -54,34 +54,38 @@ static char *dup_n(const char *s, size_t n) {
     return p;
 }
 
-/* A handle that writes straight into what is at path: standard output for "-", or an existing
- * FIFO, device or socket (a rename would replace it, and its reader would never see the data). */
-static int open_through(const char *path, gx_atomic_file **out, gx_error *err) {
+/* A handle that writes straight into what is at `path`: standard output for "-", or an existing
+ * FIFO, device or socket (a rename would replace it, and its reader would never see the data).
+ * Messages name `shown`, the path the user gave. */
+static int open_through(const char *path, const char *shown, gx_atomic_file **out,
+                        gx_error *err) {
     gx_atomic_file *af = calloc(1, sizeof *af);
-    if (!af || !(af->path = dup_n(path, strlen(path)))) {
+    if (!af || !(af->path = dup_n(shown, strlen(shown)))) {
         free(af);
-        return gx_fail(err, "%s: out of memory", path);
+        return gx_fail(err, "%s: out of memory", shown);
     }
     af->is_stdout = strcmp(path, "-") == 0;
     af->fp = af->is_stdout ? stdout : fopen(path, "wb");
     if (!af->fp) {
         int e = errno;
         free_handle(af);
-        return gx_fail(err, "%s: cannot open for writing: %s", path, strerror(e));
+        return gx_fail(err, "%s: cannot open for writing: %s", shown, strerror(e));
     }
     *out = af;
     return 0;
 }
 
-/* The temporary file and the rename, for `path` (a regular file or nothing yet). */
-static int open_atomic(const char *path, gx_atomic_file **out, gx_error *err);
+/* The temporary file beside `target` (a regular file or nothing yet) and the rename over it. */
+static int open_atomic(const char *target, const char *shown, gx_atomic_file **out,
+                       gx_error *err);
 
 int gx_atomic_open(const char *path, gx_atomic_file **out, gx_error *err) {
     *out = NULL;
     if (!path || !*path) return gx_fail(err, "atomic write: empty file name");
-    if (!strcmp(path, "-")) return open_through(path, out, err);
+    if (!strcmp(path, "-")) return open_through(path, path, out, err);
     struct stat st;
-    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+    if (lstat(path, &st) != 0) return open_atomic(path, path, out, err); /* a new file */
+    if (S_ISLNK(st.st_mode)) {
         /* a symlink stays a symlink: its target is written (atomically if it is a regular file
          * or does not exist yet) */
         char *target = realpath(path, NULL);
@@ -90,31 +94,23 @@ int gx_atomic_open(const char *path, gx_atomic_file **out, gx_error *err) {
              * (/dev/stdout -> /proc/self/fd/1 -> a pipe): written through */
             const int found = stat(path, &st) == 0;
             if ((!found && errno == ENOENT) || (found && !S_ISREG(st.st_mode)))
-                return open_through(path, out, err);
+                return open_through(path, path, out, err);
             return gx_fail(err, "%s: cannot resolve the symbolic link: %s", path, strerror(errno));
         }
         int rc = stat(target, &st) == 0 && !S_ISREG(st.st_mode)
-                     ? open_through(target, out, err)
-                     : open_atomic(target, out, err);
-        if (rc == 0) { /* messages name the path the user gave */
-            free((*out)->path);
-            if (!((*out)->path = dup_n(path, strlen(path)))) {
-                gx_atomic_abort(*out);
-                *out = NULL;
-                rc = gx_fail(err, "%s: out of memory", path);
-            }
-        }
+                     ? open_through(target, path, out, err)
+                     : open_atomic(target, path, out, err);
         free(target);
         return rc;
     }
-    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        if (S_ISDIR(st.st_mode)) return gx_fail(err, "%s: is a directory", path);
-        return open_through(path, out, err);
-    }
-    return open_atomic(path, out, err);
+    if (S_ISDIR(st.st_mode)) return gx_fail(err, "%s: is a directory", path);
+    if (!S_ISREG(st.st_mode)) return open_through(path, path, out, err);
+    return open_atomic(path, path, out, err);
 }
 
-static int open_atomic(const char *path, gx_atomic_file **out, gx_error *err) {
+static int open_atomic(const char *target, const char *shown, gx_atomic_file **out,
+                       gx_error *err) {
+    const char *path = target;
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
@@ -126,7 +122,7 @@ static int open_atomic(const char *path, gx_atomic_file **out, gx_error *err) {
     size_t base_len = strlen(base);
     if (base_len > 200) base_len = 200; /* keep the temporary name under NAME_MAX */
     size_t prefix_len = slash ? (size_t)(base - path) : 0;
-    af->path = dup_n(path, strlen(path));
+    af->path = dup_n(shown, strlen(shown));
     af->target = dup_n(path, strlen(path));
     af->dir = slash ? dup_n(path, dir_len) : dup_n(".", 1);
     af->tmp_path = malloc(prefix_len + base_len + 32);
@@ -218,7 +214,8 @@ int gx_atomic_commit(gx_atomic_file *af, gx_error *err) {
     int close_rc = fclose(af->fp);
     af->fp = NULL;
     if (!e && close_rc != 0) e = errno ? errno : EIO, what = "close failed";
-    if (!e && rename(af->tmp_path, af->target) != 0) e = errno, what = "cannot rename temporary file";
+    if (!e && rename(af->tmp_path, af->target) != 0)
+        e = errno, what = "cannot rename temporary file";
     if (e) {
         unlink(af->tmp_path);
         gx_fail(err, "%s: %s: %s", af->path, what, strerror(e));

@@ -2,6 +2,7 @@
  * so that a file whose columns come in another order gives the same predictions, and a renamed
  * or missing column is an error instead of a silent wrong answer. */
 #include <cJSON.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,33 +49,68 @@ int gx_model_info_set_features(gx_model_info *info, int d, const gx_dataset *ds,
     return set_impute(info, d, impute, (int)ds->d, err);
 }
 
+/* The JSON value a (deleted here; NULL: out of memory) as metadata "domain.NAME.WHAT". */
+static int write_meta(gx_st_writer *w, const char *domain, const char *what, cJSON *a,
+                      gx_error *err) {
+    char *json = a ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
+    if (!json) return gx_fail(err, "out of memory for the %s of domain %s", what, domain);
+    char key[160];
+    snprintf(key, sizeof key, "domain.%s.%s", domain, what);
+    int rc = gx_st_writer_meta(w, key, json, err);
+    free(json);
+    return rc;
+}
+
 int gx_model_info_write_features(const gx_model_info *info, int d, const char *domain,
                                  gx_st_writer *w, gx_error *err) {
     if (!info->feature_names[d]) return 0;
-    cJSON *a = cJSON_CreateStringArray((const char *const *)info->feature_names[d],
-                                       info->n_features[d]);
-    char *json = a ? cJSON_PrintUnformatted(a) : NULL;
-    cJSON_Delete(a);
-    if (!json) return gx_fail(err, "out of memory for the feature names of domain %s", domain);
-    char key[160];
-    snprintf(key, sizeof key, "domain.%s.features", domain);
-    int rc = gx_st_writer_meta(w, key, json, err);
-    free(json);
-    if (rc || !info->impute[d]) return rc;
-    /* the fill values, as numbers that read back to the same floats (NaN: a column with nothing
+    const int n = info->n_features[d];
+    if (write_meta(w, domain, "features",
+                   cJSON_CreateStringArray((const char *const *)info->feature_names[d], n), err))
+        return -1;
+    if (!info->impute[d]) return 0;
+    /* the fill values, as numbers that read back to the same floats (NaN, a column with nothing
      * missing in training and no value, as null) */
     cJSON *v = cJSON_CreateArray();
-    for (int j = 0; v && j < info->n_features[d]; j++) {
+    for (int j = 0; v && j < n; j++) {
         const float x = info->impute[d][j];
-        cJSON_AddItemToArray(v, x == x ? cJSON_CreateNumber((double)x) : cJSON_CreateNull());
+        cJSON_AddItemToArray(v, isnan(x) ? cJSON_CreateNull() : cJSON_CreateNumber((double)x));
     }
-    json = v ? cJSON_PrintUnformatted(v) : NULL;
-    cJSON_Delete(v);
-    if (!json) return gx_fail(err, "out of memory for the impute values of domain %s", domain);
+    return write_meta(w, domain, "impute", v, err);
+}
+
+/* "domain.NAME.impute", if present: n_in numbers within float's range, or null (no value). */
+static int read_impute(const gx_st_file *f, int d, const char *domain, int n_in,
+                       gx_model_info *info, gx_error *err) {
+    char key[160];
     snprintf(key, sizeof key, "domain.%s.impute", domain);
-    rc = gx_st_writer_meta(w, key, json, err);
-    free(json);
-    return rc;
+    const char *s = gx_st_metadata(f, key);
+    if (!s) return 0;
+    cJSON *a = cJSON_Parse(s);
+    float *v = gx_malloc((size_t)n_in * sizeof *v, "impute values", err);
+    int j = 0, rc = v ? 0 : -1;
+    if (!rc && (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != n_in))
+        rc = gx_fail(err, "%s: metadata '%s' must be a JSON array of %d numbers", gx_st_path(f),
+                     key, n_in);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, a) {
+        if (rc) break;
+        /* (a double beyond float's range would make the conversion undefined) */
+        if (!cJSON_IsNull(e) && !(cJSON_IsNumber(e) && fabs(e->valuedouble) <= FLT_MAX))
+            rc = gx_fail(err, "%s: metadata '%s': value %d is not a float32 number",
+                         gx_st_path(f), key, j);
+        else
+            v[j++] = cJSON_IsNull(e) ? NAN : (float)e->valuedouble;
+    }
+    cJSON_Delete(a);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    free(info->impute[d]);
+    info->impute[d] = v;
+    return 0;
 }
 
 int gx_model_info_read_features(const gx_st_file *f, int d, const char *domain, int n_in,
@@ -108,31 +144,7 @@ int gx_model_info_read_features(const gx_st_file *f, int d, const char *domain, 
     if (!rc) rc = set_names(info, d, names, n_in, err);
     free(names);
     cJSON_Delete(a);
-    if (rc) return rc;
-    snprintf(key, sizeof key, "domain.%s.impute", domain);
-    if (!(s = gx_st_metadata(f, key))) return 0;
-    a = cJSON_Parse(s);
-    float *v = gx_malloc((size_t)n_in * sizeof *v, "impute values", err);
-    if (!v || !cJSON_IsArray(a) || cJSON_GetArraySize(a) != n_in) {
-        free(v);
-        cJSON_Delete(a);
-        return v ? gx_fail(err, "%s: metadata '%s' must be a JSON array of %d numbers",
-                           gx_st_path(f), key, n_in)
-                 : -1;
-    }
-    j = 0;
-    cJSON_ArrayForEach(e, a) {
-        if (!cJSON_IsNumber(e) && !cJSON_IsNull(e)) {
-            free(v);
-            cJSON_Delete(a);
-            return gx_fail(err, "%s: metadata '%s': value %d is not a number", gx_st_path(f), key, j);
-        }
-        v[j++] = cJSON_IsNull(e) ? NAN : (float)e->valuedouble;
-    }
-    cJSON_Delete(a);
-    free(info->impute[d]);
-    info->impute[d] = v;
-    return 0;
+    return rc ? rc : read_impute(f, d, domain, n_in, info, err);
 }
 
 int gx_model_info_match_columns(const gx_model_info *info, int d, int n_in, gx_dataset *ds,
