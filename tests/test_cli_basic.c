@@ -107,7 +107,7 @@ static void test_usage_errors(void **state) {
     /* a misspelled long option gets the nearest one; a known one without its value says so */
     assert_int_equal(run("data --jsno mnist:train"), 2);
     err = slurp(ERR);
-    assert_contains(err, "genxfer data: unknown option '--jsno'; did you mean '--json'?");
+    assert_contains(err, "genxfer: error: data: unknown option '--jsno'; did you mean '--json'?");
     free(err);
     assert_int_equal(run("train --epohcs 3 --domain mnist:train"), 2);
     err = slurp(ERR);
@@ -115,7 +115,7 @@ static void test_usage_errors(void **state) {
     free(err);
     assert_int_equal(run("scratch --data mnist:train --arch"), 2);
     err = slurp(ERR);
-    assert_contains(err, "genxfer scratch: option '--arch' needs a value");
+    assert_contains(err, "genxfer: error: scratch: option '--arch' needs a value");
     free(err);
     assert_int_equal(run("data --zzzzzz mnist:train"), 2); /* nothing near: no guess */
     err = slurp(ERR);

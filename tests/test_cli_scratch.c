@@ -7,6 +7,7 @@
 #include <cJSON.h>
 #include <math.h>
 
+#include "data/readers.h"
 #include "io/safetensors.h"
 
 #define CNN "conv8-bn-relu-pool,conv16-bn-relu-pool,fc32-relu-drop0.2,fc"
@@ -150,6 +151,18 @@ static void test_eval_and_predict(void **s) {
     text = slurp(OUT);
     assert_contains(text, "120 x 10");
     free(text);
+    /* images of raw bytes (0-255) into a model trained on [0, 1]: refused, naming the value */
+    static float bytes[2 * 28 * 28];
+    for (int i = 0; i < 2 * 28 * 28; i++) bytes[i] = (float)((i * 7) % 256);
+    const int64_t shape[3] = {2, 28, 28};
+    gx_error err;
+    snprintf(npy, sizeof npy, "%s", file_in(run_dir, "bytes.npy"));
+    assert_int_equal(gx_npy_write(npy, GX_NPY_F32, 3, shape, bytes, &err), 0);
+    assert_one_error_line(run("predict '%s' 'npy:%s' --out '%s'", model, npy, csv),
+                          "value 7 in row 0, but the model was trained on values in [0, 1]");
+    for (int i = 0; i < 2 * 28 * 28; i++) bytes[i] /= 255.0f; /* scaled, they are read */
+    assert_int_equal(gx_npy_write(npy, GX_NPY_F32, 3, shape, bytes, &err), 0);
+    assert_int_equal(run("predict '%s' 'npy:%s' --out '%s'", model, npy, csv), 0);
 }
 
 /* The same seed gives the same model, bit for bit; another seed another one. */

@@ -217,7 +217,7 @@ static void test_bad_invocations(void **s) {
         for (int j = 0; j < 784; j++) fprintf(f, "%d%s", (j * 7 + r) % 256, j < 783 ? "," : "\n");
     fclose(f);
     assert_one_error_line(run("predict '%s' 'csv:%s' --out '%s/p.csv'", model_path(), csv, model_dir),
-                          "but domain mnist of the model was trained on values in [0, 1]");
+                          "but the model was trained on values in [0, 1]");
     /* scaled as the training data were, they are read */
     assert_int_equal(run("predict '%s' 'csv:%s,scale=1/255' --out '%s/p.csv'", model_path(), csv,
                          model_dir), 0);

@@ -21,6 +21,7 @@ int cli_classifier_load_data(const gx_classifier *m, const gx_model_info *info, 
         return gx_fail(err, "%s: images of %dx%dx%d, but the model takes %dx%dx%d (it was trained "
                             "on '%s')", spec, ds->height, ds->width, ds->channels, m->in_h,
                        m->in_w, m->in_c, trained);
+    if (cli_check_unit_range(info, 0, 0, ds, spec, err)) return -1;
     if (info->prep_mean[0]) {
         gx_standardizer st = {d, info->prep_mean[0], info->prep_std[0]};
         gx_standardizer_apply_rows(&st, ds->x, ds->n);

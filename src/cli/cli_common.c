@@ -28,7 +28,7 @@ int cli_error(const char *fmt, ...) {
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "genxfer %s: ", cmd);
+    fprintf(stderr, "genxfer: error: %s: ", cmd);
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, " (see genxfer %s --help)\n", cmd);
     va_end(ap);

@@ -11,15 +11,28 @@
 #include "data/transforms.h"
 #include "io/report.h"
 
+/* 1 when the spec itself says which columns to read (keep= or drop=) */
+static int user_chose_columns(const char *spec) {
+    gx_spec s;
+    gx_error err;
+    if (gx_spec_parse(spec, &s, &err)) return 0;
+    const int chose = s.keep || s.drop;
+    gx_spec_free(&s);
+    return chose;
+}
+
 int cli_match_columns(const gx_model_info *info, int d, int n_in, gx_dataset *ds,
                       const char *spec, gx_error *err) {
     if (!info->feature_names[d] || !ds->feature_names) return 0;
     char ignored[512];
     if (gx_model_info_match_columns(info, d, n_in, ds, spec, ignored, sizeof ignored, err))
         return -1;
-    if (ignored[0])
-        fprintf(stderr, "genxfer: note: %s: columns not used by the model, ignored: %s\n", spec,
-                ignored);
+    /* the columns the reader left out when the model's keep= was applied for the user */
+    const char *unread = ds->unread_columns[0] && !user_chose_columns(spec) ? ds->unread_columns
+                                                                            : "";
+    if (ignored[0] || unread[0])
+        fprintf(stderr, "genxfer: note: %s: columns not used by the model, ignored: %s%s%s\n",
+                spec, unread, unread[0] && ignored[0] ? "+" : "", ignored);
     return 0;
 }
 
@@ -44,6 +57,16 @@ int cli_load_completed(const gx_model_info *info, int d, const char *spec, int w
     if (strcmp(full, spec)) /* say which options were not the user's */
         gx_fail_prefix(err, "%s, read with the model's training options", spec);
     return -1;
+}
+
+int cli_check_unit_range(const gx_model_info *info, int d, int unit, const gx_dataset *ds,
+                         const char *spec, gx_error *err) {
+    if (info->prep_mean[d] || !(unit || info->unit_range[d])) return 0;
+    const int64_t out = gx_dataset_find_outside_unit(ds);
+    if (out < 0) return 0;
+    return gx_fail(err, "%s: value %g in row %lld, but the model was trained on values in [0, 1] "
+                        "(scale=1/255 reads bytes as such)",
+                   spec, ds->x[out], (long long)(out / ds->d));
 }
 
 void cli_report_drift(const gx_dataset *ds, const char *spec) {
@@ -72,12 +95,7 @@ int cli_load_for_model(const gx_ssdgm *m, const gx_model_info *info, int d, cons
                             "(the model was trained on '%s')",
                        spec, (long long)ds->d, dc->name, dc->n_in, info->prep_spec[d]);
     /* a Bernoulli domain was trained on values in [0, 1]: raw bytes (0-255) are not its data */
-    const int64_t out = dc->lik == GX_LIK_BERNOULLI && !info->prep_mean[d]
-                            ? gx_dataset_find_outside_unit(ds) : -1;
-    if (out >= 0)
-        return gx_fail(err, "%s: value %g in row %lld, but domain %s of the model was trained on "
-                            "values in [0, 1] (scale=1/255 reads bytes as such)",
-                       spec, ds->x[out], (long long)(out / ds->d), dc->name);
+    if (cli_check_unit_range(info, d, dc->lik == GX_LIK_BERNOULLI, ds, spec, err)) return -1;
     if (info->prep_mean[d])
         for (int64_t i = 0; i < ds->n; i++)
             for (int j = 0; j < dc->n_in; j++) {

@@ -13,6 +13,12 @@
 int cli_match_columns(const gx_model_info *info, int d, int n_in, gx_dataset *ds,
                       const char *spec, gx_error *err);
 
+/* Refuses ds (one line naming the value and row) when domain d of the model was trained, without
+ * standardisation, on values in [0, 1] (unit: its likelihood requires it; or images so stored
+ * in the model) and ds has a value outside. */
+int cli_check_unit_range(const gx_model_info *info, int d, int unit, const gx_dataset *ds,
+                         const char *spec, gx_error *err);
+
 /* After the model's standardisation of ds: on stderr, the share of rows with a feature more than
  * 6 standard deviations from the training mean, as a note up to 1% and a warning above. */
 void cli_report_drift(const gx_dataset *ds, const char *spec);

@@ -399,7 +399,7 @@ static void remove_scratch(const char *dir) {
         unlink(path);
     }
     if (d) closedir(d);
-    if (rmdir(dir)) fprintf(stderr, "genxfer bench: could not remove %s\n", dir);
+    if (rmdir(dir)) fprintf(stderr, "genxfer: warning: bench: could not remove %s\n", dir);
 }
 
 /* One epoch of E1's m2 run: `genxfer train` as a child process, its output in a scratch folder

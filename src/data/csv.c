@@ -781,6 +781,23 @@ static int build_labels(const char *table, const char *const *paths, const char 
     return rc;
 }
 
+/* The file's columns that were not read (keep= or drop= left them out), for messages. */
+static void list_unread_columns(const csv_layout *L, gx_dataset *out) {
+    char *buf = out->unread_columns;
+    const size_t cap = sizeof out->unread_columns;
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int j = 0; j < L->ncols; j++) {
+        if (L->needed[j] || j == L->label_col || j == L->id_col) continue;
+        const int w = snprintf(buf + len, cap - len, "%s%s", len ? "+" : "", L->names[j]);
+        if (w < 0 || (size_t)w >= cap - len) {
+            snprintf(buf + (len < cap - 4 ? len : cap - 4), 4, "...");
+            return;
+        }
+        len += (size_t)w;
+    }
+}
+
 static int build_dataset(const char *table, const char *const *paths,
                          const char *const *file_labels, const csv_layout *L, const csv_rows *rows,
                          const gx_csv_options *opt, gx_dataset *out, gx_error *err) {
@@ -796,6 +813,7 @@ static int build_dataset(const char *table, const char *const *paths,
         out->feature_names[k] = strdup(L->names[L->feat_cols[k]]);
         if (!out->feature_names[k]) return gx_fail(err, "%s: out of memory for feature names", table);
     }
+    list_unread_columns(L, out);
     if (L->id_col < 0) return 0;
     out->ids = gx_calloc((size_t)n, sizeof *out->ids, "ids", err);
     if (!out->ids) return -1;

@@ -19,6 +19,9 @@ typedef struct gx_dataset {
     char **feature_names; /* [d] or NULL */
     int height, width, channels; /* image shape (height * width * channels == d), or all 0 */
     char source[512];     /* e.g. the path or spec it was read from, for messages */
+    /* columns of the file the reader left out (neither feature, label, id nor a difference's
+     * source), '+'-joined, "...": more; "" when none, for messages */
+    char unread_columns[512];
 } gx_dataset;
 
 void gx_dataset_init(gx_dataset *ds);

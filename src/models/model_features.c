@@ -42,6 +42,8 @@ static int set_impute(gx_model_info *info, int d, const float *impute, int n, gx
 
 int gx_model_info_set_features(gx_model_info *info, int d, const gx_dataset *ds,
                                const float *impute, gx_error *err) {
+    /* (images only: a table's values in [0, 1] may well go beyond on new data) */
+    info->unit_range[d] = ds->height > 0 && ds->n > 0 && gx_dataset_find_outside_unit(ds) < 0;
     if (!ds->feature_names) return 0;
     for (int64_t j = 0; j < ds->d; j++)
         if (!ds->feature_names[j]) return 0; /* a column without a name: none are kept */
@@ -64,6 +66,11 @@ static int write_meta(gx_st_writer *w, const char *domain, const char *what, cJS
 
 int gx_model_info_write_features(const gx_model_info *info, int d, const char *domain,
                                  gx_st_writer *w, gx_error *err) {
+    if (info->unit_range[d]) {
+        char key[160];
+        snprintf(key, sizeof key, "domain.%s.range", domain);
+        if (gx_st_writer_meta(w, key, "[0,1]", err)) return -1;
+    }
     if (!info->feature_names[d]) return 0;
     const int n = info->n_features[d];
     if (write_meta(w, domain, "features",
@@ -116,6 +123,12 @@ static int read_impute(const gx_st_file *f, int d, const char *domain, int n_in,
 int gx_model_info_read_features(const gx_st_file *f, int d, const char *domain, int n_in,
                                 gx_model_info *info, gx_error *err) {
     char key[160];
+    snprintf(key, sizeof key, "domain.%s.range", domain);
+    const char *range = gx_st_metadata(f, key);
+    if (range && strcmp(range, "[0,1]"))
+        return gx_fail(err, "%s: metadata '%s' is '%.40s', expected '[0,1]'", gx_st_path(f), key,
+                       range);
+    info->unit_range[d] = range != NULL;
     snprintf(key, sizeof key, "domain.%s.features", domain);
     const char *s = gx_st_metadata(f, key);
     if (!s) return 0;

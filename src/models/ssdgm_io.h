@@ -27,6 +27,8 @@ typedef struct gx_model_info {
     int n_features[GX_MAX_DOMAINS];
     float *impute[GX_MAX_DOMAINS]; /* [n_features] the values impute= filled missing training
                                     * values with (by column), or NULL */
+    int unit_range[GX_MAX_DOMAINS]; /* 1: images whose every training value was in [0, 1]: new
+                                     * data must be too (not raw bytes, 0-255) */
 } gx_model_info;
 
 void gx_model_info_free(gx_model_info *info);
@@ -35,7 +37,8 @@ void gx_model_info_free(gx_model_info *info);
  * has them) as domain d's; in the model file they are the metadata "domain.NAME.features", a
  * JSON array, read back by the loaders (NULL when absent: files of earlier versions). With
  * impute (may be NULL; [ds->d]) the values that filled missing training values go along, as
- * "domain.NAME.impute", a JSON array of numbers in the same order. */
+ * "domain.NAME.impute", a JSON array of numbers in the same order. Whether ds holds images whose
+ * values are all in [0, 1] goes along too (unit_range; "domain.NAME.range": "[0,1]"). */
 int gx_model_info_set_features(gx_model_info *info, int d, const gx_dataset *ds,
                                const float *impute, gx_error *err);
 int gx_model_info_write_features(const gx_model_info *info, int d, const char *domain,
