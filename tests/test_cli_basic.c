@@ -117,6 +117,14 @@ static void test_usage_errors(void **state) {
     err = slurp(ERR);
     assert_contains(err, "genxfer: error: scratch: option '--arch' needs a value");
     free(err);
+    assert_int_equal(run("train --latent-prior flat --domain mnist:train"), 1);
+    err = slurp(ERR);
+    assert_contains(err, "unknown prior 'flat' (mixture, standard)");
+    free(err);
+    assert_int_equal(run("train --select best --domain mnist:train"), 1);
+    err = slurp(ERR);
+    assert_contains(err, "unknown criterion 'best' (val, last, im)");
+    free(err);
     assert_int_equal(run("data --zzzzzz mnist:train"), 2); /* nothing near: no guess */
     err = slurp(ERR);
     assert_contains(err, "unknown option '--zzzzzz' (see");

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/gemm.h"
@@ -44,6 +45,10 @@ typedef struct run {
     gx_ssdgm_train_result res;
 } run;
 
+/* Options beyond the defaults for the next train() (then reset). */
+static void (*configure)(gx_ssdgm_train_config *tc, void *ctx);
+static void *configure_ctx;
+
 static void train(run *r, const gx_dataset *ds, gx_preset preset, uint64_t seed) {
     gx_error err;
     gx_ssdgm_config c;
@@ -72,6 +77,8 @@ static void train(run *r, const gx_dataset *ds, gx_preset preset, uint64_t seed)
     tc.batch_u = 32;
     tc.alpha = 50;
     tc.seed = seed;
+    if (configure) configure(&tc, configure_ctx);
+    configure = NULL;
     assert_int_equal(gx_ssdgm_train(&r->m, &dd, &tc, &r->res, &err), 0);
 }
 
@@ -109,6 +116,72 @@ static void test_m2_learns(void **s) {
     static run a;
     train(&a, &ds, GX_PRESET_M2, 3);
     assert_true(a.res.best_selection > 0.85);
+    free_run(&a);
+    gx_dataset_free(&ds);
+}
+
+typedef struct epochs_seen {
+    gx_epoch_log log[16];
+    int n;
+    const gx_dataset *ds;
+} epochs_seen;
+
+static void keep_log(void *ctx, const gx_epoch_log *l) {
+    epochs_seen *e = ctx;
+    if (e->n < 16) e->log[e->n++] = *l;
+}
+
+static void standard_prior_im_monitor(gx_ssdgm_train_config *tc, void *ctx) {
+    epochs_seen *e = ctx;
+    tc->fixed_prior = 1;
+    tc->select = GX_SELECT_IM;
+    tc->select_domain = 0;
+    tc->monitor = e->ds;
+    tc->monitor_domain = 0;
+    tc->on_epoch = keep_log;
+    tc->ctx = e;
+}
+
+/* --latent-prior standard holds p(z|y) at N(0, I); --select im keeps the epoch of the best
+ * criterion, which no label enters; --monitor-test logs an accuracy that selection ignores. */
+static void test_standard_prior_im_selection_monitor(void **s) {
+    (void)s;
+    gx_dataset ds;
+    make_data(&ds);
+    static run a;
+    static epochs_seen e;
+    e.ds = &ds;
+    configure = standard_prior_im_monitor;
+    configure_ctx = &e;
+    train(&a, &ds, GX_PRESET_DVT, 5);
+    const size_t nz = (size_t)K * a.m.cfg.z_dim;
+    const float *mu = gx_params_value(&a.m.params, a.m.prior_mu);
+    const float *lv = gx_params_value(&a.m.params, a.m.prior_logvar);
+    for (size_t i = 0; i < nz; i++) {
+        assert_true(mu[i] == 0.0f);
+        assert_true(lv[i] == 0.0f);
+    }
+    assert_int_equal(e.n, 10);
+    int argmax = 0;
+    for (int i = 0; i < e.n; i++) {
+        assert_true(e.log[i].im >= 0 && e.log[i].im <= log(K) + 1e-9);
+        assert_true(e.log[i].monitor_acc >= 0 && e.log[i].monitor_acc <= 1);
+        if (e.log[i].im > e.log[argmax].im) argmax = i;
+    }
+    assert_int_equal(a.res.best_epoch, argmax + 1);
+    assert_true(fabs(a.res.best_selection - e.log[argmax].im) < 1e-12);
+    /* the model holds the selected epoch: its accuracy is the one logged then */
+    gx_ssdgm_ws ws;
+    gx_error err;
+    assert_int_equal(gx_ssdgm_ws_alloc(&ws, &a.m, 64, 64, &err), 0);
+    float *buf = malloc((size_t)128 * (DIM + K) * sizeof(float));
+    assert_non_null(buf);
+    const double acc = gx_ssdgm_accuracy(&a.m, &ws, 0, &ds, NULL, ds.n, buf);
+    assert_true(fabs(acc - e.log[argmax].monitor_acc) < 1e-12);
+    print_message("standard prior: im %.3f at epoch %d, accuracy %.3f\n", a.res.best_selection,
+                  a.res.best_epoch, acc);
+    free(buf);
+    gx_ssdgm_ws_free(&ws);
     free_run(&a);
     gx_dataset_free(&ds);
 }
@@ -175,6 +248,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_learns_and_is_deterministic),
         cmocka_unit_test(test_m2_learns),
+        cmocka_unit_test(test_standard_prior_im_selection_monitor),
         cmocka_unit_test(test_save_load_same_predictions),
         cmocka_unit_test(test_load_rejects_other_files),
     };

@@ -39,6 +39,7 @@ typedef struct train_opts {
     int ckpt_every_given;
     const char *fixed_opt;     /* the first option that --resume refuses, or NULL */
     int no_figures;
+    int monitor;               /* --monitor-test */
 } train_opts;
 
 static void usage(FILE *f) {
@@ -98,6 +99,15 @@ static void usage(FILE *f) {
 "  --activation A        softplus | relu | leaky_relu | tanh | sigmoid [softplus]\n"
 "  --batchnorm, --no-batchnorm  batch norm in the encoder, statistics per domain [dvt: on, m2: off]\n"
 "  --prior-scale F       dvt: spread of the initial mixture means [3]\n"
+"  --latent-prior P      dvt: mixture (a learned Gaussian per class) | standard (p(z|y) held at\n"
+"                        N(0, I) for every class: the control that shows what the mixture adds)\n"
+"                        [mixture]\n"
+"  --select S            which epoch the model keeps: val (best validation accuracy of the\n"
+"                        target; the last epoch without val=) | last | im (no labels needed:\n"
+"                        the best H(mean q(y|x)) - mean H(q(y|x)) over up to 10000 unlabelled\n"
+"                        rows of the target, i.e. confident and diverse predictions) [val]\n"
+"  --monitor-test        log the accuracy on --test (or test=) after every epoch, to study model\n"
+"                        selection; it never takes part in selection [off]\n"
 "  --seed N              one seed for everything [1]\n"
 "  --threads N           threads for OpenMP and oneDNN [all cores]\n"
 "  --out DIR             output folder, created if needed [runs/train]\n"
@@ -117,7 +127,7 @@ static void usage(FILE *f) {
 enum { O_TEST = 256, O_TARGET, O_EPOCHS, O_BATCH, O_BATCHU, O_LR, O_OPT, O_SCHED, O_ALPHA,
        O_WARMUP, O_BALANCE, O_PRIOR, O_CLIP, O_Z, O_ENC, O_DEC, O_LATH, O_CLSH, O_ACT, O_BN, O_NOBN,
        O_PSCALE, O_SHIFT, O_AUGL, O_CONFW, O_CONFT, O_CUTOUT, O_LATY, O_NOLATY, O_SEED, O_THREADS, O_QUIET, O_PRESET, O_DOMAIN, O_OUT,
-       O_CKPT_EVERY, O_RESUME, O_NOFIG };
+       O_CKPT_EVERY, O_RESUME, O_NOFIG, O_LPRIOR, O_SELECT, O_MONITOR };
 
 static int parse_args(int argc, char **argv, train_opts *o) {
     static const struct option longopts[] = {
@@ -143,6 +153,8 @@ static int parse_args(int argc, char **argv, train_opts *o) {
         {"checkpoint-every", required_argument, 0, O_CKPT_EVERY},
         {"resume", required_argument, 0, O_RESUME},
         {"no-figures", no_argument, 0, O_NOFIG},
+        {"latent-prior", required_argument, 0, O_LPRIOR}, {"select", required_argument, 0, O_SELECT},
+        {"monitor-test", no_argument, 0, O_MONITOR},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *cmd = "train";
     long v;
@@ -238,6 +250,18 @@ static int parse_args(int argc, char **argv, train_opts *o) {
             break;
         case O_RESUME: o->resume = optarg; break;
         case O_NOFIG: o->no_figures = 1; break;
+        case O_LPRIOR:
+            if (!strcmp(optarg, "mixture")) o->tc.fixed_prior = 0;
+            else if (!strcmp(optarg, "standard")) o->tc.fixed_prior = 1;
+            else return cli_error("train --latent-prior: unknown prior '%s' (mixture, standard)", optarg);
+            break;
+        case O_SELECT:
+            if (!strcmp(optarg, "val")) o->tc.select = GX_SELECT_VAL;
+            else if (!strcmp(optarg, "last")) o->tc.select = GX_SELECT_LAST;
+            else if (!strcmp(optarg, "im")) o->tc.select = GX_SELECT_IM;
+            else return cli_error("train --select: unknown criterion '%s' (val, last, im)", optarg);
+            break;
+        case O_MONITOR: o->monitor = 1; break;
         default:
             return cli_option_error(cmd, argv[optind - 1], longopts);
         }
@@ -314,6 +338,8 @@ static void on_epoch(void *ctx, const gx_epoch_log *l) {
     append_log(c, "%d,%ld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g", l->epoch, l->step, l->loss,
                l->elbo_l, l->elbo_u, l->ce, l->train_acc, l->confident, l->lr, l->beta);
     for (int d = 0; d < o->n_domains; d++) append_log(c, ",%.6g", l->val_acc[d]);
+    if (o->tc.select == GX_SELECT_IM) append_log(c, ",%.6g", l->im);
+    if (o->monitor) append_log(c, ",%.6g", l->monitor_acc);
     append_log(c, ",%.3f\n", l->seconds);
     gx_error err;
     if (gx_atomic_write_file(c->log_path, c->log_text, c->log_len, &err) && !o->quiet)
@@ -325,6 +351,8 @@ static void on_epoch(void *ctx, const gx_epoch_log *l) {
     if (o->tc.conf_weight > 0) fprintf(stderr, "  confident %.1f%%", 100 * l->confident);
     for (int d = 0; d < o->n_domains; d++)
         if (l->val_acc[d] >= 0) fprintf(stderr, "  val[%s] %.2f%%", o->dom[d].name, 100 * l->val_acc[d]);
+    if (l->im >= 0) fprintf(stderr, "  im %.4f", l->im);
+    if (l->monitor_acc >= 0) fprintf(stderr, "  test %.2f%%", 100 * l->monitor_acc);
     fprintf(stderr, "  %.1fs%s\n", l->seconds, l->is_best && l->selection >= 0 ? "  *" : "");
 }
 
@@ -523,8 +551,9 @@ int cmd_train(int argc, char **argv) {
     memset(&info, 0, sizeof info);
     train_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
-    gx_dataset test_ds;
+    gx_dataset test_ds, monitor_ds;
     gx_dataset_init(&test_ds);
+    gx_dataset_init(&monitor_ds);
     for (int d = 0; d < GX_MAX_DOMAINS; d++) gx_split_init(&split_val[d]), gx_split_init(&split_lab[d]);
     run_meta meta;
     memset(&meta, 0, sizeof meta);
@@ -657,7 +686,7 @@ int cmd_train(int argc, char **argv) {
     }
     if (!o.alpha_given) o.tc.alpha = 0.1f * (float)total_labelled;
     if (o.tc.alpha < 1) o.tc.alpha = o.alpha_given ? o.tc.alpha : 1;
-    o.tc.select_domain = dd[target].n_val ? target : -1;
+    o.tc.select_domain = dd[target].n_val || o.tc.select == GX_SELECT_IM ? target : -1;
 
     /* the model */
     o.mc.n_classes = n_classes;
@@ -691,6 +720,18 @@ int cmd_train(int argc, char **argv) {
     if (gx_ssdgm_create(&m, &o.mc, &init_rng, &err)) { cli_error("%s", err.msg); goto done; }
     model_made = 1;
     if (gx_model_info_set_classes(&info, n_classes, (const char *const *)class_names, &err)) { cli_error("%s", err.msg); goto done; }
+    if (o.monitor) { /* the test set, read now as it will be at the end */
+        if (!test_ds.n && !o.test_spec) {
+            status = cli_usage_error("train", "--monitor-test needs --test or test=");
+            goto done;
+        }
+        if (!test_ds.n && cli_load_for_model(&m, &info, target, o.test_spec, 1, &monitor_ds, &err)) {
+            cli_error("--test %s", err.msg);
+            goto done;
+        }
+        o.tc.monitor = test_ds.n ? &test_ds : &monitor_ds;
+        o.tc.monitor_domain = target;
+    }
 
     snprintf(ctx.log_path, sizeof ctx.log_path, "%s/train_log.csv", o.out);
     ctx.o = &o;
@@ -705,6 +746,8 @@ int cmd_train(int argc, char **argv) {
         append_log(&ctx, "epoch,step,loss,elbo_labelled,elbo_unlabelled,cross_entropy,train_accuracy,"
                          "confident_fraction,lr,kl_weight");
         for (int d = 0; d < o.n_domains; d++) append_log(&ctx, ",val_accuracy_%s", o.dom[d].name);
+        if (o.tc.select == GX_SELECT_IM) append_log(&ctx, ",im_criterion");
+        if (o.monitor) append_log(&ctx, ",test_accuracy_monitor");
         append_log(&ctx, ",seconds\n");
     }
     o.tc.on_epoch = on_epoch;
@@ -762,7 +805,10 @@ int cmd_train(int argc, char **argv) {
     cJSON_AddNumberToObject(extra, "threads", gx_get_threads());
     cJSON_AddNumberToObject(extra, "epochs", o.tc.epochs);
     cJSON_AddNumberToObject(extra, "best_epoch", res.best_epoch);
-    cJSON_AddNumberToObject(extra, "best_validation_accuracy", res.best_selection);
+    const int by_im = o.tc.select == GX_SELECT_IM;
+    cJSON_AddNumberToObject(extra, by_im ? "best_im_criterion" : "best_validation_accuracy",
+                            res.best_selection);
+    cJSON_AddStringToObject(extra, "selection", by_im ? "im" : o.tc.select == GX_SELECT_LAST ? "last" : "val");
     cJSON_AddNumberToObject(extra, "steps", (double)res.steps);
     cJSON_AddNumberToObject(extra, "train_seconds", res.seconds);
     cJSON_AddNumberToObject(extra, "alpha", o.tc.alpha);
@@ -814,7 +860,8 @@ int cmd_train(int argc, char **argv) {
     }
     cJSON_Delete(extra);
     printf("trained %s in %.1f s (best epoch %d", gx_preset_name(o.preset), res.seconds, res.best_epoch);
-    if (res.best_selection >= 0) printf(", validation accuracy %.2f%%", 100 * res.best_selection);
+    if (o.tc.select == GX_SELECT_IM) printf(", information maximisation criterion %.4f", res.best_selection);
+    else if (res.best_selection >= 0) printf(", validation accuracy %.2f%%", 100 * res.best_selection);
     printf(")\nmodel:   %s/model.safetensors\nmetrics: %s/metrics.json\nlog:     %s/train_log.csv\n",
            o.out, o.out, o.out);
     int no_confusion;
@@ -822,6 +869,7 @@ int cmd_train(int argc, char **argv) {
     status = 0;
 done:
     gx_run_lock_release(&lock);
+    gx_dataset_free(&monitor_ds);
     if (caught) restore_signals(old_sig);
     cJSON_Delete(meta.args);
     free(meta.config);

@@ -74,6 +74,46 @@ static void mean_posterior(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_dataset
     for (int k = 0; k < K; k++) prob[k] /= n;
 }
 
+/* rows of the select domain that the information maximisation criterion scores */
+#define IM_ROWS 10000
+
+/* The information maximisation criterion over rows idx of ds in domain d: H(mean q(y|x)) minus
+ * the mean of H(q(y|x)), in nats. */
+static double info_max(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_dataset *ds,
+                       const int64_t *idx, int64_t n, float *buf) {
+    int K = m->cfg.n_classes, chunk = ws->max_l + ws->max_u;
+    float *X = buf, *P = buf + (size_t)chunk * ds->d;
+    double mean[GX_MAX_CLASSES] = {0}, ent = 0;
+    for (int64_t s = 0; s < n; s += chunk) {
+        int rows = (int)(n - s < chunk ? n - s : chunk);
+        gather(X, ds, idx, s, rows);
+        gx_ssdgm_predict(m, ws, d, X, rows, P, NULL);
+        for (int r = 0; r < rows; r++)
+            for (int k = 0; k < K; k++) {
+                const double p = P[(size_t)r * K + k];
+                mean[k] += p;
+                if (p > 0) ent -= p * log(p);
+            }
+    }
+    double h_mean = 0;
+    for (int k = 0; k < K; k++) {
+        const double p = mean[k] / n;
+        if (p > 0) h_mean -= p * log(p);
+    }
+    return h_mean - ent / n;
+}
+
+/* dvt --latent-prior standard: the mixture held at N(0, I) (values here, gradients each step) */
+static void hold_standard_prior(gx_ssdgm *m, int values) {
+    const size_t n = (size_t)m->cfg.n_classes * m->cfg.z_dim;
+    float *mu = values ? gx_params_value(&m->params, m->prior_mu)
+                       : gx_params_gradient(&m->params, m->prior_mu);
+    float *lv = values ? gx_params_value(&m->params, m->prior_logvar)
+                       : gx_params_gradient(&m->params, m->prior_logvar);
+    memset(mu, 0, n * sizeof *mu);
+    memset(lv, 0, n * sizeof *lv);
+}
+
 typedef struct domain_state {
     gx_batcher lab, unl;
     int has_lab, has_unl;
@@ -202,6 +242,17 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
     gx_rng_init(&aug_rng, tc->seed, GX_STREAM_AUGMENT);
     if (tc->epochs < 1 || tc->batch_l < 1 || tc->batch_u < 1 || !(tc->lr > 0))
         return gx_fail(err, "training: epochs, batch sizes and learning rate must be positive");
+    const int fixed_prior = tc->fixed_prior && m->prior_mu >= 0;
+    if (tc->fixed_prior && !fixed_prior)
+        return gx_fail(err, "training: a standard latent prior is a dvt option (m2's is already "
+                            "N(0, I); mlp has no latent space)");
+    if (tc->select == GX_SELECT_IM &&
+        (tc->select_domain < 0 || tc->select_domain >= D || !dd[tc->select_domain].n_unl))
+        return gx_fail(err, "training: selection by information maximisation needs unlabelled "
+                            "rows in the target domain");
+    if (tc->monitor && (tc->monitor_domain < 0 || tc->monitor_domain >= D || !tc->monitor->y ||
+                        tc->monitor->d != c->dom[tc->monitor_domain].n_in))
+        return gx_fail(err, "training: the monitor set must be labelled rows of a domain's shape");
     gx_ckpt_state cs;
     memset(&cs, 0, sizeof cs);
     cs.params = &m->params;
@@ -267,6 +318,7 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
     if (!(buf = gx_malloc(chunk * (nmax + K) * sizeof(float), "evaluation buffer", err)) ||
         !(best = gx_malloc(m->params.total * sizeof(float), "best weights", err)))
         goto done;
+    if (fixed_prior) hold_standard_prior(m, 1);
     memcpy(best, m->params.data, m->params.total * sizeof(float));
     cs.best = best;
 
@@ -319,6 +371,7 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
                 note_kept(err, tc, res);
                 goto done;
             }
+            if (fixed_prior) hold_standard_prior(m, 0);
             if (tc->clip > 0) gx_clip_grad_norm(&m->params, tc->clip);
             gx_optim_step(&opt, &m->params, gx_schedule_lr(&sched, step));
             pg->sum[0] += ss.loss;
@@ -366,7 +419,19 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
             if (tc->select_domain < 0 || tc->select_domain == d) sum += log.val_acc[d], nsel++;
         }
         log.selection = nsel ? sum / nsel : -1;
-        if (!any_val || log.selection > res->best_selection) {
+        log.im = -1;
+        if (tc->select == GX_SELECT_IM) {
+            /* (a fixed subset of the unlabelled rows bounds its cost on large domains) */
+            const gx_ssdgm_domain_data *x = &dd[tc->select_domain];
+            const int64_t n_im = x->n_unl < IM_ROWS ? x->n_unl : IM_ROWS;
+            log.im = info_max(m, &ws, tc->select_domain, x->ds, x->unl, n_im, buf);
+            log.selection = log.im;
+        }
+        log.monitor_acc = tc->monitor ? gx_ssdgm_accuracy(m, &ws, tc->monitor_domain, tc->monitor,
+                                                          NULL, tc->monitor->n, buf)
+                                      : -1;
+        const int by_value = tc->select == GX_SELECT_IM || (tc->select == GX_SELECT_VAL && any_val);
+        if (!by_value || log.selection > res->best_selection) {
             res->best_selection = log.selection;
             res->best_epoch = log.epoch;
             memcpy(best, m->params.data, m->params.total * sizeof(float));

@@ -27,6 +27,17 @@ typedef enum {
                              domain's unlabelled rows */
 } gx_prior_mode;
 
+/* Which epoch's weights training keeps. */
+typedef enum {
+    GX_SELECT_VAL,   /* the best validation accuracy; the last epoch when there are no
+                        validation rows */
+    GX_SELECT_LAST,  /* the last epoch */
+    GX_SELECT_IM,    /* no labels needed: the best information maximisation criterion
+                        H(mean q(y|x)) - mean H(q(y|x)) over the select domain's unlabelled rows
+                        (confident and diverse predictions; a collapse onto few classes scores
+                        low) */
+} gx_select_kind;
+
 typedef struct gx_epoch_log {
     int epoch;                 /* 1-based */
     long step;                 /* steps done */
@@ -34,6 +45,8 @@ typedef struct gx_epoch_log {
     double confident;          /* fraction of unlabelled rows used as consistency targets */
     double val_acc[GX_MAX_DOMAINS];  /* -1 where a domain has no validation rows */
     double selection;          /* the value model selection maximises (-1: none) */
+    double im;                 /* the information maximisation criterion (-1: not computed) */
+    double monitor_acc;        /* accuracy on the monitor set (-1: none) */
     int is_best;
     double seconds;            /* wall time of the epoch */
     float lr;
@@ -56,7 +69,16 @@ typedef struct gx_ssdgm_train_config {
     int cutout;                /* cutout size in the consistency view, */
     float conf_weight, conf_tau; /* consistency with confident predictions (weight 0: off) */
     int select_domain;         /* domain whose validation accuracy selects the epoch (-1: mean over
-                                  domains with validation rows) */
+                                  domains with validation rows); GX_SELECT_IM: the domain whose
+                                  unlabelled rows it scores (required) */
+    gx_select_kind select;     /* GX_SELECT_VAL */
+    int fixed_prior;           /* dvt: p(z|y) stays N(0, I) for every class (means and
+                                  log-variances 0, never trained): the control that tells what
+                                  the class-wise mixture adds */
+    /* A labelled set of domain monitor_domain whose accuracy is logged after every epoch, for
+     * studies of model selection (the oracle epoch); it never takes part in selection. NULL: none */
+    const gx_dataset *monitor;
+    int monitor_domain;
     uint64_t seed;
     void (*on_epoch)(void *ctx, const gx_epoch_log *log); /* progress and logging; may be NULL */
     void (*on_step)(void *ctx, long step, long steps_per_epoch, const gx_ssdgm_stats *st);
