@@ -10,6 +10,11 @@
   summarize.py --val --tree DIR
       the same for runs with a validation split and no test set (the tuning runs of
       scripts/run-e4.sh): the validation accuracy of the last epoch (train_log.csv), and the best
+  summarize.py --selection --tree DIR
+      for runs trained with --monitor-test (scripts/run-controls.sh): the test accuracy of the
+      last epoch, of the epoch an unsupervised criterion picks (--select im: the largest
+      im_criterion in train_log.csv) and of the best epoch (the oracle, which a user without
+      labels cannot know)
 
 Each RUN_DIR holds the metrics.json of one `genxfer train --test ...` run."""
 import json
@@ -109,9 +114,51 @@ def val_tree(root):
         print(f"| {g} | {len(v)} | {lm:.2f} ± {ls:.2f} | {bm:.2f} ± {bs:.2f} |")
 
 
+def read_log(d):
+    """train_log.csv of the run in d as {column: [values]}."""
+    try:
+        with open(os.path.join(d, "train_log.csv")) as f:
+            rows = [line.strip().split(",") for line in f if line.strip()]
+        return {name: [float(r[i]) for r in rows[1:]] for i, name in enumerate(rows[0])}
+    except (OSError, ValueError, IndexError) as e:
+        sys.exit(f"summarize: {d}/train_log.csv: {e}")
+
+
+def selection_tree(root):
+    groups = {}
+    for d, _, files in os.walk(root, followlinks=True):
+        if "metrics.json" in files and re.fullmatch(r"seed\d+", os.path.basename(d)):
+            groups.setdefault(os.path.relpath(os.path.dirname(d), root), []).append(d)
+    if not groups:
+        sys.exit(f"summarize: no seed*/metrics.json under {root}")
+    print("| setting | runs | last epoch (%) | unsupervised choice (%) | best epoch, oracle (%) |")
+    print("|---|---|---|---|---|")
+    for g in sorted(groups):
+        last, chosen, oracle = [], [], []
+        for d in sorted(groups[g]):
+            log = read_log(d)
+            test = log.get("test_accuracy_monitor")
+            if not test:
+                sys.exit(f"summarize: {d}: no test_accuracy_monitor (train with --monitor-test)")
+            last.append(100 * test[-1])
+            oracle.append(100 * max(test))
+            im = log.get("im_criterion")
+            if im:
+                chosen.append(100 * test[im.index(max(im))])
+        cells = [g, str(len(last))]
+        for v in (last, chosen, oracle):
+            cells.append("{:.2f} ± {:.2f}".format(*mean_std(v)) if v else "-")
+        print("| " + " | ".join(cells) + " |")
+
+
 def main(argv):
     if not argv or argv[0] in ("-h", "--help"):
         sys.exit(__doc__)
+    if argv[0] == "--selection":
+        if len(argv) != 3 or argv[1] != "--tree":
+            sys.exit(__doc__)
+        selection_tree(argv[2])
+        return
     if argv[0] == "--val":
         if len(argv) != 3 or argv[1] != "--tree":
             sys.exit(__doc__)

@@ -22,6 +22,8 @@ typedef struct {
     float x[GX_MAX_DOMAINS][2][8 * 8];
     int32_t y[GX_MAX_DOMAINS][8];
     float cw[3];
+    float syn_x[5 * 6], syn_w[5]; /* synthetic labelled rows of domain 0 */
+    int32_t syn_y[5];
 } fixture;
 
 static double eval_loss(void *ctx) {
@@ -110,6 +112,14 @@ static void check_whole_loss_levers(gx_preset preset, int n_domains, int bn, int
         f.h.conf_tau = 0.0f;
         f.h.cutout = 1;
     }
+    if (levers > 1) { /* synthetic labelled rows of domain 0, weighted */
+        gx_rng r;
+        gx_rng_init(&r, 13, GX_STREAM_DATA);
+        for (int i = 0; i < 5 * 6; i++) f.syn_x[i] = gx_rng_uniform(&r);
+        for (int i = 0; i < 5; i++) f.syn_y[i] = i % 3, f.syn_w[i] = 0.3f + 0.1f * (float)i;
+        f.h.syn_x = f.syn_x, f.h.syn_y = f.syn_y, f.h.syn_w = f.syn_w;
+        f.h.syn_n = 5, f.h.syn_domain = 0;
+    }
     gx_params *p = &f.m.params;
     float *grad = malloc(p->total * sizeof *grad);
     eval_loss(&f);
@@ -142,6 +152,8 @@ static void test_gradcheck_dvt_two_domains_nobn(void **s) { (void)s; check_whole
 static void test_gradcheck_dvt_latent_y(void **s) { (void)s; check_whole_loss(GX_PRESET_DVT, 2, 1, 1, 1); }
 static void test_gradcheck_dvt_shared_blocks(void **s) { (void)s; check_whole_loss(GX_PRESET_DVT, 3, 1, 0, 0); }
 static void test_gradcheck_dvt_levers(void **s) { (void)s; check_whole_loss_levers(GX_PRESET_DVT, 2, 1, 0, 0, 1); }
+static void test_gradcheck_dvt_synthetic_rows(void **s) { (void)s; check_whole_loss_levers(GX_PRESET_DVT, 2, 1, 0, 0, 2); }
+static void test_gradcheck_mlp_synthetic_rows(void **s) { (void)s; check_whole_loss_levers(GX_PRESET_MLP, 2, 1, 1, 0, 2); }
 static void test_gradcheck_mlp(void **s) { (void)s; check_whole_loss(GX_PRESET_MLP, 3, 1, 1, 0); }
 /* without batch norm: with it, this small batch measured 5.05e-2 on one weight (curvature, as above) */
 static void test_gradcheck_mlp_levers(void **s) { (void)s; check_whole_loss_levers(GX_PRESET_MLP, 2, 0, 1, 0, 1); }
@@ -214,6 +226,21 @@ static void test_levers_are_active(void **s) {
     r = f.noise;
     assert_int_equal(gx_ssdgm_loss_and_grad(&f.m, &f.ws, f.b, &f.h, &r, &st, &err), 0);
     assert_int_equal(st.n_conf, 0);
+    /* synthetic rows add their weighted cross-entropy, and a label out of range is an error */
+    f.h.conf_weight = 0;
+    const double before = eval_loss(&f);
+    for (int i = 0; i < 5 * 6; i++) f.syn_x[i] = (float)(i % 7) / 7.0f;
+    for (int i = 0; i < 5; i++) f.syn_y[i] = i % 3, f.syn_w[i] = 0.2f;
+    f.h.syn_x = f.syn_x, f.h.syn_y = f.syn_y, f.h.syn_w = f.syn_w, f.h.syn_n = 5;
+    const double with = eval_loss(&f);
+    r = f.noise;
+    assert_int_equal(gx_ssdgm_loss_and_grad(&f.m, &f.ws, f.b, &f.h, &r, &st, &err), 0);
+    assert_true(st.syn_ce > 0);
+    assert_true(fabs(with - before - 0.2 * 5 * st.syn_ce) < 1e-3 * fabs(with));
+    f.syn_y[2] = 3;
+    r = f.noise;
+    assert_int_equal(gx_ssdgm_loss_and_grad(&f.m, &f.ws, f.b, &f.h, &r, &st, &err), -1);
+    assert_non_null(strstr(err.msg, "label 3 outside the 3 classes"));
     teardown_model(&f);
 }
 
@@ -284,6 +311,8 @@ int main(void) {
         cmocka_unit_test(test_gradcheck_dvt_levers),
         cmocka_unit_test(test_gradcheck_m2_levers),
         cmocka_unit_test(test_gradcheck_mlp),
+        cmocka_unit_test(test_gradcheck_dvt_synthetic_rows),
+        cmocka_unit_test(test_gradcheck_mlp_synthetic_rows),
         cmocka_unit_test(test_gradcheck_mlp_levers),
         cmocka_unit_test(test_mlp_is_a_plain_classifier),
         cmocka_unit_test(test_gradcheck_catches_a_wrong_gradient),

@@ -108,6 +108,13 @@ static void usage(FILE *f) {
 "                        rows of the target, i.e. confident and diverse predictions) [val]\n"
 "  --monitor-test        log the accuracy on --test (or test=) after every epoch, to study model\n"
 "                        selection; it never takes part in selection [off]\n"
+"  --translate-weight F  dvt: each step, the labelled rows of the other domains, encoded and\n"
+"                        decoded by the target's output block (cross-domain translation), are\n"
+"                        labelled target rows for the classifier, weight F on their mean\n"
+"                        cross-entropy [0 = off]\n"
+"  --generate-weight F   m2, dvt: each step, --batch-unlabelled class-conditional samples of the\n"
+"                        target domain (classes in turn, z ~ p(z|y)) are labelled rows for the\n"
+"                        classifier, weight F on their mean cross-entropy [0 = off]\n"
 "  --seed N              one seed for everything [1]\n"
 "  --threads N           threads for OpenMP and oneDNN [all cores]\n"
 "  --out DIR             output folder, created if needed [runs/train]\n"
@@ -127,7 +134,7 @@ static void usage(FILE *f) {
 enum { O_TEST = 256, O_TARGET, O_EPOCHS, O_BATCH, O_BATCHU, O_LR, O_OPT, O_SCHED, O_ALPHA,
        O_WARMUP, O_BALANCE, O_PRIOR, O_CLIP, O_Z, O_ENC, O_DEC, O_LATH, O_CLSH, O_ACT, O_BN, O_NOBN,
        O_PSCALE, O_SHIFT, O_AUGL, O_CONFW, O_CONFT, O_CUTOUT, O_LATY, O_NOLATY, O_SEED, O_THREADS, O_QUIET, O_PRESET, O_DOMAIN, O_OUT,
-       O_CKPT_EVERY, O_RESUME, O_NOFIG, O_LPRIOR, O_SELECT, O_MONITOR };
+       O_CKPT_EVERY, O_RESUME, O_NOFIG, O_LPRIOR, O_SELECT, O_MONITOR, O_TRANSW, O_GENW };
 
 static int parse_args(int argc, char **argv, train_opts *o) {
     static const struct option longopts[] = {
@@ -155,6 +162,8 @@ static int parse_args(int argc, char **argv, train_opts *o) {
         {"no-figures", no_argument, 0, O_NOFIG},
         {"latent-prior", required_argument, 0, O_LPRIOR}, {"select", required_argument, 0, O_SELECT},
         {"monitor-test", no_argument, 0, O_MONITOR},
+        {"translate-weight", required_argument, 0, O_TRANSW},
+        {"generate-weight", required_argument, 0, O_GENW},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *cmd = "train";
     long v;
@@ -262,6 +271,8 @@ static int parse_args(int argc, char **argv, train_opts *o) {
             else return cli_error("train --select: unknown criterion '%s' (val, last, im)", optarg);
             break;
         case O_MONITOR: o->monitor = 1; break;
+        case O_TRANSW: if (cli_parse_float(cmd, "--translate-weight", optarg, 0, 1e9, &f)) return 1; o->tc.translate_weight = (float)f; break;
+        case O_GENW: if (cli_parse_float(cmd, "--generate-weight", optarg, 0, 1e9, &f)) return 1; o->tc.generate_weight = (float)f; break;
         default:
             return cli_option_error(cmd, argv[optind - 1], longopts);
         }
@@ -687,6 +698,7 @@ int cmd_train(int argc, char **argv) {
     if (!o.alpha_given) o.tc.alpha = 0.1f * (float)total_labelled;
     if (o.tc.alpha < 1) o.tc.alpha = o.alpha_given ? o.tc.alpha : 1;
     o.tc.select_domain = dd[target].n_val || o.tc.select == GX_SELECT_IM ? target : -1;
+    o.tc.target_domain = target;
 
     /* the model */
     o.mc.n_classes = n_classes;

@@ -490,13 +490,57 @@ static int can_translate(const gx_ssdgm_config *c, int d, const gx_ssdgm_hyper *
            dc->height * dc->width * dc->channels == dc->n_in;
 }
 
+/* The classifier alone on the n rows in ws->xin (encoded here in training mode, batch-norm
+ * running statistics updated with `momentum`): loss sum_i w[i] CE(q(y|x_i), target[i]) (rows of
+ * weight 0 skipped), its gradient added into the parameters. Returns the sum of the unweighted
+ * cross-entropies of the rows with w > 0. */
+static double classifier_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int n,
+                                       const int32_t *target, const float *w, float momentum,
+                                       double *loss) {
+    gx_params *p = &m->params;
+    const int K = m->cfg.n_classes;
+    encode(m, ws, d, n, 1, momentum);
+    double ce_sum = 0;
+    memset(ws->dlogits, 0, (size_t)n * K * sizeof(float));
+    for (int i = 0; i < n; i++) {
+        if (w[i] == 0) continue;
+        const double ce = -ws->lp[(size_t)i * K + target[i]];
+        ce_sum += ce;
+        *loss += w[i] * ce;
+        const float *pr = ws->p + (size_t)i * K;
+        float *dl = ws->dlogits + (size_t)i * K;
+        for (int k = 0; k < K; k++) dl[k] = w[i] * (pr[k] - (k == target[i]));
+    }
+    float *dh = gx_dense_dout(&m->enc_trunk, &ws->enc_trunk);
+    float *hid = gx_dense_out(&m->enc_trunk, &ws->enc_trunk);
+    memset(dh, 0, (size_t)n * gx_dense_out_size(&m->enc_trunk) * sizeof(float));
+    memcpy(gx_dense_dout(&m->cls, &ws->cls), ws->dlogits, (size_t)n * K * sizeof(float));
+    gx_dense_backward(&m->cls, p, &ws->cls, dh, hid, n, NULL, NULL, n);
+    float *din = gx_dense_dout(&m->enc_in[d], &ws->enc_in[d]);
+    memset(din, 0, (size_t)n * gx_dense_out_size(&m->enc_in[d]) * sizeof(float));
+    gx_dense_backward(&m->enc_trunk, p, &ws->enc_trunk, din,
+                      gx_dense_out(&m->enc_in[d], &ws->enc_in[d]), n, NULL, NULL, n);
+    gx_dense_backward(&m->enc_in[d], p, &ws->enc_in[d], NULL, ws->xin, n, NULL, NULL, n);
+    return ce_sum;
+}
+
+/* The synthetic rows of h (domain d = h->syn_domain): the classifier learns their labels. Runs
+ * after the domain's other passes, reusing the workspace. */
+static void synthetic_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_ssdgm_hyper *h,
+                                    gx_ssdgm_stats *st) {
+    memcpy(ws->xin, h->syn_x, (size_t)h->syn_n * m->cfg.dom[d].n_in * sizeof(float));
+    double loss = 0;
+    /* (momentum 0: the running statistics stay those of real rows) */
+    st->syn_ce += classifier_loss_and_grad(m, ws, d, h->syn_n, h->syn_y, h->syn_w, 0.0f, &loss);
+    st->loss += loss;
+}
+
 /* The consistency term: targets from the main pass's q(y|x) of the unlabelled rows (xin rows
  * nl..nl+nu-1), predictions on translated copies. Runs after the main backward pass, reusing the
  * workspace; adds its loss into st and its gradient into the parameters. */
 static void confidence_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int nl, int nu,
                                      const gx_ssdgm_hyper *h, gx_ssdgm_stats *st) {
     const gx_ssdgm_config *c = &m->cfg;
-    gx_params *p = &m->params;
     int K = c->n_classes, n = c->dom[d].n_in;
     int32_t *target = ws->ybr;
     float *mask = ws->tmp;
@@ -523,29 +567,11 @@ static void confidence_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int nl
     } else {
         memmove(ws->xin, xu, (size_t)nu * n * sizeof(float));
     }
-    encode(m, ws, d, nu, 1, h->bn_momentum);
+    const float scale = h->conf_weight / nu;
+    for (int i = 0; i < nu; i++) mask[i] *= scale;
     double loss = 0;
-    float scale = h->conf_weight / nu;
-    memset(ws->dlogits, 0, (size_t)nu * K * sizeof(float));
-    for (int i = 0; i < nu; i++) {
-        if (mask[i] == 0) continue;
-        loss -= ws->lp[(size_t)i * K + target[i]];
-        const float *pr = ws->p + (size_t)i * K;
-        float *dl = ws->dlogits + (size_t)i * K;
-        for (int k = 0; k < K; k++) dl[k] = scale * (pr[k] - (k == target[i]));
-    }
-    st->conf_ce += loss;
-    st->loss += scale * loss;
-    float *dh = gx_dense_dout(&m->enc_trunk, &ws->enc_trunk);
-    float *hid = gx_dense_out(&m->enc_trunk, &ws->enc_trunk);
-    memset(dh, 0, (size_t)nu * gx_dense_out_size(&m->enc_trunk) * sizeof(float));
-    memcpy(gx_dense_dout(&m->cls, &ws->cls), ws->dlogits, (size_t)nu * K * sizeof(float));
-    gx_dense_backward(&m->cls, p, &ws->cls, dh, hid, nu, NULL, NULL, nu);
-    float *din = gx_dense_dout(&m->enc_in[d], &ws->enc_in[d]);
-    memset(din, 0, (size_t)nu * gx_dense_out_size(&m->enc_in[d]) * sizeof(float));
-    gx_dense_backward(&m->enc_trunk, p, &ws->enc_trunk, din,
-                      gx_dense_out(&m->enc_in[d], &ws->enc_in[d]), nu, NULL, NULL, nu);
-    gx_dense_backward(&m->enc_in[d], p, &ws->enc_in[d], NULL, ws->xin, nu, NULL, NULL, nu);
+    st->conf_ce += classifier_loss_and_grad(m, ws, d, nu, target, mask, h->bn_momentum, &loss);
+    st->loss += loss;
 }
 
 static int domain_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_ssdgm_batch *b,
@@ -650,12 +676,23 @@ static int domain_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_ss
                       gx_dense_out(&m->enc_in[d], &ws->enc_in[d]), N, NULL, NULL, N);
     gx_dense_backward(&m->enc_in[d], p, &ws->enc_in[d], NULL, ws->xin, N, NULL, NULL, N);
     if (h->conf_weight > 0 && nu > 0) confidence_loss_and_grad(m, ws, d, nl, nu, h, st);
+    if (h->syn_n > 0 && h->syn_domain == d) synthetic_loss_and_grad(m, ws, d, h, st);
     return 0;
 }
 
 int gx_ssdgm_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, const gx_ssdgm_batch *batches,
                            const gx_ssdgm_hyper *h, gx_rng *rng, gx_ssdgm_stats *st, gx_error *err) {
     memset(st, 0, sizeof *st);
+    if (h->syn_n > 0) {
+        if (h->syn_domain < 0 || h->syn_domain >= m->cfg.n_domains ||
+            h->syn_n > ws->max_l + ws->max_u)
+            return gx_fail(err, "synthetic rows: %d rows of domain %d do not fit the model and "
+                                "workspace", h->syn_n, h->syn_domain);
+        for (int r = 0; r < h->syn_n; r++)
+            if (h->syn_y[r] < 0 || h->syn_y[r] >= m->cfg.n_classes)
+                return gx_fail(err, "synthetic rows: label %d outside the %d classes", h->syn_y[r],
+                               m->cfg.n_classes);
+    }
     for (int d = 0; d < m->cfg.n_domains; d++)
         if (domain_loss_and_grad(m, ws, d, &batches[d], h, rng, st, err)) return -1;
     if (st->n_l) {
@@ -665,6 +702,7 @@ int gx_ssdgm_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, const gx_ssdgm_batch *b
     }
     if (st->n_u) st->elbo_u /= st->n_u;
     if (st->n_conf) st->conf_ce /= st->n_conf;
+    if (h->syn_n > 0) st->syn_ce /= h->syn_n;
     return 0;
 }
 
@@ -742,6 +780,25 @@ void gx_ssdgm_generate_rows(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int n, const in
         draw_latent(m, y[r], rng, ws->z + (size_t)r * m->cfg.z_dim);
     }
     decode_latent(m, ws, d, n, soft, OUT);
+}
+
+void gx_ssdgm_translate(gx_ssdgm *m, gx_ssdgm_ws *ws, int from, int to, const float *X, int n,
+                        const int32_t *y, float *OUT) {
+    const int K = m->cfg.n_classes, Z = m->cfg.z_dim;
+    memcpy(ws->xin, X, (size_t)n * m->cfg.dom[from].n_in * sizeof(float));
+    encode(m, ws, from, n, 0, 0);
+    for (int r = 0; r < n; r++) {
+        const float *pr = ws->p + (size_t)r * K;
+        int best = 0;
+        for (int k = 1; k < K; k++) if (pr[k] > pr[best]) best = k;
+        ws->ybr[r] = y ? y[r] : best;
+    }
+    gx_dense_forward(&m->lat, &m->params, &ws->lat, gx_dense_out(&m->enc_trunk, &ws->enc_trunk), n,
+                     NULL, m->cfg.lat_y ? ws->ybr : NULL, n, 0, 0, 0);
+    const float *out = gx_dense_out(&m->lat, &ws->lat);
+    for (int r = 0; r < n; r++)
+        memcpy(ws->z + (size_t)r * Z, out + (size_t)r * 2 * Z, (size_t)Z * sizeof(float));
+    decode_latent(m, ws, to, n, NULL, OUT);
 }
 
 void gx_ssdgm_set_class_prior(gx_ssdgm *m, int d, const double *prob) {

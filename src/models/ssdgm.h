@@ -134,6 +134,15 @@ typedef struct gx_ssdgm_hyper {
                               this size (0: none) */
     float conf_weight, conf_tau;
     gx_rng *aug_rng;       /* draws of the translations (needed when aug_shift > 0) */
+    /* Synthetic labelled rows of domain syn_domain, which the caller made with the model itself
+     * (gx_ssdgm_translate of other domains' labelled rows, or class-conditional samples): the
+     * classifier learns their labels, row r's cross-entropy weighted by syn_w[r]; as data, they
+     * send no gradient to the decoder that made them, and batch-norm running statistics ignore
+     * them. syn_n <= the workspace's max_l + max_u; 0: none. */
+    const float *syn_x;    /* [syn_n, n_d] */
+    const int32_t *syn_y;  /* [syn_n] */
+    const float *syn_w;    /* [syn_n] */
+    int syn_n, syn_domain;
 } gx_ssdgm_hyper;
 
 typedef struct gx_ssdgm_stats {
@@ -145,6 +154,7 @@ typedef struct gx_ssdgm_stats {
     int64_t n_l, n_u, correct_l;
     int64_t n_conf;        /* unlabelled rows confident enough to be targets */
     double conf_ce;        /* mean consistency cross-entropy over the confident rows */
+    double syn_ce;         /* mean cross-entropy of the synthetic rows */
 } gx_ssdgm_stats;
 
 /* Computes the loss of one step and ADDS its gradient into m->params.grad (zero it first).
@@ -172,6 +182,13 @@ void gx_ssdgm_generate(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int n, int label, co
  * when soft [n, K] is given (dvt ignores soft: its decoder takes no label). */
 void gx_ssdgm_generate_rows(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int n, const int32_t *y,
                             const float *soft, gx_rng *rng, float *OUT);
+
+/* Cross-domain translation: rows X [n, n_from] of domain `from` encoded (evaluation mode) to the
+ * mean of q(z|x) (with a y-dependent latent head, of q(z|x, y[r]); y may be NULL: argmax q(y|x))
+ * and decoded by domain `to`'s output block: OUT [n, n_to], the likelihood mean (Bernoulli: the
+ * probabilities). dvt only (its decoder takes no label); n <= max_l + max_u of ws. */
+void gx_ssdgm_translate(gx_ssdgm *m, gx_ssdgm_ws *ws, int from, int to, const float *X, int n,
+                        const int32_t *y, float *OUT);
 
 /* Log class priors of domain d (the stats group): from counts (+1 smoothing), or set directly. */
 void gx_ssdgm_set_class_prior(gx_ssdgm *m, int d, const double *prob);

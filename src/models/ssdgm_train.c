@@ -20,6 +20,7 @@ void gx_ssdgm_train_config_default(gx_ssdgm_train_config *c) {
     c->alpha = 10.0f;
     c->prior = GX_PRIOR_LABELLED;
     c->select_domain = -1;
+    c->target_domain = -1;
     c->conf_tau = 0.95f;
     c->seed = 1;
 }
@@ -112,6 +113,35 @@ static void hold_standard_prior(gx_ssdgm *m, int values) {
                        : gx_params_gradient(&m->params, m->prior_logvar);
     memset(mu, 0, n * sizeof *mu);
     memset(lv, 0, n * sizeof *lv);
+}
+
+/* The step's synthetic labelled rows of domain t (see translate_weight, generate_weight) into
+ * X [cap, n_t], y, w; returns their count. Uses the workspace, before the step's loss. */
+static int make_synthetic(gx_ssdgm *m, gx_ssdgm_ws *ws, const gx_ssdgm_batch *batches, int t,
+                          const gx_ssdgm_train_config *tc, long step, int cap, gx_rng *rng,
+                          float *X, int32_t *y, float *w) {
+    const int n_t = m->cfg.dom[t].n_in, K = m->cfg.n_classes;
+    int n = 0;
+    if (tc->translate_weight > 0) {
+        for (int s = 0; s < m->cfg.n_domains && n < cap; s++) {
+            if (s == t || batches[s].nl == 0) continue;
+            const int take = batches[s].nl < cap - n ? batches[s].nl : cap - n;
+            gx_ssdgm_translate(m, ws, s, t, batches[s].xl, take, batches[s].yl,
+                               X + (size_t)n * n_t);
+            memcpy(y + n, batches[s].yl, (size_t)take * sizeof *y);
+            n += take;
+        }
+        for (int r = 0; r < n; r++) w[r] = tc->translate_weight / n;
+    }
+    const int first = n;
+    const int ng = tc->generate_weight > 0 ? (tc->batch_u < cap - n ? tc->batch_u : cap - n) : 0;
+    if (ng > 0) {
+        for (int r = 0; r < ng; r++) y[n + r] = (int32_t)(((long)step * ng + r) % K);
+        gx_ssdgm_generate_rows(m, ws, t, ng, y + n, NULL, rng, X + (size_t)n * n_t);
+        n += ng;
+        for (int r = first; r < n; r++) w[r] = tc->generate_weight / ng;
+    }
+    return n;
 }
 
 typedef struct domain_state {
@@ -235,7 +265,8 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
     memset(st, 0, sizeof st);
     gx_ssdgm_ws ws;
     memset(&ws, 0, sizeof ws);
-    float *best = NULL, *buf = NULL;
+    float *best = NULL, *buf = NULL, *syn_x = NULL, *syn_w = NULL;
+    int32_t *syn_y = NULL;
     gx_rng data_rng, noise_rng, aug_rng;
     gx_rng_init(&data_rng, tc->seed, GX_STREAM_DATA);
     gx_rng_init(&noise_rng, tc->seed, GX_STREAM_NOISE);
@@ -250,6 +281,12 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
         (tc->select_domain < 0 || tc->select_domain >= D || !dd[tc->select_domain].n_unl))
         return gx_fail(err, "training: selection by information maximisation needs unlabelled "
                             "rows in the target domain");
+    const int target = tc->target_domain < 0 ? D - 1 : tc->target_domain;
+    const int synthetic = tc->translate_weight > 0 || tc->generate_weight > 0;
+    if (synthetic && (!gx_ssdgm_is_generative(m) || target >= D ||
+                      (tc->translate_weight > 0 && m->cfg.preset != GX_PRESET_DVT)))
+        return gx_fail(err, "training: translated rows need dvt, generated rows a generative "
+                            "preset (m2 or dvt), and a target domain of the model");
     if (tc->monitor && (tc->monitor_domain < 0 || tc->monitor_domain >= D || !tc->monitor->y ||
                         tc->monitor->d != c->dom[tc->monitor_domain].n_in))
         return gx_fail(err, "training: the monitor set must be labelled rows of a domain's shape");
@@ -319,6 +356,13 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
         !(best = gx_malloc(m->params.total * sizeof(float), "best weights", err)))
         goto done;
     if (fixed_prior) hold_standard_prior(m, 1);
+    const int syn_cap = tc->batch_l + tc->batch_u; /* (the workspace's rows) */
+    if (synthetic &&
+        (!(syn_x = gx_malloc((size_t)syn_cap * c->dom[target].n_in * sizeof(float),
+                             "synthetic rows", err)) ||
+         !(syn_y = gx_malloc((size_t)syn_cap * sizeof(int32_t), "synthetic labels", err)) ||
+         !(syn_w = gx_malloc((size_t)syn_cap * sizeof(float), "synthetic weights", err))))
+        goto done;
     memcpy(best, m->params.data, m->params.total * sizeof(float));
     cs.best = best;
 
@@ -363,6 +407,12 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
                 batches[d] = (gx_ssdgm_batch){s->xl, s->yl, nl, s->xu, nu};
             }
             hyper.beta = warmup > 0 && step < warmup ? (float)(step + 1) / warmup : 1.0f;
+            if (synthetic) {
+                hyper.syn_n = make_synthetic(m, &ws, batches, target, tc, step, syn_cap,
+                                             &noise_rng, syn_x, syn_y, syn_w);
+                hyper.syn_x = syn_x, hyper.syn_y = syn_y, hyper.syn_w = syn_w;
+                hyper.syn_domain = target;
+            }
             gx_ssdgm_stats ss;
             gx_params_zero_grad(&m->params);
             if (gx_ssdgm_loss_and_grad(m, &ws, batches, &hyper, &noise_rng, &ss, err)) {
@@ -475,5 +525,8 @@ done:
     gx_ssdgm_ws_free(&ws);
     free(best);
     free(buf);
+    free(syn_x);
+    free(syn_y);
+    free(syn_w);
     return rc;
 }

@@ -72,6 +72,14 @@ typedef struct gx_ssdgm_train_config {
                                   domains with validation rows); GX_SELECT_IM: the domain whose
                                   unlabelled rows it scores (required) */
     gx_select_kind select;     /* GX_SELECT_VAL */
+    /* Levers only a generative model has: labelled rows of the target domain made by the model
+     * each step, which the classifier learns (gx_ssdgm_hyper's synthetic rows); weight 0: off.
+     * translate_weight: the step's labelled rows of every other domain, encoded and decoded by the
+     *   target's output block, with their labels (dvt);
+     * generate_weight: batch_u class-conditional samples of the target domain, classes in turn,
+     *   z ~ p(z|y), x the decoder's mean. Each weight is on the mean cross-entropy of its rows. */
+    float translate_weight, generate_weight;
+    int target_domain;         /* the domain they are made for (-1: the last domain) */
     int fixed_prior;           /* dvt: p(z|y) stays N(0, I) for every class (means and
                                   log-variances 0, never trained): the control that tells what
                                   the class-wise mixture adds */

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Issue 19's controls for E2 (../shared/docs/EXPERIMENTS.md): what the generative model adds over
+# the same encoder and classifier trained with the same levers, budget and selection.
+#   scripts/run-controls.sh [OUT_DIR]          (default runs/controls)
+# Rows, MNIST <-> USPS, same space k = 0 and native space k = 1, 3 seeds each:
+#   dvt           DVT with the levers of scripts/run-e2.sh
+#   dvt-standard  the same with p(z|y) held at N(0, I) (--latent-prior standard): no class mixture
+#   self-training the encoder and classifier alone (--preset mlp) with the same levers, the
+#                 consistency term at the same ratio to the cross-entropy (weight 1 against
+#                 DVT's 1000 with alpha 1000)
+#   source-only   the encoder and classifier on the source labels, class-balanced, same epochs
+#   dvt-translate DVT plus cross-domain translation: each step the source's labelled rows, encoded
+#                 and decoded by the target's output block, are labelled target rows for the
+#                 classifier (--translate-weight, at the consistency term's weight, 1000)
+#   dvt-generate  DVT plus class-conditional samples of the target domain as labelled rows
+#                 (--generate-weight 1000)
+# Every run logs the test accuracy of every epoch (--monitor-test, never used for selection) and
+# keeps the epoch chosen without labels (--select im): scripts/summarize.py --selection --tree
+# OUT_DIR prints, per row, the last epoch, the unsupervised choice and the best epoch (oracle).
+# Environment: JOBS (runs at once, default 2), THREADS (per run, default 1), EPOCHS (default 4),
+# SEEDS (default "1 2 3"), ONLY (a regular expression on the run folder), DRY=1 (print and stop).
+# A run whose metrics.json exists is skipped, so the script can be stopped and started again.
+set -euo pipefail
+out=${1:-runs/controls}
+bin=${GENXFER_BIN:-build/genxfer}
+jobs=${JOBS:-2}
+threads=${THREADS:-1}
+epochs=${EPOCHS:-4}
+seeds=${SEEDS:-1 2 3}
+only=${ONLY:-.}
+framed="resize=20x20,pad=4"   # USPS in MNIST's frame, as in scripts/run-e2.sh
+levers=(--epochs "$epochs" --cls-hidden 500 --augment-shift 2 --augment-labelled --cutout 14
+        --select im --monitor-test)
+dvt=(--preset dvt --kl-warmup 1 --confidence-weight 1000 "${levers[@]}")
+dvt_standard=("${dvt[@]}" --latent-prior standard)
+self_training=(--preset mlp --confidence-weight 1 "${levers[@]}")
+source_only=(--preset mlp --class-balance --epochs "$epochs" --cls-hidden 500 --augment-shift 2
+             --augment-labelled --monitor-test --select last)
+
+list=$(mktemp)
+trap 'rm -f "$list"' EXIT
+add() { # add DIR ARGS...: one training run
+    local dir=$1; shift
+    [[ $dir =~ $only ]] || return 0
+    [ -f "$dir/metrics.json" ] && return 0
+    mkdir -p "$(dirname "$dir")"
+    printf '%q ' "$bin" train "$@" --threads "$threads" --quiet --no-figures --out "$dir" >> "$list"
+    printf '> %q 2>&1\n' "$dir.log" >> "$list"
+}
+seed_runs() { # seed_runs DIR ARGS...: the run for every seed
+    local dir=$1; shift
+    for s in $seeds; do add "$dir/seed$s" "$@" --seed "$s"; done
+}
+setting() { # setting DIR DOMAINS...: every row on one setting
+    local dir=$1; shift
+    seed_runs "$dir/dvt" "${dvt[@]}" "$@"
+    seed_runs "$dir/self-training" "${self_training[@]}" "$@"
+    seed_runs "$dir/dvt-standard" "${dvt_standard[@]}" "$@"
+    seed_runs "$dir/dvt-translate" "${dvt[@]}" --translate-weight 1000 "$@"
+    seed_runs "$dir/dvt-generate" "${dvt[@]}" --generate-weight 1000 "$@"
+}
+setting "$out/m2u/same/k0" --domain mnist:train --domain "usps:train,$framed,share=mnist,k=0" \
+    --test "usps:test,$framed"
+setting "$out/u2m/same/k0" --domain "usps:train,$framed" --domain "mnist:train,share=usps,k=0" \
+    --test mnist:test
+seed_runs "$out/m2u/source-only" "${source_only[@]}" --domain mnist:train \
+    --test "usps:test,$framed"
+seed_runs "$out/u2m/source-only" "${source_only[@]}" --domain "usps:train,$framed" \
+    --test mnist:test
+setting "$out/m2u/native/k1" --domain mnist:train --domain usps:train,k=1 --test usps:test
+setting "$out/u2m/native/k1" --domain usps:train --domain mnist:train,k=1 --test mnist:test
+
+if [ "${DRY:-0}" = 1 ]; then cat "$list"; exit 0; fi
+n=$(wc -l < "$list")
+echo "run-controls: $n runs to do, $jobs at a time, $threads thread(s) each" >&2
+xargs -d '\n' -P "$jobs" -I{} bash -c '{}' < "$list" || echo "run-controls: some runs failed (see their .log)" >&2
+python3 scripts/summarize.py --selection --tree "$out"
