@@ -238,6 +238,58 @@ static void test_impute_travels(void **state) {
     free(p2);
 }
 
+/* The mean and std that model file mdl stores for column j of domain dom. */
+static void stored_stats(const char *mdl, const char *dom, int j, float *mean, float *sd) {
+    gx_st_file *f;
+    gx_error err;
+    assert_int_equal(gx_st_open(mdl, &f, &err), 0);
+    char key[64];
+    float v[8];
+    snprintf(key, sizeof key, "prep.%s.mean", dom);
+    int64_t shape[1] = {gx_st_find(f, key)->shape[0]};
+    assert_true(shape[0] <= 8 && j < shape[0]);
+    assert_int_equal(gx_st_read_f32(f, key, 1, shape, v, &err), 0);
+    *mean = v[j];
+    snprintf(key, sizeof key, "prep.%s.std", dom);
+    assert_int_equal(gx_st_read_f32(f, key, 1, shape, v, &err), 0);
+    *sd = v[j];
+    gx_st_close(f);
+}
+
+/* std-from=src:c: the target's column c takes the source's statistics (same units in both) */
+static void test_std_from(void **state) {
+    (void)state;
+    char tgt[700], out[700], mdl[800];
+    snprintf(tgt, sizeof tgt, "%s/tgt.csv", dir);
+    FILE *f = fopen(tgt, "w");
+    assert_non_null(f);
+    fprintf(f, "c,a,label\n");
+    for (int i = 0; i < 120; i++)
+        fprintf(f, "%.4f,%.4f,%s\n", 10 * sin(i * 3.7) + 5, 2.0 * (i % 2) + sin(i * 12.9898),
+                i % 2 ? "yes" : "no");
+    fclose(f);
+    snprintf(out, sizeof out, "%s/std_from", dir);
+    const char *common = "train --domain 'csv:%s/train.csv,label=label,name=src' --domain "
+                         "'csv:%s,label=label,name=tgt,k=0,std-from=%s' --epochs 1 --enc 8,8 "
+                         "--dec 8,8 --z 2 --threads 1 --quiet --no-figures --out '%s'";
+    int rc = run(common, dir, tgt, "src:c", out);
+    if (rc) fprintf(stderr, "training failed: %s\n", slurp(ERR));
+    assert_int_equal(rc, 0);
+    snprintf(mdl, sizeof mdl, "%s/model.safetensors", out);
+    float m_src, s_src, m_tgt, s_tgt, m_a, s_a, m_sa, s_sa;
+    stored_stats(mdl, "src", 2, &m_src, &s_src); /* c is the source's third column */
+    stored_stats(mdl, "tgt", 0, &m_tgt, &s_tgt); /* and the target's first */
+    assert_true(m_src == m_tgt && s_src == s_tgt);
+    assert_true(fabs(m_tgt - 5) > 2); /* not the target's own mean (about 5) */
+    stored_stats(mdl, "src", 0, &m_sa, &s_sa);   /* a keeps the target's own statistics */
+    stored_stats(mdl, "tgt", 1, &m_a, &s_a);
+    assert_true(m_a != m_sa);
+    /* a domain or column that is not there: one line naming it */
+    assert_one_error_line(run(common, dir, tgt, "nope:c", out), "no earlier domain is named 'nope'");
+    assert_one_error_line(run(common, dir, tgt, "src:b", out),
+                          "feature 'b' is not a column of this domain");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names_stored),
@@ -246,6 +298,7 @@ int main(void) {
         cmocka_unit_test(test_classifier_model),
         cmocka_unit_test(test_drift_reported),
         cmocka_unit_test(test_impute_travels),
+        cmocka_unit_test(test_std_from),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

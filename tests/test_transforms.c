@@ -295,6 +295,25 @@ static void test_dataset_usps_frame(void **state) {
 }
 
 /* gx_rows_beyond: rows with some |value| above the limit, and the column most often above it. */
+/* std-from=: the named features take the other standardizer's statistics, by name */
+static void test_standardizer_borrow(void **state) {
+    (void)state;
+    float mean[3] = {1, 2, 3}, sd[3] = {1, 1, 1}, src_mean[2] = {10, 20}, src_sd[2] = {4, 5};
+    gx_standardizer st = {3, mean, sd}, src = {2, src_mean, src_sd};
+    const char *names[3] = {"mag", "color", "period"}, *src_names[2] = {"period", "color"};
+    gx_error err;
+    assert_int_equal(gx_standardizer_borrow(&st, names, "period", &src, src_names, &err), 0);
+    assert_true(mean[2] == 10 && sd[2] == 4 && mean[0] == 1 && mean[1] == 2 && sd[1] == 1);
+    assert_int_equal(gx_standardizer_borrow(&st, names, "color+period", &src, src_names, &err), 0);
+    assert_true(mean[1] == 20 && sd[1] == 5);
+    assert_int_equal(gx_standardizer_borrow(&st, names, "mag", &src, src_names, &err), -1);
+    assert_non_null(strstr(err.msg, "feature 'mag' is not a column of the domain whose"));
+    assert_int_equal(gx_standardizer_borrow(&st, names, "amp", &src, src_names, &err), -1);
+    assert_non_null(strstr(err.msg, "feature 'amp' is not a column of this domain"));
+    assert_int_equal(gx_standardizer_borrow(&st, names, "period+", &src, src_names, &err), 0);
+    assert_int_equal(gx_standardizer_borrow(&st, names, "+period", &src, src_names, &err), -1);
+}
+
 static void test_rows_beyond(void **state) {
     (void)state;
     const float x[4 * 3] = {0, 1, -2, 7, 0, 0, 0, -6.5f, 9, 0, 6, 0};
@@ -309,6 +328,7 @@ static void test_rows_beyond(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rows_beyond),
+        cmocka_unit_test(test_standardizer_borrow),
         cmocka_unit_test(test_scale),
         cmocka_unit_test(test_standardize_fit_apply),
         cmocka_unit_test(test_standardize_precision_and_errors),

@@ -45,6 +45,12 @@ static int take_option(cli_domain *d, const char *key, const char *val, gx_error
         if (strcmp(val, "auto") && strcmp(val, "yes") && strcmp(val, "no"))
             return gx_fail(err, "domain '%s': std=%s (expected auto, yes or no)", d->spec, val);
         snprintf(d->std, sizeof d->std, "%s", val);
+    } else if (!strcmp(key, "std-from")) {
+        const char *colon = strchr(val, ':');
+        if (!colon || colon == val || !colon[1] || strlen(val) >= sizeof d->std_from)
+            return gx_fail(err, "domain '%s': std-from=%s (expected DOMAIN:FEATURE+FEATURE...)",
+                           d->spec, val);
+        snprintf(d->std_from, sizeof d->std_from, "%s", val);
     } else if (!strcmp(key, "lik")) {
         if (strcmp(val, "bernoulli") && strcmp(val, "gaussian") && strcmp(val, "auto"))
             return gx_fail(err, "domain '%s': lik=%s (expected bernoulli, gaussian or auto)",
@@ -100,13 +106,43 @@ int cli_wants_standardise(const cli_domain *dom) {
     return gx_dataset_find_outside_unit(&dom->ds) >= 0;
 }
 
+/* std-from=NAME:F+F: the features F of dom take the statistics of the earlier domain NAME. */
+static int borrow_statistics(const cli_domain *dom, gx_standardizer *st, const cli_domain *doms,
+                             float *const *means, float *const *stds, int n_earlier,
+                             gx_error *err) {
+    const char *colon = strchr(dom->std_from, ':');
+    const int len = (int)(colon - dom->std_from);
+    for (int e = 0; e < n_earlier; e++) {
+        if ((int)strlen(doms[e].name) != len || strncmp(doms[e].name, dom->std_from, (size_t)len))
+            continue;
+        if (!means[e])
+            return gx_fail(err, "std-from=%s: domain %s is not standardised (std=no, or values "
+                                "in [0, 1])", dom->std_from, doms[e].name);
+        const gx_standardizer src = {doms[e].ds.d, means[e], stds[e]};
+        if (gx_standardizer_borrow(st, (const char *const *)dom->ds.feature_names, colon + 1,
+                                   &src, (const char *const *)doms[e].ds.feature_names, err))
+            return gx_fail_prefix(err, "std-from=%s", dom->std_from);
+        return 0;
+    }
+    return gx_fail(err, "std-from=%s: no earlier domain is named '%.*s'", dom->std_from, len,
+                   dom->std_from);
+}
+
 int cli_standardise_domain(cli_domain *dom, gx_dataset *test, float **mean, float **std,
-                           gx_error *err) {
+                           const cli_domain *doms, float *const *means, float *const *stds,
+                           int n_earlier, gx_error *err) {
     *mean = *std = NULL;
-    if (!cli_wants_standardise(dom)) return 0;
+    if (!cli_wants_standardise(dom)) {
+        if (dom->std_from[0])
+            return gx_fail(err, "domain %s: std-from= needs a standardised domain (std=yes, or "
+                                "values beyond [0, 1])", dom->name);
+        return 0;
+    }
     gx_standardizer st;
     gx_standardizer_init(&st);
     if (gx_standardizer_fit(&st, &dom->ds, NULL, dom->ds.n, err) ||
+        (dom->std_from[0] &&
+         borrow_statistics(dom, &st, doms, means, stds, n_earlier, err)) ||
         gx_standardizer_apply(&st, &dom->ds, err) ||
         (test && test->n > 0 && gx_standardizer_apply(&st, test, err))) {
         gx_standardizer_free(&st);

@@ -27,6 +27,8 @@ typedef struct cli_domain {
     char lik[16];
     char share[GX_NAME_MAX]; /* "" or the name of the domain whose blocks it uses */
     char std[8];        /* auto, yes or no */
+    char std_from[512]; /* std-from=NAME:F+F: "" or the domain and features whose statistics
+                           these features take */
     double test_frac;   /* 0: none */
     gx_dataset ds;
     float *impute;      /* [ds.d] the values impute= filled missing features with, or NULL */
@@ -39,9 +41,12 @@ int cli_wants_standardise(const cli_domain *dom);
 
 /* Standardises dom->ds in place with its own statistics when cli_wants_standardise says so (and
  * test, which may be NULL, with the same statistics), and hands the statistics [d] to the caller
- * in *mean, *std (malloc'd); both NULL when not. */
+ * in *mean, *std (malloc'd); both NULL when not. With std-from=NAME:F+F the features F take the
+ * statistics of domain NAME, one of the n_earlier domains doms (their statistics in means, stds,
+ * NULL where a domain is not standardised). */
 int cli_standardise_domain(cli_domain *dom, gx_dataset *test, float **mean, float **std,
-                           gx_error *err);
+                           const cli_domain *doms, float *const *means, float *const *stds,
+                           int n_earlier, gx_error *err);
 
 /* The domain's test= fraction: a stratified part of its rows, drawn with rng, moved out of x->ds
  * into *test (nothing without test=). An error when the command also has a --test spec

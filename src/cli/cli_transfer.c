@@ -443,7 +443,8 @@ int cli_transfer_main(int argc, char **argv, cli_xfer_method method, void (*usag
     gx_rng split_rng;
     gx_rng_init(&split_rng, o.tc.seed, GX_STREAM_SPLIT);
     if (cli_hold_out_test(x, o.test_spec != NULL, &test_ds, &split_rng, &err) ||
-        cli_standardise_domain(x, &test_ds, &info.prep_mean[0], &info.prep_std[0], &err) ||
+        cli_standardise_domain(x, &test_ds, &info.prep_mean[0], &info.prep_std[0], NULL, NULL,
+                               NULL, 0, &err) ||
         (g_made && gx_generator_check_input(&g, x->ds.d, x->ds.height, x->ds.width,
                                             x->ds.channels, x->spec, &err))) {
         cli_error("%s", err.msg);

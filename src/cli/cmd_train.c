@@ -61,6 +61,9 @@ static void usage(FILE *f) {
 "  std=S       auto | yes | no: standardise each feature with this domain's own mean and std,\n"
 "              stored in the model and applied by eval/predict (default auto: unless every\n"
 "              value is in [0,1])\n"
+"  std-from=DOMAIN:F+F  the features F (by name) take the mean and std of the same-named\n"
+"              features of the earlier domain DOMAIN: features in the same units in both (a\n"
+"              period in days) keep one scale\n"
 "\nProgress goes to stderr: on a terminal one line redrawn in place (epoch, step, running loss,\n"
 "last validation accuracy of the target, examples/s, time left for the run); elsewhere plain\n"
 "lines, one per epoch and, in an epoch longer than 30 s, one every 30 s with the same fields.\n\n"
@@ -643,7 +646,8 @@ int cmd_train(int argc, char **argv) {
     if (hold_out_test(&o, target, &test_ds, &split_rng, &err)) { cli_error("%s", err.msg); goto done; }
     for (int d = 0; d < o.n_domains; d++)
         if (cli_standardise_domain(&o.dom[d], d == target ? &test_ds : NULL, &info.prep_mean[d],
-                                   &info.prep_std[d], &err)) { cli_error("%s", err.msg); goto done; }
+                                   &info.prep_std[d], o.dom, info.prep_mean, info.prep_std, d,
+                                   &err)) { cli_error("%s", err.msg); goto done; }
 
     /* splits: validation per class, then k labels per class; every non-validation row is unlabelled
      * data too when k is given (the labelled rows included, as in Kingma et al.) */

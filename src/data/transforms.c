@@ -119,6 +119,31 @@ int gx_standardizer_set(gx_standardizer *s, int64_t d, const float *mean, const 
     return 0;
 }
 
+/* The index of name in names [n], or -1. */
+static int64_t find_name(const char *const *names, int64_t n, const char *name, size_t len) {
+    for (int64_t j = 0; names && j < n; j++)
+        if (names[j] && strlen(names[j]) == len && !strncmp(names[j], name, len)) return j;
+    return -1;
+}
+
+int gx_standardizer_borrow(gx_standardizer *s, const char *const *names, const char *features,
+                           const gx_standardizer *src, const char *const *src_names,
+                           gx_error *err) {
+    for (const char *f = features; *f;) {
+        const size_t len = strcspn(f, "+");
+        if (len == 0) return gx_fail(err, "empty feature name in '%s'", features);
+        const int64_t j = find_name(names, s->d, f, len);
+        const int64_t k = find_name(src_names, src->d, f, len);
+        if (j < 0 || k < 0)
+            return gx_fail(err, "feature '%.*s' is not a column of %s", (int)len, f,
+                           j < 0 ? "this domain" : "the domain whose statistics it takes");
+        s->mean[j] = src->mean[k];
+        s->std[j] = src->std[k];
+        f += len + (f[len] == '+');
+    }
+    return 0;
+}
+
 void gx_standardizer_apply_rows(const gx_standardizer *s, float *x, int64_t n) {
     int64_t d = s->d;
     for (int64_t r = 0; r < n; r++) {

@@ -33,6 +33,13 @@ int gx_standardizer_set(gx_standardizer *s, int64_t d, const float *mean, const 
                         gx_error *err);
 
 /* x <- (x - mean) / std on every row of ds; ds->d must equal s->d. */
+/* Features in the same units in two datasets (a period in days in two surveys) keep one scale:
+ * the statistics of s's features named in `features` ('+'-separated) become those of the
+ * same-named features of src. names [s->d] and src_names [src->d] are the two datasets' column
+ * names; a name missing from either is an error naming it. */
+int gx_standardizer_borrow(gx_standardizer *s, const char *const *names, const char *features,
+                           const gx_standardizer *src, const char *const *src_names,
+                           gx_error *err);
 int gx_standardizer_apply(const gx_standardizer *s, gx_dataset *ds, gx_error *err);
 /* The same on a raw [n, s->d] matrix. */
 void gx_standardizer_apply_rows(const gx_standardizer *s, float *x, int64_t n);
