@@ -11,9 +11,9 @@
 #   source-only   the encoder and classifier on the source labels, class-balanced, same epochs
 #   dvt-translate DVT plus cross-domain translation: each step the source's labelled rows, encoded
 #                 and decoded by the target's output block, are labelled target rows for the
-#                 classifier (--translate-weight, at the consistency term's weight, 1000)
-#   dvt-generate  DVT plus class-conditional samples of the target domain as labelled rows
-#                 (--generate-weight 1000)
+#                 classifier, weighing as much as the real labelled rows (--translate-weight 1)
+#   dvt-generate  DVT plus class-conditional samples of the target domain as labelled rows, the
+#                 same weight (--generate-weight 1)
 # Every run logs the test accuracy of every epoch (--monitor-test, never used for selection) and
 # keeps the epoch chosen without labels (--select im): scripts/summarize.py --selection --tree
 # OUT_DIR prints, per row, the last epoch, the unsupervised choice and the best epoch (oracle).
@@ -56,8 +56,8 @@ setting() { # setting DIR DOMAINS...: every row on one setting
     seed_runs "$dir/dvt" "${dvt[@]}" "$@"
     seed_runs "$dir/self-training" "${self_training[@]}" "$@"
     seed_runs "$dir/dvt-standard" "${dvt_standard[@]}" "$@"
-    seed_runs "$dir/dvt-translate" "${dvt[@]}" --translate-weight 1000 "$@"
-    seed_runs "$dir/dvt-generate" "${dvt[@]}" --generate-weight 1000 "$@"
+    seed_runs "$dir/dvt-translate" "${dvt[@]}" --translate-weight 1 "$@"
+    seed_runs "$dir/dvt-generate" "${dvt[@]}" --generate-weight 1 "$@"
 }
 setting "$out/m2u/same/k0" --domain mnist:train --domain "usps:train,$framed,share=mnist,k=0" \
     --test "usps:test,$framed"
@@ -70,8 +70,59 @@ seed_runs "$out/u2m/source-only" "${source_only[@]}" --domain "usps:train,$frame
 setting "$out/m2u/native/k1" --domain mnist:train --domain usps:train,k=1 --test usps:test
 setting "$out/u2m/native/k1" --domain usps:train --domain mnist:train,k=1 --test mnist:test
 
+# E3, EROS-1 -> MACHO (scripts/run-e3.sh's settings), 5 seeds (E3_SEEDS): DVT, the same with
+# --latent-prior standard, self-training and source-only with the same class balancing, M2 on
+# the target alone; with std-from=eros:period (the period, in days in both surveys, keeps
+# EROS-1's scale) for every model that reads both surveys; and the generative levers.
+data=${GENXFER_DATA:-../shared/data}/stars
+eros_base="csv:$data/eros1/train.csv,label=type,id=Unnamed: 0,rename=1:EB+2:CEPH+3:RRL+4:LPV"
+eros_all="$eros_base,keep=magnitude_b+magnitude_r+period+asym_b+asym_r+log_p_not_variable+sigma_flux_b+sigma_flux_r,log10=period+sigma_flux_b+sigma_flux_r,name=eros"
+eros_shared="$eros_base,diff=color:magnitude_b-magnitude_r,keep=magnitude_r+color+period,log10=period,name=eros"
+macho_cols="header=no,columns=mag+color+period+amp"
+macho4="csv:$data/macho,$macho_cols,files=EB+CEPH+RRL+longperiod_lc,rename=longperiod_lc:LPV,log10=period+amp,name=macho"
+macho_shared="csv:$data/macho,$macho_cols,files=EB+CEPH+RRL+longperiod_lc,rename=longperiod_lc:LPV,keep=mag+color+period,log10=period,name=macho"
+net=(--enc 128,128 --dec 128,128 --z 10 --batch 64 --batch-unlabelled 64 --epochs 150
+     --class-balance --select im --monitor-test)
+e3_dvt=(--preset dvt "${net[@]}" --kl-warmup 10 --prior reestimate)
+e3_m2=(--preset m2 "${net[@]}" --kl-warmup 10 --prior reestimate)
+e3_self=(--preset mlp "${net[@]}" --batchnorm --confidence-weight 1)
+e3_source=(--preset mlp --enc 128,128 --batch 64 --epochs 30 --class-balance --no-batchnorm
+           --monitor-test --select last)
+e3_seeds=${E3_SEEDS:-1 2 3 4 5}
+e3_runs() { # e3_runs DIR ARGS...
+    local dir=$1; shift
+    for s in $e3_seeds; do add "$dir/seed$s" "$@" --seed "$s"; done
+}
+e3="$out/e3"
+for period in own eros; do
+    from=""; [ $period = eros ] && from=",std-from=eros:period"
+    tgt="$macho_shared,share=eros,k=0,test=0.3$from"
+    e3_runs "$e3/shared/k0/period-$period/dvt" "${e3_dvt[@]}" --domain "$eros_shared" --domain "$tgt"
+    e3_runs "$e3/shared/k0/period-$period/dvt-standard" "${e3_dvt[@]}" --latent-prior standard \
+        --domain "$eros_shared" --domain "$tgt"
+    e3_runs "$e3/shared/k0/period-$period/self-training" "${e3_self[@]}" --domain "$eros_shared" \
+        --domain "$tgt"
+    e3_runs "$e3/shared/k0/period-$period/source-only" "${e3_source[@]}" --domain "$eros_shared" \
+        --domain "$tgt"
+    e3_runs "$e3/shared/k0/period-$period/dvt-generate" "${e3_dvt[@]}" --generate-weight 1 \
+        --domain "$eros_shared" --domain "$tgt"
+done
+for k in 1 5 10; do
+    tgt="$macho4,k=$k,test=0.3"
+    e3_runs "$e3/four/k$k/dvt" "${e3_dvt[@]}" --domain "$eros_all" --domain "$tgt"
+    e3_runs "$e3/four/k$k/dvt-standard" "${e3_dvt[@]}" --latent-prior standard \
+        --domain "$eros_all" --domain "$tgt"
+    e3_runs "$e3/four/k$k/self-training" "${e3_self[@]}" --domain "$eros_all" --domain "$tgt"
+    e3_runs "$e3/four/k$k/m2-target" "${e3_m2[@]}" --domain "$tgt"
+    e3_runs "$e3/four/k$k/dvt-translate" "${e3_dvt[@]}" --translate-weight 1 \
+        --domain "$eros_all" --domain "$tgt"
+    e3_runs "$e3/four/k$k/dvt-generate" "${e3_dvt[@]}" --generate-weight 1 \
+        --domain "$eros_all" --domain "$tgt"
+done
+
 if [ "${DRY:-0}" = 1 ]; then cat "$list"; exit 0; fi
 n=$(wc -l < "$list")
 echo "run-controls: $n runs to do, $jobs at a time, $threads thread(s) each" >&2
 xargs -d '\n' -P "$jobs" -I{} bash -c '{}' < "$list" || echo "run-controls: some runs failed (see their .log)" >&2
 python3 scripts/summarize.py --selection --tree "$out"
+python3 scripts/summarize.py --tree "$e3" --class CEPH --class EB --class RRL --class LPV

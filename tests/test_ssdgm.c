@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/gradcheck.h"
@@ -112,7 +113,11 @@ static void check_whole_loss_levers(gx_preset preset, int n_domains, int bn, int
         f.h.conf_tau = 0.0f;
         f.h.cutout = 1;
     }
-    if (levers > 1) { /* synthetic labelled rows of domain 0, weighted */
+    if (levers == 3) { /* dann without the reversal: the gradient of one loss */
+        f.h.dann_weight = 0.8f;
+        f.h.dann_lambda = -1.0f;
+    }
+    if (levers == 2) { /* synthetic labelled rows of domain 0, weighted */
         gx_rng r;
         gx_rng_init(&r, 13, GX_STREAM_DATA);
         for (int i = 0; i < 5 * 6; i++) f.syn_x[i] = gx_rng_uniform(&r);
@@ -154,6 +159,49 @@ static void test_gradcheck_dvt_shared_blocks(void **s) { (void)s; check_whole_lo
 static void test_gradcheck_dvt_levers(void **s) { (void)s; check_whole_loss_levers(GX_PRESET_DVT, 2, 1, 0, 0, 1); }
 static void test_gradcheck_dvt_synthetic_rows(void **s) { (void)s; check_whole_loss_levers(GX_PRESET_DVT, 2, 1, 0, 0, 2); }
 static void test_gradcheck_mlp_synthetic_rows(void **s) { (void)s; check_whole_loss_levers(GX_PRESET_MLP, 2, 1, 1, 0, 2); }
+static void test_gradcheck_dann(void **s) { (void)s; check_whole_loss_levers(GX_PRESET_DANN, 2, 1, 1, 0, 3); }
+static void test_gradcheck_dann_shared(void **s) { (void)s; check_whole_loss_levers(GX_PRESET_DANN, 3, 0, 0, 0, 3); }
+
+/* dann: the reversal flips the encoder's share of the domain loss's gradient and leaves the
+ * domain classifier's own: g(lambda = 1) + g(lambda = -1) = 2 g(no domain loss) for the encoder */
+static void test_dann_reverses_the_encoder_gradient(void **s) {
+    (void)s;
+    static fixture f;
+    setup_model(&f, GX_PRESET_DANN, 2, 1, 0, 0);
+    gx_params *p = &f.m.params;
+    float *g[3];
+    const float lambda[3] = {1.0f, -1.0f, 0.0f}, weight[3] = {0.8f, 0.8f, 0.0f};
+    double loss[3];
+    for (int i = 0; i < 3; i++) {
+        f.h.dann_weight = weight[i];
+        f.h.dann_lambda = lambda[i];
+        loss[i] = eval_loss(&f);
+        g[i] = malloc(p->total * sizeof(float));
+        memcpy(g[i], p->grad, p->total * sizeof(float));
+    }
+    assert_true(loss[0] == loss[1] && loss[0] > loss[2]);
+    for (int t = 0; t < p->n; t++) {
+        const gx_param_info *info = &p->info[t];
+        if (p->groups[info->group].frozen) continue;
+        const int disc = !strncmp(info->name, "disc", 4), cls = !strncmp(info->name, "cls", 3);
+        double diff = 0, scale = 0;
+        for (size_t j = info->offset; j < info->offset + info->size; j++) {
+            const double want = disc ? g[1][j] : 2.0 * g[2][j] - g[1][j];
+            diff = fmax(diff, fabs(g[0][j] - want));
+            scale = fmax(scale, fabs(g[0][j]) + fabs(g[1][j]));
+        }
+        if (diff > 1e-5 * scale + 1e-6) fail_msg("%s: %g off (scale %g)", info->name, diff, scale);
+        if (!disc && !cls && scale > 1e-4) { /* the encoder does feel the domain loss */
+            double moved = 0;
+            for (size_t j = info->offset; j < info->offset + info->size; j++)
+                moved = fmax(moved, fabs(g[0][j] - g[2][j]));
+            assert_true(moved > 0);
+        }
+    }
+    for (int i = 0; i < 3; i++) free(g[i]);
+    teardown_model(&f);
+}
+
 static void test_gradcheck_mlp(void **s) { (void)s; check_whole_loss(GX_PRESET_MLP, 3, 1, 1, 0); }
 /* without batch norm: with it, this small batch measured 5.05e-2 on one weight (curvature, as above) */
 static void test_gradcheck_mlp_levers(void **s) { (void)s; check_whole_loss_levers(GX_PRESET_MLP, 2, 0, 1, 0, 1); }
@@ -297,6 +345,10 @@ static void test_config_errors(void **s) {
     strcpy(c.dom[1].name, "a");
     assert_int_equal(gx_ssdgm_create(&m, &c, &r, &err), -1);
     assert_non_null(strstr(err.msg, "two domains named"));
+    c.preset = GX_PRESET_DANN; /* a domain classifier needs domains to tell apart */
+    c.n_domains = 1;
+    assert_int_equal(gx_ssdgm_create(&m, &c, &r, &err), -1);
+    assert_non_null(strstr(err.msg, "dann needs two domains"));
 }
 
 int main(void) {
@@ -312,6 +364,9 @@ int main(void) {
         cmocka_unit_test(test_gradcheck_m2_levers),
         cmocka_unit_test(test_gradcheck_mlp),
         cmocka_unit_test(test_gradcheck_dvt_synthetic_rows),
+        cmocka_unit_test(test_gradcheck_dann),
+        cmocka_unit_test(test_gradcheck_dann_shared),
+        cmocka_unit_test(test_dann_reverses_the_encoder_gradient),
         cmocka_unit_test(test_gradcheck_mlp_synthetic_rows),
         cmocka_unit_test(test_gradcheck_mlp_levers),
         cmocka_unit_test(test_mlp_is_a_plain_classifier),

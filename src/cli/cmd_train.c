@@ -72,7 +72,11 @@ static void usage(FILE *f) {
 "\n"
 "options (default in brackets):\n"
 "  --preset P            m2 | dvt | mlp (a plain classifier: the encoder and q(y|x) on the\n"
-"                        labelled cross-entropy alone, for baselines) [dvt]\n"
+"                        labelled cross-entropy alone, for baselines) | dann (mlp plus a domain\n"
+"                        classifier behind a gradient reversal: domain-adversarial training,\n"
+"                        two domains or more) [dvt]\n"
+"  --dann-weight F       dann: weight of the domain classifier's loss; the reversal rises from\n"
+"                        0 to 1 over the run (Ganin et al. 2016) [1]\n"
 "  --test SPEC           evaluate the selected model on this set of the target domain at the end\n"
 "  --target NAME         the domain --test and model selection refer to [the last domain]\n"
 "  --epochs N            [10]\n"
@@ -113,11 +117,11 @@ static void usage(FILE *f) {
 "                        selection; it never takes part in selection [off]\n"
 "  --translate-weight F  dvt: each step, the labelled rows of the other domains, encoded and\n"
 "                        decoded by the target's output block (cross-domain translation), are\n"
-"                        labelled target rows for the classifier, weight F on their mean\n"
-"                        cross-entropy [0 = off]\n"
+"                        labelled target rows for the classifier; their mean cross-entropy\n"
+"                        weighs F x alpha (1: as much as the real labelled rows') [0 = off]\n"
 "  --generate-weight F   m2, dvt: each step, --batch-unlabelled class-conditional samples of the\n"
 "                        target domain (classes in turn, z ~ p(z|y)) are labelled rows for the\n"
-"                        classifier, weight F on their mean cross-entropy [0 = off]\n"
+"                        classifier, their mean cross-entropy weighing F x alpha [0 = off]\n"
 "  --seed N              one seed for everything [1]\n"
 "  --threads N           threads for OpenMP and oneDNN [all cores]\n"
 "  --out DIR             output folder, created if needed [runs/train]\n"
@@ -137,7 +141,7 @@ static void usage(FILE *f) {
 enum { O_TEST = 256, O_TARGET, O_EPOCHS, O_BATCH, O_BATCHU, O_LR, O_OPT, O_SCHED, O_ALPHA,
        O_WARMUP, O_BALANCE, O_PRIOR, O_CLIP, O_Z, O_ENC, O_DEC, O_LATH, O_CLSH, O_ACT, O_BN, O_NOBN,
        O_PSCALE, O_SHIFT, O_AUGL, O_CONFW, O_CONFT, O_CUTOUT, O_LATY, O_NOLATY, O_SEED, O_THREADS, O_QUIET, O_PRESET, O_DOMAIN, O_OUT,
-       O_CKPT_EVERY, O_RESUME, O_NOFIG, O_LPRIOR, O_SELECT, O_MONITOR, O_TRANSW, O_GENW };
+       O_CKPT_EVERY, O_RESUME, O_NOFIG, O_LPRIOR, O_SELECT, O_MONITOR, O_TRANSW, O_GENW, O_DANNW };
 
 static int parse_args(int argc, char **argv, train_opts *o) {
     static const struct option longopts[] = {
@@ -167,6 +171,7 @@ static int parse_args(int argc, char **argv, train_opts *o) {
         {"monitor-test", no_argument, 0, O_MONITOR},
         {"translate-weight", required_argument, 0, O_TRANSW},
         {"generate-weight", required_argument, 0, O_GENW},
+        {"dann-weight", required_argument, 0, O_DANNW},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *cmd = "train";
     long v;
@@ -194,7 +199,7 @@ static int parse_args(int argc, char **argv, train_opts *o) {
         case 'h': usage(stdout); return 3;
         case O_PRESET:
             if (gx_preset_parse(optarg, &o->preset))
-                return cli_error("train --preset: unknown preset '%s' (expected m2, dvt or mlp)", optarg);
+                return cli_error("train --preset: unknown preset '%s' (expected m2, dvt, mlp or dann)", optarg);
             break;
         case O_DOMAIN:
             if (o->n_domains == GX_MAX_DOMAINS)
@@ -275,6 +280,7 @@ static int parse_args(int argc, char **argv, train_opts *o) {
             break;
         case O_MONITOR: o->monitor = 1; break;
         case O_TRANSW: if (cli_parse_float(cmd, "--translate-weight", optarg, 0, 1e9, &f)) return 1; o->tc.translate_weight = (float)f; break;
+        case O_DANNW: if (cli_parse_float(cmd, "--dann-weight", optarg, 0, 1e9, &f)) return 1; o->tc.dann_weight = (float)f; break;
         case O_GENW: if (cli_parse_float(cmd, "--generate-weight", optarg, 0, 1e9, &f)) return 1; o->tc.generate_weight = (float)f; break;
         default:
             return cli_option_error(cmd, argv[optind - 1], longopts);

@@ -29,19 +29,24 @@ int gx_preset_parse(const char *s, gx_preset *out) {
     if (!strcmp(s, "m2")) *out = GX_PRESET_M2;
     else if (!strcmp(s, "dvt")) *out = GX_PRESET_DVT;
     else if (!strcmp(s, "mlp")) *out = GX_PRESET_MLP;
+    else if (!strcmp(s, "dann")) *out = GX_PRESET_DANN;
     else return -1;
     return 0;
 }
 
 const char *gx_preset_name(gx_preset p) {
-    return p == GX_PRESET_M2 ? "m2" : p == GX_PRESET_DVT ? "dvt" : "mlp";
+    return p == GX_PRESET_M2 ? "m2" : p == GX_PRESET_DVT ? "dvt" : p == GX_PRESET_DANN ? "dann" : "mlp";
 }
 
-int gx_ssdgm_is_generative(const gx_ssdgm *m) { return m->cfg.preset != GX_PRESET_MLP; }
+static int generative(gx_preset p) { return p == GX_PRESET_M2 || p == GX_PRESET_DVT; }
+
+int gx_ssdgm_is_generative(const gx_ssdgm *m) { return generative(m->cfg.preset); }
 
 static int check_config(const gx_ssdgm_config *c, gx_error *err) {
     if (c->n_domains < 1 || c->n_domains > GX_MAX_DOMAINS)
         return gx_fail(err, "model: %d domains (expected 1 to %d)", c->n_domains, GX_MAX_DOMAINS);
+    if (c->preset == GX_PRESET_DANN && c->n_domains < 2)
+        return gx_fail(err, "model: preset dann needs two domains or more (got %d)", c->n_domains);
     if (c->preset == GX_PRESET_M2 && c->n_domains != 1)
         return gx_fail(err, "model: preset m2 takes exactly one domain (got %d); use dvt",
                        c->n_domains);
@@ -124,7 +129,12 @@ int gx_ssdgm_create_at_most(gx_ssdgm *m, const gx_ssdgm_config *cfg, size_t max_
         if (gx_dense_declare(&m->cls, p, "cls", n, sizes, 0, c->act, GX_ACT_IDENTITY, 0,
                              m->group_shared, m->group_stats, err)) goto fail;
     }
-    int gen = c->preset != GX_PRESET_MLP;
+    int gen = generative(c->preset);
+    if (c->preset == GX_PRESET_DANN) {
+        int sizes[3] = {H, GX_DANN_HIDDEN, D};
+        if (gx_dense_declare(&m->disc, p, "disc", 2, sizes, 0, c->act, GX_ACT_IDENTITY, 0,
+                             m->group_shared, m->group_stats, err)) goto fail;
+    }
     if (gen) {
         int sizes[3] = {H, c->lat_hidden, 2 * Z}, n = c->lat_hidden > 0 ? 2 : 1;
         if (n == 1) sizes[1] = 2 * Z;
@@ -182,6 +192,7 @@ int gx_ssdgm_create_at_most(gx_ssdgm *m, const gx_ssdgm_config *cfg, size_t max_
         if (c->dom[d].share < 0) gx_dense_init(&m->enc_in[d], p, init_rng);
     gx_dense_init(&m->enc_trunk, p, init_rng);
     gx_dense_init(&m->cls, p, init_rng);
+    if (c->preset == GX_PRESET_DANN) gx_dense_init(&m->disc, p, init_rng);
     if (gen) {
         gx_dense_init(&m->lat, p, init_rng);
         gx_dense_init(&m->dec_trunk, p, init_rng);
@@ -227,6 +238,14 @@ int gx_ssdgm_ws_alloc(gx_ssdgm_ws *ws, const gx_ssdgm *m, int max_l, int max_u, 
         (gen && gx_dense_ws_alloc(&ws->lat, &m->lat, R, N, err)) ||
         (gen && gx_dense_ws_alloc(&ws->dec_trunk, &m->dec_trunk, R, R, err)))
         goto fail;
+    if (c->preset == GX_PRESET_DANN) {
+        const int H = c->enc[c->n_enc - 1], D = c->n_domains;
+        if (gx_dense_ws_alloc(&ws->disc, &m->disc, N, N, err) ||
+            !(ws->dh_disc = gx_malloc((size_t)N * H * sizeof(float), "domain gradient", err)) ||
+            !(ws->lpd = gx_malloc((size_t)N * D * sizeof(float), "domain posteriors", err)) ||
+            !(ws->pd = gx_malloc((size_t)N * D * sizeof(float), "domain posteriors", err)))
+            goto fail;
+    }
     size_t nz = (size_t)R * Z;
     int scratch = nmax > R ? nmax : R;
     if (K > scratch) scratch = K;
@@ -264,12 +283,12 @@ void gx_ssdgm_ws_free(gx_ssdgm_ws *ws) {
         if (ws->enc_in[d].l[0].Z) gx_dense_ws_free(&ws->enc_in[d]);
         if (ws->dec_out[d].l[0].Z) gx_dense_ws_free(&ws->dec_out[d]);
     }
-    gx_dense_ws *blocks[] = {&ws->enc_trunk, &ws->cls, &ws->lat, &ws->dec_trunk};
+    gx_dense_ws *blocks[] = {&ws->enc_trunk, &ws->cls, &ws->lat, &ws->dec_trunk, &ws->disc};
     for (size_t i = 0; i < sizeof blocks / sizeof *blocks; i++)
         if (blocks[i]->l[0].Z) gx_dense_ws_free(blocks[i]);
     void *bufs[] = {ws->xin, ws->xtr, ws->src, ws->ybr, ws->lp, ws->p, ws->dlogits, ws->mu,
                     ws->lv, ws->eps, ws->z, ws->dmu, ws->dlv, ws->dz, ws->kl, ws->rec, ws->elbo,
-                    ws->g, ws->tmp, ws->dstat, ws->klk, ws->gkl};
+                    ws->g, ws->tmp, ws->dstat, ws->klk, ws->gkl, ws->dh_disc, ws->lpd, ws->pd};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
     memset(ws, 0, sizeof *ws);
 }
@@ -524,6 +543,30 @@ static double classifier_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int 
     return ce_sum;
 }
 
+/* dann: the domain classifier on h of domain d's N rows (the encoder's main pass), its loss and
+ * its gradient; the encoder's share, reversed (times -dann_lambda), is added into dh [N, h]. */
+static void domain_adversarial_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, int N,
+                                             const gx_ssdgm_hyper *h, float *dh,
+                                             gx_ssdgm_stats *st) {
+    const int D = m->cfg.n_domains, H = gx_dense_out_size(&m->enc_trunk);
+    const float *hid = gx_dense_out(&m->enc_trunk, &ws->enc_trunk);
+    gx_dense_forward(&m->disc, &m->params, &ws->disc, hid, N, NULL, NULL, N, 1, 0, 0.0f);
+    gx_log_softmax_forward(ws->lpd, ws->pd, gx_dense_out(&m->disc, &ws->disc), N, D);
+    const float w = h->dann_weight / N;
+    float *dl = gx_dense_dout(&m->disc, &ws->disc);
+    double ce = 0;
+    for (int r = 0; r < N; r++) {
+        ce -= ws->lpd[(size_t)r * D + d];
+        for (int e = 0; e < D; e++)
+            dl[(size_t)r * D + e] = w * (ws->pd[(size_t)r * D + e] - (e == d));
+    }
+    st->loss += w * ce;
+    st->domain_ce += ce / N / D;
+    memset(ws->dh_disc, 0, (size_t)N * H * sizeof(float));
+    gx_dense_backward(&m->disc, &m->params, &ws->disc, ws->dh_disc, hid, N, NULL, NULL, N);
+    for (size_t i = 0; i < (size_t)N * H; i++) dh[i] -= h->dann_lambda * ws->dh_disc[i];
+}
+
 /* The synthetic rows of h (domain d = h->syn_domain): the classifier learns their labels. Runs
  * after the domain's other passes, reusing the workspace. */
 static void synthetic_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_ssdgm_hyper *h,
@@ -670,6 +713,8 @@ static int domain_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_ss
     float *hid = gx_dense_out(&m->enc_trunk, &ws->enc_trunk);
     memcpy(gx_dense_dout(&m->cls, &ws->cls), ws->dlogits, (size_t)N * K * sizeof(float));
     gx_dense_backward(&m->cls, p, &ws->cls, dh, hid, N, NULL, NULL, N);
+    if (c->preset == GX_PRESET_DANN && h->dann_weight > 0)
+        domain_adversarial_loss_and_grad(m, ws, d, N, h, dh, st);
     float *din = gx_dense_dout(&m->enc_in[d], &ws->enc_in[d]);
     memset(din, 0, (size_t)N * gx_dense_out_size(&m->enc_in[d]) * sizeof(float));
     gx_dense_backward(&m->enc_trunk, p, &ws->enc_trunk, din,

@@ -24,8 +24,12 @@
 #define GX_NAME_MAX 64
 
 /* mlp: the classifier path alone, E_shared(E_d(x)) -> q(y|x), trained on the labelled cross-entropy
- * (the baselines of the transfer experiments: source-only, target-only); no latent, no decoder. */
-typedef enum { GX_PRESET_M2, GX_PRESET_DVT, GX_PRESET_MLP } gx_preset;
+ * (the baselines of the transfer experiments: source-only, target-only); no latent, no decoder.
+ * dann: mlp plus a domain classifier on h behind a gradient reversal (Ganin et al. 2016): it
+ * learns which domain a row comes from while the encoder learns to hide it. */
+typedef enum { GX_PRESET_M2, GX_PRESET_DVT, GX_PRESET_MLP, GX_PRESET_DANN } gx_preset;
+
+#define GX_DANN_HIDDEN 100 /* the domain classifier's hidden layer */
 typedef enum { GX_LIK_BERNOULLI, GX_LIK_GAUSSIAN } gx_likelihood;
 
 typedef struct gx_domain_config {
@@ -72,6 +76,7 @@ typedef struct gx_ssdgm {
     gx_dense_block lat;                    /* [h ; y] -> 2 z (mu, logvar) */
     gx_dense_block dec_trunk;              /* z (m2: [z ; y]) -> dec[...] */
     gx_dense_block dec_out[GX_MAX_DOMAINS];/* -> n_d (logits or Gaussian means) */
+    gx_dense_block disc;                   /* dann: h -> GX_DANN_HIDDEN -> D domain logits */
     int out_logvar[GX_MAX_DOMAINS];        /* Gaussian domains: learned log-variance [n_d] */
     int prior_mu, prior_logvar;            /* dvt: [K, z] */
     int log_pi[GX_MAX_DOMAINS];            /* class log-priors per domain [K] (stats group) */
@@ -91,6 +96,9 @@ void gx_ssdgm_free(gx_ssdgm *m);
 typedef struct gx_ssdgm_ws {
     int max_l, max_u;
     gx_dense_ws enc_in[GX_MAX_DOMAINS], enc_trunk, cls, lat, dec_trunk, dec_out[GX_MAX_DOMAINS];
+    gx_dense_ws disc;      /* dann */
+    float *dh_disc;        /* dann: [N, h] the domain loss's gradient w.r.t. h */
+    float *lpd, *pd;       /* dann: [N, D] log p(domain | h), p(domain | h) */
     float *xin;            /* [N, n_max] labelled then unlabelled inputs, N = max_l + max_u */
     float *xtr;            /* [N, n_max] translated copies of input rows (augmentation) */
     int32_t *src, *ybr;    /* [R] branch row -> input row, label */
@@ -134,6 +142,10 @@ typedef struct gx_ssdgm_hyper {
                               this size (0: none) */
     float conf_weight, conf_tau;
     gx_rng *aug_rng;       /* draws of the translations (needed when aug_shift > 0) */
+    /* dann: the domain loss, the mean over each domain's rows (labelled and unlabelled) of
+     * -log p(domain | h), weighs dann_weight for the domain classifier; the encoder gets its
+     * gradient times -dann_lambda (the reversal; Ganin's schedule raises lambda from 0 to 1). */
+    float dann_weight, dann_lambda;
     /* Synthetic labelled rows of domain syn_domain, which the caller made with the model itself
      * (gx_ssdgm_translate of other domains' labelled rows, or class-conditional samples): the
      * classifier learns their labels, row r's cross-entropy weighted by syn_w[r]; as data, they
@@ -155,6 +167,7 @@ typedef struct gx_ssdgm_stats {
     int64_t n_conf;        /* unlabelled rows confident enough to be targets */
     double conf_ce;        /* mean consistency cross-entropy over the confident rows */
     double syn_ce;         /* mean cross-entropy of the synthetic rows */
+    double domain_ce;      /* dann: mean over domains of the domain classifier's cross-entropy */
 } gx_ssdgm_stats;
 
 /* Computes the loss of one step and ADDS its gradient into m->params.grad (zero it first).

@@ -21,6 +21,7 @@ void gx_ssdgm_train_config_default(gx_ssdgm_train_config *c) {
     c->prior = GX_PRIOR_LABELLED;
     c->select_domain = -1;
     c->target_domain = -1;
+    c->dann_weight = 1.0f;
     c->conf_tau = 0.95f;
     c->seed = 1;
 }
@@ -131,7 +132,7 @@ static int make_synthetic(gx_ssdgm *m, gx_ssdgm_ws *ws, const gx_ssdgm_batch *ba
             memcpy(y + n, batches[s].yl, (size_t)take * sizeof *y);
             n += take;
         }
-        for (int r = 0; r < n; r++) w[r] = tc->translate_weight / n;
+        for (int r = 0; r < n; r++) w[r] = tc->translate_weight * tc->alpha / n;
     }
     const int first = n;
     const int ng = tc->generate_weight > 0 ? (tc->batch_u < cap - n ? tc->batch_u : cap - n) : 0;
@@ -139,7 +140,7 @@ static int make_synthetic(gx_ssdgm *m, gx_ssdgm_ws *ws, const gx_ssdgm_batch *ba
         for (int r = 0; r < ng; r++) y[n + r] = (int32_t)(((long)step * ng + r) % K);
         gx_ssdgm_generate_rows(m, ws, t, ng, y + n, NULL, rng, X + (size_t)n * n_t);
         n += ng;
-        for (int r = first; r < n; r++) w[r] = tc->generate_weight / ng;
+        for (int r = first; r < n; r++) w[r] = tc->generate_weight * tc->alpha / ng;
     }
     return n;
 }
@@ -171,7 +172,7 @@ static void count_block(mem_count *mc, int n, const int *sizes, int n_labels, do
 double gx_ssdgm_train_bytes(const gx_ssdgm_config *c, int batch_l, int batch_u) {
     int K = c->n_classes, Z = c->z_dim, H = c->enc[c->n_enc - 1];
     double N = (double)batch_l + batch_u, R = (double)batch_l + (double)K * batch_u, nmax = 0;
-    int gen = c->preset != GX_PRESET_MLP;
+    int gen = c->preset == GX_PRESET_M2 || c->preset == GX_PRESET_DVT;
     mem_count mc = {0, 0};
     for (int d = 0; d < c->n_domains; d++) {
         int n_in = c->dom[d].n_in;
@@ -310,8 +311,10 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
         if (n > nmax) nmax = n;
         any_val |= x->n_val > 0;
         s->has_lab = x->n_lab > 0;
-        /* a plain classifier (mlp) uses unlabelled rows only for the consistency term */
-        s->has_unl = x->n_unl > 0 && (gx_ssdgm_is_generative(m) || tc->conf_weight > 0);
+        /* a plain classifier (mlp) uses unlabelled rows only for the consistency term; dann for
+         * its domain classifier too */
+        s->has_unl = x->n_unl > 0 && (gx_ssdgm_is_generative(m) || tc->conf_weight > 0 ||
+                                      c->preset == GX_PRESET_DANN);
         int bl = s->has_lab ? (int)(x->n_lab < tc->batch_l ? x->n_lab : tc->batch_l) : 0;
         if (s->has_lab && gx_batcher_init(&s->lab, x->ds, x->lab, x->n_lab, bl, GX_BATCH_INFINITE,
                                           &data_rng, err)) goto done;
@@ -388,6 +391,7 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
                             .aug_shift = tc->aug_shift, .augment_labelled = tc->augment_labelled,
                             .cutout = tc->cutout,
                             .conf_weight = tc->conf_weight, .conf_tau = tc->conf_tau,
+                            .dann_weight = tc->dann_weight,
                             .aug_rng = &aug_rng};
     for (int d = 0; d < D; d++) hyper.class_weight[d] = tc->class_balance ? st[d].class_weight : NULL;
     gx_ssdgm_batch batches[GX_MAX_DOMAINS];
@@ -407,6 +411,9 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
                 batches[d] = (gx_ssdgm_batch){s->xl, s->yl, nl, s->xu, nu};
             }
             hyper.beta = warmup > 0 && step < warmup ? (float)(step + 1) / warmup : 1.0f;
+            /* dann: Ganin et al.'s schedule, lambda = 2 / (1 + exp(-10 p)) - 1 over the run */
+            const double progress = (double)step / ((double)tc->epochs * steps_per_epoch);
+            hyper.dann_lambda = (float)(2.0 / (1.0 + exp(-10.0 * progress)) - 1.0);
             if (synthetic) {
                 hyper.syn_n = make_synthetic(m, &ws, batches, target, tc, step, syn_cap,
                                              &noise_rng, syn_x, syn_y, syn_w);

@@ -77,9 +77,12 @@ typedef struct gx_ssdgm_train_config {
      * translate_weight: the step's labelled rows of every other domain, encoded and decoded by the
      *   target's output block, with their labels (dvt);
      * generate_weight: batch_u class-conditional samples of the target domain, classes in turn,
-     *   z ~ p(z|y), x the decoder's mean. Each weight is on the mean cross-entropy of its rows. */
+     *   z ~ p(z|y), x the decoder's mean. The mean cross-entropy of each kind of rows weighs
+     *   weight x alpha: at 1, as much as the real labelled rows'. */
     float translate_weight, generate_weight;
     int target_domain;         /* the domain they are made for (-1: the last domain) */
+    float dann_weight;         /* dann: weight of the domain loss (1); the reversal's lambda
+                                  follows Ganin et al.'s schedule from 0 to 1 */
     int fixed_prior;           /* dvt: p(z|y) stays N(0, I) for every class (means and
                                   log-variances 0, never trained): the control that tells what
                                   the class-wise mixture adds */
