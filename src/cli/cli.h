@@ -17,6 +17,7 @@ int cmd_predict(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_latent(int argc, char **argv);
+int cmd_translate(int argc, char **argv);
 int cmd_scratch(int argc, char **argv);
 int cmd_pp(int argc, char **argv);
 int cmd_pssl(int argc, char **argv);

@@ -19,6 +19,7 @@ static const struct {
     {"sample", cmd_sample, "generate examples per class from a model (PNG grid or CSV)"},
     {"augment", cmd_augment, "preview the weak and strong image augmentations of a dataset (PNG)"},
     {"latent", cmd_latent, "draw a model's latent space: 2-D PCA of the latent means, per domain"},
+    {"translate", cmd_translate, "translate examples from one domain of a DVT model to another (PNG or CSV)"},
     {"plot", cmd_plot, "figures from a training run: learning curves, confusion matrix"},
     {"data", cmd_data, "describe a dataset spec: size, value range, classes, missing values"},
     {"info", cmd_info, "list the tensors and metadata of a .safetensors file"},
