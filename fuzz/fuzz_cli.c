@@ -16,7 +16,7 @@ static const struct {
     {"train", cmd_train}, {"eval", cmd_eval},     {"predict", cmd_predict}, {"sample", cmd_sample},
     {"latent", cmd_latent}, {"plot", cmd_plot}, {"data", cmd_data},       {"info", cmd_info},
     {"augment", cmd_augment}, {"scratch", cmd_scratch}, {"pp", cmd_pp},
-    {"pssl", cmd_pssl},     {"kd", cmd_kd},     {"bench", cmd_bench},
+    {"pssl", cmd_pssl},     {"kd", cmd_kd},     {"bench", cmd_bench}, {"translate", cmd_translate},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
