@@ -39,6 +39,8 @@ static double eval_loss(void *ctx) {
     return st.loss;
 }
 
+static int with_domain_classifier; /* setup_model: a dvt or mlp model gets one too */
+
 /* Builds a small model; two domains: 6 Bernoulli inputs and 4 Gaussian inputs. */
 static void setup_model(fixture *f, gx_preset preset, int n_domains, int bn, int hidden, int lat_y) {
     memset(f, 0, sizeof *f);
@@ -52,6 +54,7 @@ static void setup_model(fixture *f, gx_preset preset, int n_domains, int bn, int
     c.batchnorm = bn;
     c.lat_y = lat_y;
     c.n_domains = n_domains;
+    c.adversarial |= with_domain_classifier;
     strcpy(c.dom[0].name, "a");
     c.dom[0].n_in = 6, c.dom[0].lik = GX_LIK_BERNOULLI;
     c.dom[0].height = 2, c.dom[0].width = 3, c.dom[0].channels = 1; /* an image, for translations */
@@ -160,6 +163,13 @@ static void test_gradcheck_dvt_levers(void **s) { (void)s; check_whole_loss_leve
 static void test_gradcheck_dvt_synthetic_rows(void **s) { (void)s; check_whole_loss_levers(GX_PRESET_DVT, 2, 1, 0, 0, 2); }
 static void test_gradcheck_mlp_synthetic_rows(void **s) { (void)s; check_whole_loss_levers(GX_PRESET_MLP, 2, 1, 1, 0, 2); }
 static void test_gradcheck_dann(void **s) { (void)s; check_whole_loss_levers(GX_PRESET_DANN, 2, 1, 1, 0, 3); }
+static void test_gradcheck_dvt_adversarial(void **s) {
+    (void)s;
+    with_domain_classifier = 1;
+    check_whole_loss_levers(GX_PRESET_DVT, 2, 1, 0, 0, 3);
+    check_whole_loss_levers(GX_PRESET_DVT, 3, 1, 0, 0, 3);
+    with_domain_classifier = 0;
+}
 static void test_gradcheck_dann_shared(void **s) { (void)s; check_whole_loss_levers(GX_PRESET_DANN, 3, 0, 0, 0, 3); }
 
 /* dann: the reversal flips the encoder's share of the domain loss's gradient and leaves the
@@ -366,6 +376,7 @@ int main(void) {
         cmocka_unit_test(test_gradcheck_dvt_synthetic_rows),
         cmocka_unit_test(test_gradcheck_dann),
         cmocka_unit_test(test_gradcheck_dann_shared),
+        cmocka_unit_test(test_gradcheck_dvt_adversarial),
         cmocka_unit_test(test_dann_reverses_the_encoder_gradient),
         cmocka_unit_test(test_gradcheck_mlp_synthetic_rows),
         cmocka_unit_test(test_gradcheck_mlp_levers),

@@ -75,8 +75,9 @@ static void usage(FILE *f) {
 "                        labelled cross-entropy alone, for baselines) | dann (mlp plus a domain\n"
 "                        classifier behind a gradient reversal: domain-adversarial training,\n"
 "                        two domains or more) [dvt]\n"
-"  --dann-weight F       dann: weight of the domain classifier's loss; the reversal rises from\n"
-"                        0 to 1 over the run (Ganin et al. 2016) [1]\n"
+"  --dann-weight F       weight of the domain classifier's loss (dann; with dvt or mlp it adds\n"
+"                        one); the reversal rises from 0 to 1 over the run (Ganin et al.\n"
+"                        2016) [dann: 1, others: 0 = none]\n"
 "  --test SPEC           evaluate the selected model on this set of the target domain at the end\n"
 "  --target NAME         the domain --test and model selection refer to [the last domain]\n"
 "  --epochs N            [10]\n"
@@ -185,7 +186,7 @@ static int parse_args(int argc, char **argv, train_opts *o) {
     gx_ssdgm_train_config_default(&o->tc);
     gx_ssdgm_config mc_user;
     gx_ssdgm_config_default(&mc_user, GX_PRESET_DVT, 2);
-    int set_z = 0, set_enc = 0, set_dec = 0, set_act = 0, set_ps = 0;
+    int set_z = 0, set_enc = 0, set_dec = 0, set_act = 0, set_ps = 0, dann_given = 0;
     optind = 1;
     opterr = 0;
     int c, li = -1;
@@ -280,7 +281,7 @@ static int parse_args(int argc, char **argv, train_opts *o) {
             break;
         case O_MONITOR: o->monitor = 1; break;
         case O_TRANSW: if (cli_parse_float(cmd, "--translate-weight", optarg, 0, 1e9, &f)) return 1; o->tc.translate_weight = (float)f; break;
-        case O_DANNW: if (cli_parse_float(cmd, "--dann-weight", optarg, 0, 1e9, &f)) return 1; o->tc.dann_weight = (float)f; break;
+        case O_DANNW: if (cli_parse_float(cmd, "--dann-weight", optarg, 0, 1e9, &f)) return 1; o->tc.dann_weight = (float)f; dann_given = 1; break;
         case O_GENW: if (cli_parse_float(cmd, "--generate-weight", optarg, 0, 1e9, &f)) return 1; o->tc.generate_weight = (float)f; break;
         default:
             return cli_option_error(cmd, argv[optind - 1], longopts);
@@ -300,6 +301,12 @@ static int parse_args(int argc, char **argv, train_opts *o) {
     if (set_dec) { o->mc.n_dec = mc_user.n_dec; memcpy(o->mc.dec, mc_user.dec, sizeof o->mc.dec); }
     if (set_act) o->mc.act = mc_user.act;
     if (set_ps) o->mc.prior_scale = mc_user.prior_scale;
+    /* a domain classifier: dann's own, or dvt's and mlp's with --dann-weight */
+    if (dann_given && o->tc.dann_weight > 0 && o->preset != GX_PRESET_DANN) {
+        if (o->preset == GX_PRESET_M2)
+            return cli_usage_error(cmd, "--dann-weight needs two domains: dvt, mlp or dann, not m2");
+        o->mc.adversarial = 1;
+    }
     o->mc.lat_hidden = mc_user.lat_hidden;
     o->mc.cls_hidden = mc_user.cls_hidden;
     if (bn) o->mc.batchnorm = bn > 0;

@@ -23,6 +23,7 @@ void gx_ssdgm_config_default(gx_ssdgm_config *c, gx_preset preset, int n_classes
     c->batchnorm = preset != GX_PRESET_M2;
     c->lat_y = preset == GX_PRESET_M2;
     c->prior_scale = preset == GX_PRESET_DVT ? 3.0f : 0.0f;
+    c->adversarial = preset == GX_PRESET_DANN;
 }
 
 int gx_preset_parse(const char *s, gx_preset *out) {
@@ -45,8 +46,14 @@ int gx_ssdgm_is_generative(const gx_ssdgm *m) { return generative(m->cfg.preset)
 static int check_config(const gx_ssdgm_config *c, gx_error *err) {
     if (c->n_domains < 1 || c->n_domains > GX_MAX_DOMAINS)
         return gx_fail(err, "model: %d domains (expected 1 to %d)", c->n_domains, GX_MAX_DOMAINS);
-    if (c->preset == GX_PRESET_DANN && c->n_domains < 2)
-        return gx_fail(err, "model: preset dann needs two domains or more (got %d)", c->n_domains);
+    if ((c->preset == GX_PRESET_DANN || c->adversarial) && c->n_domains < 2)
+        return gx_fail(err, "model: %s needs two domains or more (got %d)",
+                       c->preset == GX_PRESET_DANN ? "preset dann" : "a domain classifier",
+                       c->n_domains);
+    if (c->preset == GX_PRESET_DANN && !c->adversarial)
+        return gx_fail(err, "model: preset dann has a domain classifier (adversarial)");
+    if (c->adversarial && c->preset == GX_PRESET_M2)
+        return gx_fail(err, "model: m2 has one domain: no domain classifier");
     if (c->preset == GX_PRESET_M2 && c->n_domains != 1)
         return gx_fail(err, "model: preset m2 takes exactly one domain (got %d); use dvt",
                        c->n_domains);
@@ -130,7 +137,7 @@ int gx_ssdgm_create_at_most(gx_ssdgm *m, const gx_ssdgm_config *cfg, size_t max_
                              m->group_shared, m->group_stats, err)) goto fail;
     }
     int gen = generative(c->preset);
-    if (c->preset == GX_PRESET_DANN) {
+    if (c->adversarial) {
         int sizes[3] = {H, GX_DANN_HIDDEN, D};
         if (gx_dense_declare(&m->disc, p, "disc", 2, sizes, 0, c->act, GX_ACT_IDENTITY, 0,
                              m->group_shared, m->group_stats, err)) goto fail;
@@ -192,7 +199,7 @@ int gx_ssdgm_create_at_most(gx_ssdgm *m, const gx_ssdgm_config *cfg, size_t max_
         if (c->dom[d].share < 0) gx_dense_init(&m->enc_in[d], p, init_rng);
     gx_dense_init(&m->enc_trunk, p, init_rng);
     gx_dense_init(&m->cls, p, init_rng);
-    if (c->preset == GX_PRESET_DANN) gx_dense_init(&m->disc, p, init_rng);
+    if (c->adversarial) gx_dense_init(&m->disc, p, init_rng);
     if (gen) {
         gx_dense_init(&m->lat, p, init_rng);
         gx_dense_init(&m->dec_trunk, p, init_rng);
@@ -238,7 +245,7 @@ int gx_ssdgm_ws_alloc(gx_ssdgm_ws *ws, const gx_ssdgm *m, int max_l, int max_u, 
         (gen && gx_dense_ws_alloc(&ws->lat, &m->lat, R, N, err)) ||
         (gen && gx_dense_ws_alloc(&ws->dec_trunk, &m->dec_trunk, R, R, err)))
         goto fail;
-    if (c->preset == GX_PRESET_DANN) {
+    if (c->adversarial) {
         const int H = c->enc[c->n_enc - 1], D = c->n_domains;
         if (gx_dense_ws_alloc(&ws->disc, &m->disc, N, N, err) ||
             !(ws->dh_disc = gx_malloc((size_t)N * H * sizeof(float), "domain gradient", err)) ||
@@ -713,7 +720,7 @@ static int domain_loss_and_grad(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_ss
     float *hid = gx_dense_out(&m->enc_trunk, &ws->enc_trunk);
     memcpy(gx_dense_dout(&m->cls, &ws->cls), ws->dlogits, (size_t)N * K * sizeof(float));
     gx_dense_backward(&m->cls, p, &ws->cls, dh, hid, N, NULL, NULL, N);
-    if (c->preset == GX_PRESET_DANN && h->dann_weight > 0)
+    if (c->adversarial && h->dann_weight > 0)
         domain_adversarial_loss_and_grad(m, ws, d, N, h, dh, st);
     float *din = gx_dense_dout(&m->enc_in[d], &ws->enc_in[d]);
     memset(din, 0, (size_t)N * gx_dense_out_size(&m->enc_in[d]) * sizeof(float));

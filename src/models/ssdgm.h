@@ -59,6 +59,8 @@ typedef struct gx_ssdgm_config {
     gx_act act;                       /* softplus */
     int batchnorm;                    /* batch norm in the encoder, statistics per domain */
     float prior_scale;                /* DVT: mixture means drawn N(0, prior_scale^2) */
+    int adversarial;                  /* a domain classifier on h (disc): always for dann; dvt
+                                         and mlp may have one too (two domains or more) */
 } gx_ssdgm_config;
 
 /* The B1 defaults for an image domain of n_in inputs and the given preset. */
@@ -76,7 +78,7 @@ typedef struct gx_ssdgm {
     gx_dense_block lat;                    /* [h ; y] -> 2 z (mu, logvar) */
     gx_dense_block dec_trunk;              /* z (m2: [z ; y]) -> dec[...] */
     gx_dense_block dec_out[GX_MAX_DOMAINS];/* -> n_d (logits or Gaussian means) */
-    gx_dense_block disc;                   /* dann: h -> GX_DANN_HIDDEN -> D domain logits */
+    gx_dense_block disc;                   /* adversarial: h -> GX_DANN_HIDDEN -> D domain logits */
     int out_logvar[GX_MAX_DOMAINS];        /* Gaussian domains: learned log-variance [n_d] */
     int prior_mu, prior_logvar;            /* dvt: [K, z] */
     int log_pi[GX_MAX_DOMAINS];            /* class log-priors per domain [K] (stats group) */

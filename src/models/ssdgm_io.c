@@ -59,6 +59,7 @@ char *gx_ssdgm_config_to_json(const gx_ssdgm_config *c) {
     cJSON_AddStringToObject(o, "activation", gx_act_name(c->act));
     cJSON_AddBoolToObject(o, "batchnorm", c->batchnorm);
     cJSON_AddNumberToObject(o, "prior_scale", c->prior_scale);
+    if (c->adversarial) cJSON_AddBoolToObject(o, "adversarial", 1);
     cJSON *doms = cJSON_AddArrayToObject(o, "domains");
     for (int d = 0; d < c->n_domains; d++) {
         cJSON *x = cJSON_CreateObject();
@@ -117,7 +118,7 @@ int gx_ssdgm_config_from_json(const char *json, gx_ssdgm_config *c, gx_error *er
     }
     const cJSON *preset = cJSON_GetObjectItemCaseSensitive(o, "preset");
     if (!cJSON_IsString(preset) || gx_preset_parse(preset->valuestring, &c->preset)) {
-        gx_fail(err, "model config: 'preset' must be \"m2\", \"dvt\" or \"mlp\"");
+        gx_fail(err, "model config: 'preset' must be \"m2\", \"dvt\", \"mlp\" or \"dann\"");
         goto done;
     }
     const cJSON *act = cJSON_GetObjectItemCaseSensitive(o, "activation");
@@ -139,6 +140,13 @@ int gx_ssdgm_config_from_json(const char *json, gx_ssdgm_config *c, gx_error *er
         goto done;
     }
     c->lat_y = !laty || cJSON_IsTrue(laty);
+    /* adversarial: absent in files of models without a domain classifier */
+    const cJSON *adv = cJSON_GetObjectItemCaseSensitive(o, "adversarial");
+    if (adv && !cJSON_IsBool(adv)) {
+        gx_fail(err, "model config: 'adversarial' must be true or false");
+        goto done;
+    }
+    c->adversarial = c->preset == GX_PRESET_DANN || cJSON_IsTrue(adv);
     c->prior_scale = (float)ps->valuedouble;
     if (get_int(o, "n_classes", 2, GX_MAX_CLASSES, &c->n_classes, err) ||
         get_int(o, "z_dim", 1, 1 << 16, &c->z_dim, err) ||

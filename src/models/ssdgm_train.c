@@ -314,7 +314,7 @@ int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_t
         /* a plain classifier (mlp) uses unlabelled rows only for the consistency term; dann for
          * its domain classifier too */
         s->has_unl = x->n_unl > 0 && (gx_ssdgm_is_generative(m) || tc->conf_weight > 0 ||
-                                      c->preset == GX_PRESET_DANN);
+                                      (c->adversarial && tc->dann_weight > 0));
         int bl = s->has_lab ? (int)(x->n_lab < tc->batch_l ? x->n_lab : tc->batch_l) : 0;
         if (s->has_lab && gx_batcher_init(&s->lab, x->ds, x->lab, x->n_lab, bl, GX_BATCH_INFINITE,
                                           &data_rng, err)) goto done;
