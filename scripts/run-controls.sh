@@ -8,12 +8,17 @@
 #   self-training the encoder and classifier alone (--preset mlp) with the same levers, the
 #                 consistency term at the same ratio to the cross-entropy (weight 1 against
 #                 DVT's 1000 with alpha 1000)
+#   dann          self-training plus a domain classifier behind a gradient reversal (--preset
+#                 dann: domain-adversarial training, the standard domain-adaptation control)
 #   source-only   the encoder and classifier on the source labels, class-balanced, same epochs
 #   dvt-translate DVT plus cross-domain translation: each step the source's labelled rows, encoded
 #                 and decoded by the target's output block, are labelled target rows for the
 #                 classifier, weighing as much as the real labelled rows (--translate-weight 1)
 #   dvt-generate  DVT plus class-conditional samples of the target domain as labelled rows, the
 #                 same weight (--generate-weight 1)
+#   dvt-dann      DVT plus DANN's domain classifier (--dann-weight 1): the class-wise alignment
+#                 of the mixture and the marginal one of the reversal together
+#   dvt-all       DVT with translation, generation and the domain classifier together
 # Every run logs the test accuracy of every epoch (--monitor-test, never used for selection) and
 # keeps the epoch chosen without labels (--select im): scripts/summarize.py --selection --tree
 # OUT_DIR prints, per row, the last epoch, the unsupervised choice and the best epoch (oracle).
@@ -34,6 +39,7 @@ levers=(--epochs "$epochs" --cls-hidden 500 --augment-shift 2 --augment-labelled
 dvt=(--preset dvt --kl-warmup 1 --confidence-weight 1000 "${levers[@]}")
 dvt_standard=("${dvt[@]}" --latent-prior standard)
 self_training=(--preset mlp --confidence-weight 1 "${levers[@]}")
+dann=(--preset dann --confidence-weight 1 "${levers[@]}")
 source_only=(--preset mlp --class-balance --epochs "$epochs" --cls-hidden 500 --augment-shift 2
              --augment-labelled --monitor-test --select last)
 
@@ -56,8 +62,11 @@ setting() { # setting DIR DOMAINS...: every row on one setting
     seed_runs "$dir/dvt" "${dvt[@]}" "$@"
     seed_runs "$dir/self-training" "${self_training[@]}" "$@"
     seed_runs "$dir/dvt-standard" "${dvt_standard[@]}" "$@"
+    seed_runs "$dir/dann" "${dann[@]}" "$@"
     seed_runs "$dir/dvt-translate" "${dvt[@]}" --translate-weight 1 "$@"
     seed_runs "$dir/dvt-generate" "${dvt[@]}" --generate-weight 1 "$@"
+    seed_runs "$dir/dvt-dann" "${dvt[@]}" --dann-weight 1 "$@"
+    seed_runs "$dir/dvt-all" "${dvt[@]}" --translate-weight 1 --generate-weight 1 --dann-weight 1 "$@"
 }
 setting "$out/m2u/same/k0" --domain mnist:train --domain "usps:train,$framed,share=mnist,k=0" \
     --test "usps:test,$framed"
@@ -71,7 +80,7 @@ setting "$out/m2u/native/k1" --domain mnist:train --domain usps:train,k=1 --test
 setting "$out/u2m/native/k1" --domain usps:train --domain mnist:train,k=1 --test mnist:test
 
 # E3, EROS-1 -> MACHO (scripts/run-e3.sh's settings), 5 seeds (E3_SEEDS): DVT, the same with
-# --latent-prior standard, self-training and source-only with the same class balancing, M2 on
+# --latent-prior standard, self-training, DANN and source-only with the same class balancing, M2 on
 # the target alone; with std-from=eros:period (the period, in days in both surveys, keeps
 # EROS-1's scale) for every model that reads both surveys; and the generative levers.
 data=${GENXFER_DATA:-../shared/data}/stars
@@ -102,9 +111,13 @@ for period in own eros; do
         --domain "$eros_shared" --domain "$tgt"
     e3_runs "$e3/shared/k0/period-$period/self-training" "${e3_self[@]}" --domain "$eros_shared" \
         --domain "$tgt"
+    e3_runs "$e3/shared/k0/period-$period/dann" "${e3_self[@]}" --preset dann \
+        --domain "$eros_shared" --domain "$tgt"
     e3_runs "$e3/shared/k0/period-$period/source-only" "${e3_source[@]}" --domain "$eros_shared" \
         --domain "$tgt"
     e3_runs "$e3/shared/k0/period-$period/dvt-generate" "${e3_dvt[@]}" --generate-weight 1 \
+        --domain "$eros_shared" --domain "$tgt"
+    e3_runs "$e3/shared/k0/period-$period/dvt-dann" "${e3_dvt[@]}" --dann-weight 1 \
         --domain "$eros_shared" --domain "$tgt"
 done
 for k in 1 5 10; do
@@ -113,11 +126,15 @@ for k in 1 5 10; do
     e3_runs "$e3/four/k$k/dvt-standard" "${e3_dvt[@]}" --latent-prior standard \
         --domain "$eros_all" --domain "$tgt"
     e3_runs "$e3/four/k$k/self-training" "${e3_self[@]}" --domain "$eros_all" --domain "$tgt"
+    e3_runs "$e3/four/k$k/dann" "${e3_self[@]}" --preset dann --domain "$eros_all" \
+        --domain "$tgt"
     e3_runs "$e3/four/k$k/m2-target" "${e3_m2[@]}" --domain "$tgt"
     e3_runs "$e3/four/k$k/dvt-translate" "${e3_dvt[@]}" --translate-weight 1 \
         --domain "$eros_all" --domain "$tgt"
     e3_runs "$e3/four/k$k/dvt-generate" "${e3_dvt[@]}" --generate-weight 1 \
         --domain "$eros_all" --domain "$tgt"
+    e3_runs "$e3/four/k$k/dvt-dann" "${e3_dvt[@]}" --dann-weight 1 --domain "$eros_all" \
+        --domain "$tgt"
 done
 
 if [ "${DRY:-0}" = 1 ]; then cat "$list"; exit 0; fi

@@ -6,7 +6,8 @@ and gradient boosting (scikit-learn, Debian's python3-sklearn) on the splits of 
       log10 period, log10 amplitude): k = 1, 5, 10 labelled stars per class, tested on a
       stratified 30 %; and k = 0: trained on EROS-1's shared features (magnitude_r,
       colour = magnitude_b - magnitude_r, log10 period), each survey standardised with its own
-      statistics as genxfer does, tested on the same MACHO 30 %.
+      statistics as genxfer does (and, as std-from=eros:period, MACHO's log10 period on EROS-1's
+      scale), tested on the same MACHO 30 %.
   forest.py e2 [--seeds 1,2,3]       MNIST <-> USPS on pixels: k = 0 (trained on the source,
       USPS in MNIST's frame: bilinear 16x16 -> 20x20, padded by 4, as genxfer's
       resize=20x20,pad=4), and k = 1, 5, 10 labels per class of the target alone (native size).
@@ -88,8 +89,13 @@ def read_eros_shared(data):
 
 def e3(args):
     four, shared, y = read_macho(args.data)
-    ex, ey = read_eros_shared(args.data)
-    ex = standardise(ex)
+    ex_raw, ey = read_eros_shared(args.data)
+    ex = standardise(ex_raw)
+    # MACHO standardised with its own statistics; or, as genxfer's std-from=eros:period, its log10
+    # period (days in both surveys) with EROS-1's
+    own = standardise(shared)
+    period_eros = own.copy()
+    period_eros[:, 2] = (shared[:, 2] - ex_raw[:, 2].mean()) / ex_raw[:, 2].std()
     results = {}  # (setting, model) -> [macro F1 per seed]
     for seed in args.seeds:
         for k in (1, 5, 10):
@@ -99,18 +105,19 @@ def e3(args):
                 f1 = f1_score(y[te], m.predict(four[te]), average="macro")
                 results.setdefault((f"four, k = {k}", name), []).append(f1)
         _, te = split(y, seed, 0.3, 0)
-        target = standardise(shared)  # MACHO standardised with its own statistics
-        for balanced in (False, True):
-            for name, m in models(seed, args.trees, args.jobs, balanced).items():
-                if balanced and name != "random forest":
-                    continue  # (gradient boosting has no class weights)
-                m.fit(ex, ey)
-                pred = m.predict(target[te])
-                f1 = f1_score(y[te], pred, average="macro")
-                ceph = f1_score(y[te], pred, labels=[CLASSES.index("CEPH")], average="macro")
-                key = ("shared, k = 0 (trained on EROS-1)", name + (", balanced" if balanced else ""))
-                results.setdefault(key, []).append(f1)
-                results.setdefault((key[0] + ": CEPH F1", key[1]), []).append(ceph)
+        for scale, target in (("own", own), ("EROS-1's", period_eros)):
+            for balanced in (False, True):
+                for name, m in models(seed, args.trees, args.jobs, balanced).items():
+                    if balanced and name != "random forest":
+                        continue  # (gradient boosting has no class weights)
+                    m.fit(ex, ey)
+                    pred = m.predict(target[te])
+                    f1 = f1_score(y[te], pred, average="macro")
+                    ceph = f1_score(y[te], pred, labels=[CLASSES.index("CEPH")], average="macro")
+                    key = (f"shared, k = 0 (trained on EROS-1), MACHO's period on its {scale} scale",
+                           name + (", balanced" if balanced else ""))
+                    results.setdefault(key, []).append(f1)
+                    results.setdefault((key[0] + ": CEPH F1", key[1]), []).append(ceph)
         print(f"forest.py e3: seed {seed} done", file=sys.stderr)
     print(f"| setting | model | macro F1 ({len(args.seeds)} seeds) |")
     print("|---|---|---|")
