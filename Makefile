@@ -58,7 +58,7 @@ MANDIR       = $(PREFIX)/share/man
 PKGCONFIGDIR = $(LIBDIR)/pkgconfig
 INSTALL      ?= install
 
-.PHONY: all deps test test-plain test-avx2 test-san test-fuzz fuzz demo e1 clean bench bench-compare bench-profile bench-profile-cnn bench-gemm-shapes install uninstall valgrind
+.PHONY: all deps test test-plain test-avx2 test-san test-fuzz fuzz demo e1 controls clean bench bench-compare bench-profile bench-profile-cnn bench-gemm-shapes install uninstall valgrind
 all: $(LIB) $(SO) $(BIN) genxfer
 
 # The tool at the project root, for the commands in the README.
@@ -218,6 +218,19 @@ demo: deps
 e1: deps
 	@$(MAKE) --no-print-directory all
 	scripts/run-e1.sh runs/e1
+
+# Debian's python3, which has the python3-* packages (another python3 may come first in PATH)
+DEBIAN_PYTHON := $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
+
+# Issue 19's controls (docs/RESULTS.md, "What the generative model earns"): E2 and E3 with every
+# baseline given the same levers, about 3 hours on 2 cores; then the reference forest (needs
+# python3-sklearn and python3-h5py).
+controls: deps
+	@scripts/install-deps.sh reference
+	@$(MAKE) --no-print-directory all
+	scripts/run-controls.sh runs/controls
+	$(DEBIAN_PYTHON) bench/reference/forest.py e3
+	$(DEBIAN_PYTHON) bench/reference/forest.py e2
 
 # Benchmark B1 (docs/PERFORMANCE.md; not part of `make test`): the M2 step at 1 and all threads
 # against the SGEMM peak measured in the same run, loading MNIST, one E1 epoch and its peak memory.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages genxfer needs to build and test, if any is missing.
+# Installs the Debian packages genxfer needs to build and test, if any is missing (with the
+# argument `reference`, those of the reference baselines too).
 # As root it runs apt-get; otherwise it prints the command to run. Does nothing when all are present.
 set -u
 # python3-numpy: tests/test_load_model_py.c runs examples/load_model.py (skipped without it).
@@ -8,6 +9,8 @@ set -u
 # runs every matrix product (core/gemm.c); OpenBLAS remains for the PCA's LAPACK eigensolver.
 pkgs=(gcc make pkg-config libopenblas-openmp-dev zlib1g-dev libhdf5-dev libcjson-dev
       libcairo2-dev libcmocka-dev libdnnl-dev python3-numpy clang libclang-rt-14-dev libomp-dev)
+# `install-deps.sh reference`: also what bench/reference/forest.py needs (make controls)
+[ "${1:-}" = reference ] && pkgs+=(python3-sklearn python3-h5py)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

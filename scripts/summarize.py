@@ -10,6 +10,9 @@
   summarize.py --val --tree DIR
       the same for runs with a validation split and no test set (the tuning runs of
       scripts/run-e4.sh): the validation accuracy of the last epoch (train_log.csv), and the best
+  summarize.py --controls DIR
+      the tables of scripts/run-controls.sh: one row per model, one column per setting (E2: the
+      last epoch's test accuracy; E3: the macro F1 of the model kept)
   summarize.py --selection --tree DIR
       for runs trained with --monitor-test (scripts/run-controls.sh): the test accuracy of the
       last epoch, of the epoch an unsupervised criterion picks (--select im: the largest
@@ -151,9 +154,70 @@ def selection_tree(root):
         print("| " + " | ".join(cells) + " |")
 
 
+E2_SETTINGS = [("m2u/same/k0", "MNIST -> USPS, k = 0"), ("u2m/same/k0", "USPS -> MNIST, k = 0"),
+               ("m2u/native/k1", "MNIST -> USPS native, k = 1"),
+               ("u2m/native/k1", "USPS -> MNIST native, k = 1")]
+E3_SETTINGS = [("e3/shared/k0/period-own", "k = 0, own scales"),
+               ("e3/shared/k0/period-eros", "k = 0, period on EROS-1's"),
+               ("e3/four/k1", "k = 1"), ("e3/four/k5", "k = 5"), ("e3/four/k10", "k = 10")]
+
+
+ORDER = ["source-only", "self-training", "dann", "m2-target", "dvt-standard", "dvt",
+         "dvt-translate", "dvt-generate", "dvt-dann", "dvt-all"]
+
+
+def seed_dirs(d):
+    if not os.path.isdir(d):
+        return []
+    return sorted(os.path.join(d, s) for s in os.listdir(d)
+                  if re.fullmatch(r"seed\d+", s) and os.path.isfile(os.path.join(d, s, "metrics.json")))
+
+
+def controls(root):
+    """scripts/run-controls.sh's tables: rows = models, columns = settings."""
+    def table(settings, cell, what):
+        found = {m for key, _ in settings for m in
+                 (os.listdir(os.path.join(root, key)) if os.path.isdir(os.path.join(root, key)) else [])
+                 if os.path.isdir(os.path.join(root, key, m))}
+        rows = [m for m in ORDER if m in found] + sorted(found - set(ORDER))
+        print(f"{what}\n")
+        print("| model | " + " | ".join(name for _, name in settings) + " |")
+        print("|---|" + "---|" * len(settings))
+        for m in rows:
+            cells = [cell(seed_dirs(os.path.join(root, key, m))) for key, _ in settings]
+            print(f"| {m} | " + " | ".join(cells) + " |")
+        print()
+
+    def last_acc(dirs):  # test accuracy of the last epoch, from the monitor column
+        v = [100 * read_log(d)["test_accuracy_monitor"][-1] for d in dirs]
+        return "{:.2f} ± {:.2f} ({})".format(*mean_std(v), len(v)) if v else "-"
+
+    def f1(dirs):  # macro F1 of the model kept (the epoch --select chose)
+        v = [load(d)["macro_f1"] for d in dirs]
+        return "{:.3f} ± {:.3f} ({})".format(*mean_std(v), len(v)) if v else "-"
+
+    table(E2_SETTINGS, last_acc, "E2: test accuracy (%) of the last epoch, mean ± std (runs)")
+    table(E3_SETTINGS, f1, "E3: macro F1 of the model kept (DVT, M2, self-training, DANN: the "
+          "epoch --select im chose; source-only: the last), mean ± std (runs)")
+
+    def ceph(dirs):
+        v = [class_f1(load(d), "CEPH") for d in dirs]
+        return "{:.3f} ± {:.3f} ({})".format(*mean_std(v), len(v)) if v else "-"
+
+    table(E3_SETTINGS[:2], ceph, "E3, k = 0: F1 of CEPH, the rarest class")
+    # source-only rows of E2 live beside the settings
+    for key, name in (("m2u/source-only", "MNIST -> USPS"), ("u2m/source-only", "USPS -> MNIST")):
+        print(f"source-only, {name}: {last_acc(seed_dirs(os.path.join(root, key)))}")
+
+
 def main(argv):
     if not argv or argv[0] in ("-h", "--help"):
         sys.exit(__doc__)
+    if argv[0] == "--controls":
+        if len(argv) != 2:
+            sys.exit(__doc__)
+        controls(argv[1])
+        return
     if argv[0] == "--selection":
         if len(argv) != 3 or argv[1] != "--tree":
             sys.exit(__doc__)
