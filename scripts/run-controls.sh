@@ -79,6 +79,16 @@ seed_runs "$out/u2m/source-only" "${source_only[@]}" --domain "usps:train,$frame
 setting "$out/m2u/native/k1" --domain mnist:train --domain usps:train,k=1 --test usps:test
 setting "$out/u2m/native/k1" --domain usps:train --domain mnist:train,k=1 --test mnist:test
 
+# E1, MNIST with 100 labels (scripts/run-e1.sh's dvt-levers, 15 epochs, the epoch of the best
+# validation accuracy on 100 held-out labels per class): self-training and DVT with the prior
+# held at N(0, I), beside run-e1.sh's DVT rows.
+e1_data=(--domain mnist:train,k=10,val=100 --test mnist:test)
+e1_levers=(--epochs 15 --cls-hidden 500 --augment-shift 2 --augment-labelled --cutout 14
+           --monitor-test)
+seed_runs "$out/e1/self-training" --preset mlp --confidence-weight 1 "${e1_levers[@]}" "${e1_data[@]}"
+seed_runs "$out/e1/dvt-standard" --preset dvt --alpha 1000 --kl-warmup 1 --confidence-weight 1000 \
+    --latent-prior standard "${e1_levers[@]}" "${e1_data[@]}"
+
 # E3, EROS-1 -> MACHO (scripts/run-e3.sh's settings), 5 seeds (E3_SEEDS): DVT, the same with
 # --latent-prior standard, self-training, DANN and source-only with the same class balancing, M2 on
 # the target alone; with std-from=eros:period (the period, in days in both surveys, keeps

@@ -105,7 +105,7 @@ def e3(args):
                 f1 = f1_score(y[te], m.predict(four[te]), average="macro")
                 results.setdefault((f"four, k = {k}", name), []).append(f1)
         _, te = split(y, seed, 0.3, 0)
-        for scale, target in (("own", own), ("EROS-1's", period_eros)):
+        for scale, target in (("its own", own), ("EROS-1's", period_eros)):
             for balanced in (False, True):
                 for name, m in models(seed, args.trees, args.jobs, balanced).items():
                     if balanced and name != "random forest":
@@ -114,7 +114,7 @@ def e3(args):
                     pred = m.predict(target[te])
                     f1 = f1_score(y[te], pred, average="macro")
                     ceph = f1_score(y[te], pred, labels=[CLASSES.index("CEPH")], average="macro")
-                    key = (f"shared, k = 0 (trained on EROS-1), MACHO's period on its {scale} scale",
+                    key = (f"shared, k = 0 (trained on EROS-1), MACHO's period on {scale} scale",
                            name + (", balanced" if balanced else ""))
                     results.setdefault(key, []).append(f1)
                     results.setdefault((key[0] + ": CEPH F1", key[1]), []).append(ceph)
