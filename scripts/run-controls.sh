@@ -100,6 +100,7 @@ eros_shared="$eros_base,diff=color:magnitude_b-magnitude_r,keep=magnitude_r+colo
 macho_cols="header=no,columns=mag+color+period+amp"
 macho4="csv:$data/macho,$macho_cols,files=EB+CEPH+RRL+longperiod_lc,rename=longperiod_lc:LPV,log10=period+amp,name=macho"
 macho_shared="csv:$data/macho,$macho_cols,files=EB+CEPH+RRL+longperiod_lc,rename=longperiod_lc:LPV,keep=mag+color+period,log10=period,name=macho"
+macho8="csv:$data/macho,$macho_cols,rename=longperiod_lc:LPV+non_variables_1:non_variable+non_variables_2:non_variable+non_variables_3:non_variable,log10=period+amp,missing=drop,name=macho"
 net=(--enc 128,128 --dec 128,128 --z 10 --batch 64 --batch-unlabelled 64 --epochs 150
      --class-balance --select im --monitor-test)
 e3_dvt=(--preset dvt "${net[@]}" --kl-warmup 10 --prior reestimate)
@@ -146,6 +147,14 @@ for k in 1 5 10; do
     e3_runs "$e3/four/k$k/dvt-dann" "${e3_dvt[@]}" --dann-weight 1 --domain "$eros_all" \
         --domain "$tgt"
 done
+# all eight MACHO classes, four of which EROS-1 lacks, 5 labels per class
+tgt="$macho8,k=5,test=0.3"
+e3_runs "$e3/eight/k5/dvt" "${e3_dvt[@]}" --domain "$eros_all" --domain "$tgt"
+e3_runs "$e3/eight/k5/self-training" "${e3_self[@]}" --domain "$eros_all" --domain "$tgt"
+e3_runs "$e3/eight/k5/dann" "${e3_self[@]}" --preset dann --domain "$eros_all" --domain "$tgt"
+e3_runs "$e3/eight/k5/m2-target" "${e3_m2[@]}" --domain "$tgt"
+e3_runs "$e3/eight/k5/dvt-generate" "${e3_dvt[@]}" --generate-weight 1 --domain "$eros_all" \
+    --domain "$tgt"
 
 if [ "${DRY:-0}" = 1 ]; then cat "$list"; exit 0; fi
 n=$(wc -l < "$list")

@@ -159,7 +159,8 @@ E2_SETTINGS = [("m2u/same/k0", "MNIST -> USPS, k = 0"), ("u2m/same/k0", "USPS ->
                ("u2m/native/k1", "USPS -> MNIST native, k = 1")]
 E3_SETTINGS = [("e3/shared/k0/period-own", "k = 0, own scales"),
                ("e3/shared/k0/period-eros", "k = 0, period on EROS-1's"),
-               ("e3/four/k1", "k = 1"), ("e3/four/k5", "k = 5"), ("e3/four/k10", "k = 10")]
+               ("e3/four/k1", "k = 1"), ("e3/four/k5", "k = 5"), ("e3/four/k10", "k = 10"),
+               ("e3/eight/k5", "eight classes, k = 5")]
 
 
 ORDER = ["source-only", "self-training", "dann", "m2-target", "dvt-standard", "dvt",
