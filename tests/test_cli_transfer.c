@@ -175,6 +175,56 @@ static void test_star_csv_errors(void **s) {
     if (rc) fail_msg("train failed (%d): %s", rc, slurp(ERR));
 }
 
+/* --prior-shift em: a target whose rows are 80% of class X (the source is balanced) gets an
+ * estimate near that, stored in the model as the ratio that corrects its predictions. (Both
+ * domains on one scale and no per-domain batch norm: normalising each domain on its own moves a
+ * class whose share differs, and the posteriors EM reads would be wrong.) */
+static void test_prior_shift_em(void **s) {
+    (void)s;
+    char src[600], tgt[600], out[600];
+    test_path(src, sizeof src, "shift_src.csv");
+    test_path(tgt, sizeof tgt, "shift_tgt.csv");
+    test_path(out, sizeof out, "shift_run");
+    write_blobs(src, 200, XY, 2, 0.0f, 1.0f, 5);
+    FILE *f = fopen(tgt, "w"); /* 4 rows of X for one of Y */
+    assert_non_null(f);
+    gx_rng r;
+    gx_rng_init(&r, 6, GX_STREAM_DATA);
+    fprintf(f, "a,b,label\n");
+    for (int i = 0; i < 250; i++) {
+        const int k = i % 5 == 4;
+        fprintf(f, "%g,%g,%s\n", 3.0f * k + 0.5f * gx_rng_normal(&r),
+                (k ? 2.0f : -2.0f) + 0.5f * gx_rng_normal(&r), XY[k]);
+    }
+    fclose(f);
+    int rc = run("train --domain 'csv:%s,label=label,name=src' --domain 'csv:%s,label=label,"
+                 "name=tgt,share=src,k=0,std-from=src:a+b' --prior-shift em --no-batchnorm "
+                 "--epochs 200 --enc 8,8 --dec 8,8 --z 2 --threads 1 --quiet --no-figures "
+                 "--out '%s'", src, tgt, out);
+    if (rc) fprintf(stderr, "%s\n", slurp(ERR));
+    assert_int_equal(rc, 0);
+    cJSON *m = read_json(out, "metrics.json");
+    const cJSON *ps = cJSON_GetObjectItem(m, "prior_shift");
+    assert_non_null(ps);
+    const double x = cJSON_GetObjectItem(ps, "X")->valuedouble;
+    print_message("estimated share of X: %.3f (true 0.8)\n", x);
+    assert_true(x > 0.7 && x < 0.9);
+    cJSON_Delete(m);
+    char model[700];
+    snprintf(model, sizeof model, "%s/model.safetensors", out);
+    gx_st_file *st;
+    gx_error err;
+    assert_int_equal(gx_st_open(model, &st, &err), 0);
+    cJSON *ratio = cJSON_Parse(gx_st_metadata(st, "domain.tgt.prior_ratio"));
+    assert_true(cJSON_IsArray(ratio) && cJSON_GetArraySize(ratio) == 2);
+    assert_true(cJSON_GetArrayItem(ratio, 0)->valuedouble > 1.2); /* X: 0.8 / 0.5 */
+    cJSON_Delete(ratio);
+    gx_st_close(st);
+    /* eval reads it back and applies it */
+    assert_int_equal(run("eval '%s' 'csv:%s,label=label' --domain tgt", model, tgt), 0);
+    assert_int_equal(run("train --prior-shift mle --domain 'csv:%s,label=label'", src), 1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mlp_with_test_fraction_and_standardisation),
@@ -183,6 +233,7 @@ int main(void) {
         cmocka_unit_test(test_domain_lacking_a_class_trains),
         cmocka_unit_test(test_bad_test_fraction_options),
         cmocka_unit_test(test_star_csv_errors),
+        cmocka_unit_test(test_prior_shift_em),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

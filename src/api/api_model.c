@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "core/prior_shift.h"
 
 /* Rows standardised and classified per call of gx_ssdgm_predict: the chunk `genxfer predict` uses,
  * so that both give the same bits. */
@@ -57,6 +58,8 @@ int gx_model_predict_rows(const gx_model *model, const char *domain, const float
             buf[i] = mean ? (v - mean[j]) / std[j] : v;
         }
         if (rc == 0) gx_ssdgm_predict(m, &ws, d, buf, n, probs + start * K, NULL);
+        if (rc == 0 && model->info.prior_ratio[d]) /* the label shift of train --prior-shift */
+            gx_prior_shift_apply(probs + start * K, n, K, model->info.prior_ratio[d]);
     }
     free(buf);
     gx_ssdgm_ws_free(&ws);

@@ -7,6 +7,7 @@
 
 #include "cli/cli_data.h"
 #include "core/metrics.h"
+#include "core/prior_shift.h"
 #include "data/spec.h"
 #include "data/transforms.h"
 #include "io/report.h"
@@ -108,7 +109,8 @@ int cli_load_for_model(const gx_ssdgm *m, const gx_model_info *info, int d, cons
     return 0;
 }
 
-int cli_predict(gx_ssdgm *m, int d, const gx_dataset *ds, float **P, float **MU, gx_error *err) {
+int cli_predict(gx_ssdgm *m, const gx_model_info *info, int d, const gx_dataset *ds, float **P,
+                float **MU, gx_error *err) {
     gx_ssdgm_ws ws;
     *P = NULL;
     if (MU) *MU = NULL;
@@ -127,6 +129,8 @@ int cli_predict(gx_ssdgm *m, int d, const gx_dataset *ds, float **P, float **MU,
     }
     gx_ssdgm_predict(m, &ws, d, ds->x, ds->n, *P, MU ? *MU : NULL);
     gx_ssdgm_ws_free(&ws);
+    if (info->prior_ratio[d])
+        gx_prior_shift_apply(*P, ds->n, m->cfg.n_classes, info->prior_ratio[d]);
     return 0;
 }
 
@@ -165,7 +169,7 @@ int cli_evaluate_dataset(gx_ssdgm *m, const gx_model_info *info, int d, const gx
                          gx_error *err) {
     float *P = NULL;
     if (!ds->y) return gx_fail(err, "%s: the data have no labels to evaluate against", what);
-    int rc = cli_predict(m, d, ds, &P, NULL, err) ||
+    int rc = cli_predict(m, info, d, ds, &P, NULL, err) ||
              cli_report_metrics(P, m->cfg.n_classes, info->class_names, ds, what,
                                 m->cfg.dom[d].name, json_path, extra, err);
     free(P);

@@ -41,7 +41,8 @@ int cli_load_completed(const gx_model_info *info, int d, const char *spec, int w
 
 /* q(y|x) for every row of ds: P [n, K] (malloc'd; the caller frees). MU (may be NULL) receives a
  * malloc'd [n, z] of latent means. */
-int cli_predict(gx_ssdgm *m, int d, const gx_dataset *ds, float **P, float **MU, gx_error *err);
+int cli_predict(gx_ssdgm *m, const gx_model_info *info, int d, const gx_dataset *ds, float **P,
+                float **MU, gx_error *err);
 
 /* Metrics of the class probabilities P [n, K] against the labels of ds (n rows, labels already in
  * the model's class list): prints the table headed "evaluation [of domain D] on WHAT" and writes

@@ -226,7 +226,7 @@ int cmd_predict(int argc, char **argv) {
     char names_path[1100];
     rc = 1;
     if (cli_load_for_model(&m, &info, d, o.spec, 0, &ds, &err) ||
-        cli_predict(&m, d, &ds, &P, o.latent ? &MU : NULL, &err) ||
+        cli_predict(&m, &info, d, &ds, &P, o.latent ? &MU : NULL, &err) ||
         (o.npy ? write_npy_predictions(out, P, ds.n, K, &info, names_path, sizeof names_path, &err)
                : gx_predictions_csv_write(out, (const char *const *)ds.ids, ds.n, P, K,
                                           (const char *const *)info.class_names, &err)))

@@ -224,7 +224,7 @@ static int load_set(gx_ssdgm *m, const gx_model_info *info, latent_set *s, const
         gx_fail(err, "%s: no examples", s->spec);
         goto done;
     }
-    if (draw_rows(&ds, o->limit, &rng, err) || cli_predict(m, s->d, &ds, &P, &s->mu, err) ||
+    if (draw_rows(&ds, o->limit, &rng, err) || cli_predict(m, info, s->d, &ds, &P, &s->mu, err) ||
         colour_rows(s, &ds, P, m->cfg.n_classes, o->by_prediction, err))
         goto done;
     s->n = ds.n;

@@ -40,6 +40,7 @@ typedef struct train_opts {
     const char *fixed_opt;     /* the first option that --resume refuses, or NULL */
     int no_figures;
     int monitor;               /* --monitor-test */
+    int prior_shift;           /* --prior-shift em */
 } train_opts;
 
 static void usage(FILE *f) {
@@ -114,6 +115,9 @@ static void usage(FILE *f) {
 "                        target; the last epoch without val=) | last | im (no labels needed:\n"
 "                        the best H(mean q(y|x)) - mean H(q(y|x)) over up to 10000 unlabelled\n"
 "                        rows of the target, i.e. confident and diverse predictions) [val]\n"
+"  --prior-shift M       none | em: after training, estimate the target's class proportions from\n"
+"                        q(y|x) over its unlabelled rows (EM, Saerens et al. 2002) and correct\n"
+"                        the target's predictions to them (stored in the model) [none]\n"
 "  --monitor-test        log the accuracy on --test (or test=) after every epoch, to study model\n"
 "                        selection; it never takes part in selection [off]\n"
 "  --translate-weight F  dvt: each step, the labelled rows of the other domains, encoded and\n"
@@ -142,7 +146,7 @@ static void usage(FILE *f) {
 enum { O_TEST = 256, O_TARGET, O_EPOCHS, O_BATCH, O_BATCHU, O_LR, O_OPT, O_SCHED, O_ALPHA,
        O_WARMUP, O_BALANCE, O_PRIOR, O_CLIP, O_Z, O_ENC, O_DEC, O_LATH, O_CLSH, O_ACT, O_BN, O_NOBN,
        O_PSCALE, O_SHIFT, O_AUGL, O_CONFW, O_CONFT, O_CUTOUT, O_LATY, O_NOLATY, O_SEED, O_THREADS, O_QUIET, O_PRESET, O_DOMAIN, O_OUT,
-       O_CKPT_EVERY, O_RESUME, O_NOFIG, O_LPRIOR, O_SELECT, O_MONITOR, O_TRANSW, O_GENW, O_DANNW };
+       O_CKPT_EVERY, O_RESUME, O_NOFIG, O_LPRIOR, O_SELECT, O_MONITOR, O_TRANSW, O_GENW, O_DANNW, O_PSHIFT };
 
 static int parse_args(int argc, char **argv, train_opts *o) {
     static const struct option longopts[] = {
@@ -173,6 +177,7 @@ static int parse_args(int argc, char **argv, train_opts *o) {
         {"translate-weight", required_argument, 0, O_TRANSW},
         {"generate-weight", required_argument, 0, O_GENW},
         {"dann-weight", required_argument, 0, O_DANNW},
+        {"prior-shift", required_argument, 0, O_PSHIFT},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *cmd = "train";
     long v;
@@ -280,6 +285,11 @@ static int parse_args(int argc, char **argv, train_opts *o) {
             else return cli_error("train --select: unknown criterion '%s' (val, last, im)", optarg);
             break;
         case O_MONITOR: o->monitor = 1; break;
+        case O_PSHIFT:
+            if (!strcmp(optarg, "none")) o->prior_shift = 0;
+            else if (!strcmp(optarg, "em")) o->prior_shift = 1;
+            else return cli_error("train --prior-shift: unknown method '%s' (none, em)", optarg);
+            break;
         case O_TRANSW: if (cli_parse_float(cmd, "--translate-weight", optarg, 0, 1e9, &f)) return 1; o->tc.translate_weight = (float)f; break;
         case O_DANNW: if (cli_parse_float(cmd, "--dann-weight", optarg, 0, 1e9, &f)) return 1; o->tc.dann_weight = (float)f; dann_given = 1; break;
         case O_GENW: if (cli_parse_float(cmd, "--generate-weight", optarg, 0, 1e9, &f)) return 1; o->tc.generate_weight = (float)f; break;
@@ -818,6 +828,28 @@ int cmd_train(int argc, char **argv) {
         goto done;
     }
 
+    /* the target's label shift, stored in the model, corrects its predictions from here on */
+    double shifted[GX_MAX_CLASSES];
+    if (o.prior_shift) {
+        float *ratio = gx_malloc((size_t)n_classes * sizeof *ratio, "prior ratio", &err);
+        const int rounds = ratio ? gx_ssdgm_label_shift(&m, dd, target, o.tc.class_balance,
+                                                        shifted, ratio, &err)
+                                 : -1;
+        if (rounds < 0) {
+            free(ratio);
+            cli_error("--prior-shift: %s", err.msg);
+            goto done;
+        }
+        info.prior_ratio[target] = ratio;
+        if (!o.quiet) {
+            fprintf(stderr, "label shift of domain %s (EM, %d rounds): class proportions",
+                    o.dom[target].name, rounds);
+            for (int k = 0; k < n_classes; k++)
+                fprintf(stderr, " %s %.3f", class_names[k], shifted[k]);
+            fputc('\n', stderr);
+        }
+    }
+
     /* outputs */
     char path[1100];
     snprintf(path, sizeof path, "%s/model.safetensors", o.out);
@@ -838,6 +870,10 @@ int cmd_train(int argc, char **argv) {
     cJSON_AddNumberToObject(extra, by_im ? "best_im_criterion" : "best_validation_accuracy",
                             res.best_selection);
     cJSON_AddStringToObject(extra, "selection", by_im ? "im" : o.tc.select == GX_SELECT_LAST ? "last" : "val");
+    if (o.prior_shift) {
+        cJSON *ps = cJSON_AddObjectToObject(extra, "prior_shift");
+        for (int k = 0; ps && k < n_classes; k++) cJSON_AddNumberToObject(ps, class_names[k], shifted[k]);
+    }
     cJSON_AddNumberToObject(extra, "steps", (double)res.steps);
     cJSON_AddNumberToObject(extra, "train_seconds", res.seconds);
     cJSON_AddNumberToObject(extra, "alpha", o.tc.alpha);

@@ -71,6 +71,12 @@ int gx_model_info_write_features(const gx_model_info *info, int d, const char *d
         snprintf(key, sizeof key, "domain.%s.range", domain);
         if (gx_st_writer_meta(w, key, "[0,1]", err)) return -1;
     }
+    if (info->prior_ratio[d]) {
+        cJSON *r = cJSON_CreateArray();
+        for (int k = 0; r && k < info->n_classes; k++)
+            cJSON_AddItemToArray(r, cJSON_CreateNumber((double)info->prior_ratio[d][k]));
+        if (write_meta(w, domain, "prior_ratio", r, err)) return -1;
+    }
     if (!info->feature_names[d]) return 0;
     const int n = info->n_features[d];
     if (write_meta(w, domain, "features",
@@ -120,8 +126,42 @@ static int read_impute(const gx_st_file *f, int d, const char *domain, int n_in,
     return 0;
 }
 
+/* "domain.NAME.prior_ratio", if present: n_classes positive finite numbers. */
+static int read_prior_ratio(const gx_st_file *f, int d, const char *domain, gx_model_info *info,
+                            gx_error *err) {
+    char key[160];
+    snprintf(key, sizeof key, "domain.%s.prior_ratio", domain);
+    const char *s = gx_st_metadata(f, key);
+    if (!s) return 0;
+    const int K = info->n_classes;
+    cJSON *a = cJSON_Parse(s);
+    float *v = K > 0 ? gx_malloc((size_t)K * sizeof *v, "prior ratio", err) : NULL;
+    int j = 0, rc = v ? 0 : -1;
+    if (!rc && (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != K))
+        rc = gx_fail(err, "%s: metadata '%s' must be a JSON array of %d numbers", gx_st_path(f),
+                     key, K);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, a) {
+        if (rc) break;
+        if (!cJSON_IsNumber(e) || !(e->valuedouble > 0 && e->valuedouble <= 1e6))
+            rc = gx_fail(err, "%s: metadata '%s': value %d is not a number in (0, 1e6]",
+                         gx_st_path(f), key, j);
+        else
+            v[j++] = (float)e->valuedouble;
+    }
+    cJSON_Delete(a);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    free(info->prior_ratio[d]);
+    info->prior_ratio[d] = v;
+    return 0;
+}
+
 int gx_model_info_read_features(const gx_st_file *f, int d, const char *domain, int n_in,
                                 gx_model_info *info, gx_error *err) {
+    if (read_prior_ratio(f, d, domain, info, err)) return -1;
     char key[160];
     snprintf(key, sizeof key, "domain.%s.range", domain);
     const char *range = gx_st_metadata(f, key);

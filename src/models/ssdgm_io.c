@@ -16,6 +16,7 @@ void gx_model_info_free(gx_model_info *info) {
             free(info->feature_names[d][j]);
         free(info->feature_names[d]);
         free(info->impute[d]);
+        free(info->prior_ratio[d]);
     }
     memset(info, 0, sizeof *info);
 }

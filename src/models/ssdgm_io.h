@@ -29,6 +29,10 @@ typedef struct gx_model_info {
                                     * values with (by column), or NULL */
     int unit_range[GX_MAX_DOMAINS]; /* 1: images whose every training value was in [0, 1]: new
                                      * data must be too (not raw bytes, 0-255) */
+    float *prior_ratio[GX_MAX_DOMAINS]; /* [n_classes] label shift of domain d (train --prior-shift
+                                         * em): its estimated class proportions over those the
+                                         * classifier was trained with; predictions of the
+                                         * domain are corrected by it. NULL: none */
 } gx_model_info;
 
 void gx_model_info_free(gx_model_info *info);
@@ -38,7 +42,9 @@ void gx_model_info_free(gx_model_info *info);
  * JSON array, read back by the loaders (NULL when absent: files of earlier versions). With
  * impute (may be NULL; [ds->d]) the values that filled missing training values go along, as
  * "domain.NAME.impute", a JSON array of numbers in the same order. Whether ds holds images whose
- * values are all in [0, 1] goes along too (unit_range; "domain.NAME.range": "[0,1]"). */
+ * values are all in [0, 1] goes along too (unit_range; "domain.NAME.range": "[0,1]"). A label-shift
+ * correction (prior_ratio) is written as "domain.NAME.prior_ratio", a JSON array of n_classes
+ * positive numbers. */
 int gx_model_info_set_features(gx_model_info *info, int d, const gx_dataset *ds,
                                const float *impute, gx_error *err);
 int gx_model_info_write_features(const gx_model_info *info, int d, const char *domain,

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "core/memory.h"
+#include "core/prior_shift.h"
 #include "data/batch.h"
 
 void gx_ssdgm_train_config_default(gx_ssdgm_train_config *c) {
@@ -74,6 +75,46 @@ static void mean_posterior(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_dataset
             for (int k = 0; k < K; k++) prob[k] += P[(size_t)r * K + k];
     }
     for (int k = 0; k < K; k++) prob[k] /= n;
+}
+
+int gx_ssdgm_label_shift(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, int d, int class_balance,
+                         double *prior, float *ratio, gx_error *err) {
+    const gx_ssdgm_config *c = &m->cfg;
+    const int K = c->n_classes;
+    const gx_ssdgm_domain_data *x = &dd[d];
+    if (x->n_unl < 1)
+        return gx_fail(err, "label shift: domain %s has no unlabelled rows", c->dom[d].name);
+    double train[GX_MAX_CLASSES], total = 0;
+    for (int k = 0; k < K; k++) train[k] = 1.0; /* uniform when balanced, else +1 smoothing */
+    for (int e = 0; !class_balance && e < c->n_domains; e++)
+        for (int64_t i = 0; i < dd[e].n_lab; i++) {
+            const int32_t y = dd[e].ds->y[dd[e].lab[i]];
+            if (y >= 0 && y < K) train[y] += 1;
+        }
+    for (int k = 0; k < K; k++) total += train[k];
+    for (int k = 0; k < K; k++) train[k] /= total;
+    gx_ssdgm_ws ws;
+    const int chunk = 500;
+    if (gx_ssdgm_ws_alloc(&ws, m, chunk, 0, err)) return -1;
+    float *P = gx_malloc((size_t)x->n_unl * K * sizeof(float), "posteriors", err);
+    float *X = gx_malloc((size_t)chunk * c->dom[d].n_in * sizeof(float), "rows", err);
+    int rounds = -1;
+    if (P && X) {
+        for (int64_t s = 0; s < x->n_unl; s += chunk) {
+            const int rows = (int)(x->n_unl - s < chunk ? x->n_unl - s : chunk);
+            gather(X, x->ds, x->unl, s, rows);
+            gx_ssdgm_predict(m, &ws, d, X, rows, P + s * K, NULL);
+        }
+        rounds = gx_prior_shift_em(P, x->n_unl, K, train, prior, 1000, 1e-6);
+        for (int k = 0; k < K; k++) {
+            const double r = prior[k] / train[k];
+            ratio[k] = (float)(r < 1e-3 ? 1e-3 : r > 1e3 ? 1e3 : r);
+        }
+    }
+    free(P);
+    free(X);
+    gx_ssdgm_ws_free(&ws);
+    return rounds;
 }
 
 /* rows of the select domain that the information maximisation criterion scores */

@@ -127,6 +127,15 @@ typedef struct gx_ssdgm_train_result {
 int gx_ssdgm_train(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, const gx_ssdgm_train_config *tc,
                    gx_ssdgm_train_result *res, gx_error *err);
 
+/* Label shift of domain d after training (Saerens et al. 2002, core/prior_shift.h): its class
+ * proportions estimated by EM from q(y|x) over its unlabelled rows dd[d].unl, against the prior
+ * the classifier was trained with (uniform with class balancing, else the labelled rows' class
+ * frequencies over every domain). prior [K] receives the estimate, ratio [K] the correction
+ * (estimate / training prior, within [1e-3, 1e3]). Returns the EM rounds, or -1 with a message
+ * (no unlabelled rows, out of memory). */
+int gx_ssdgm_label_shift(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, int d, int class_balance,
+                         double *prior, float *ratio, gx_error *err);
+
 /* Bytes that training a model of configuration c with these batch sizes needs (parameters with
  * gradients, optimiser moments and the best copy; activations), approximately. */
 double gx_ssdgm_train_bytes(const gx_ssdgm_config *c, int batch_l, int batch_u);
