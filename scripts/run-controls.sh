@@ -78,6 +78,21 @@ seed_runs "$out/u2m/source-only" "${source_only[@]}" --domain "usps:train,$frame
     --test mnist:test
 setting "$out/m2u/native/k1" --domain mnist:train --domain usps:train,k=1 --test usps:test
 setting "$out/u2m/native/k1" --domain usps:train --domain mnist:train,k=1 --test mnist:test
+# more target labels: DVT and the controls without a generative model (the levers' rows at k = 0/1)
+for k in 10 5; do
+    for row in dvt self-training dann; do
+        case $row in dvt) opts=("${dvt[@]}") ;; self-training) opts=("${self_training[@]}") ;;
+                     dann) opts=("${dann[@]}") ;; esac
+        seed_runs "$out/m2u/same/k$k/$row" "${opts[@]}" --domain mnist:train \
+            --domain "usps:train,$framed,share=mnist,k=$k" --test "usps:test,$framed"
+        seed_runs "$out/u2m/same/k$k/$row" "${opts[@]}" --domain "usps:train,$framed" \
+            --domain "mnist:train,share=usps,k=$k" --test mnist:test
+        seed_runs "$out/m2u/native/k$k/$row" "${opts[@]}" --domain mnist:train \
+            --domain "usps:train,k=$k" --test usps:test
+        seed_runs "$out/u2m/native/k$k/$row" "${opts[@]}" --domain usps:train \
+            --domain "mnist:train,k=$k" --test mnist:test
+    done
+done
 
 # E1, MNIST with 100 labels (scripts/run-e1.sh's dvt-levers, 15 epochs, the epoch of the best
 # validation accuracy on 100 held-out labels per class): self-training and DVT with the prior
