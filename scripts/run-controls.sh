@@ -145,6 +145,15 @@ for period in own eros; do
         --domain "$eros_shared" --domain "$tgt"
     e3_runs "$e3/shared/k0/period-$period/dvt-dann" "${e3_dvt[@]}" --dann-weight 1 \
         --domain "$eros_shared" --domain "$tgt"
+    # the label shift estimated by EM after training and corrected (--prior-shift em)
+    e3_runs "$e3/shared/k0/period-$period/source-only-em" "${e3_source[@]}" --prior-shift em \
+        --domain "$eros_shared" --domain "$tgt"
+    e3_runs "$e3/shared/k0/period-$period/self-training-em" "${e3_self[@]}" --prior-shift em \
+        --domain "$eros_shared" --domain "$tgt"
+    e3_runs "$e3/shared/k0/period-$period/dvt-em" "${e3_dvt[@]}" --prior-shift em \
+        --domain "$eros_shared" --domain "$tgt"
+    e3_runs "$e3/shared/k0/period-$period/dvt-generate-em" "${e3_dvt[@]}" --generate-weight 1 \
+        --prior-shift em --domain "$eros_shared" --domain "$tgt"
 done
 for k in 1 5 10; do
     tgt="$macho4,k=$k,test=0.3"

@@ -170,7 +170,8 @@ E3_SETTINGS = [("e3/shared/k0/period-own", "k = 0, own scales"),
 
 
 ORDER = ["source-only", "self-training", "dann", "m2-target", "dvt-standard", "dvt",
-         "dvt-translate", "dvt-generate", "dvt-dann", "dvt-all"]
+         "dvt-translate", "dvt-generate", "dvt-dann", "dvt-all", "source-only-em",
+         "self-training-em", "dvt-em", "dvt-generate-em"]
 
 
 def seed_dirs(d):
