@@ -41,40 +41,68 @@ static void gather(float *X, const gx_dataset *ds, const int64_t *idx, int64_t s
     }
 }
 
-double gx_ssdgm_accuracy(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_dataset *ds,
-                         const int64_t *idx, int64_t n, float *buf) {
-    int K = m->cfg.n_classes, chunk = ws->max_l + ws->max_u;
+/* q(y|x) of rows idx[0..n) of ds (all rows when idx is NULL) in domain d, chunk by chunk of the
+ * workspace's size: fn gets each chunk's P [rows, K] and the position of its first row. buf is
+ * scratch of (max_l + max_u) * (n_d + K) floats. */
+typedef void (*posterior_fn)(void *ctx, const float *P, int64_t start, int rows);
+static void for_each_posterior(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_dataset *ds,
+                               const int64_t *idx, int64_t n, float *buf, posterior_fn fn,
+                               void *ctx) {
+    const int chunk = ws->max_l + ws->max_u;
     float *X = buf, *P = buf + (size_t)chunk * ds->d;
-    int64_t correct = 0;
     for (int64_t s = 0; s < n; s += chunk) {
-        int rows = (int)(n - s < chunk ? n - s : chunk);
+        const int rows = (int)(n - s < chunk ? n - s : chunk);
         gather(X, ds, idx, s, rows);
         gx_ssdgm_predict(m, ws, d, X, rows, P, NULL);
-        for (int r = 0; r < rows; r++) {
-            const float *pr = P + (size_t)r * K;
-            int best = 0;
-            for (int k = 1; k < K; k++) if (pr[k] > pr[best]) best = k;
-            int64_t row = idx ? idx[s + r] : s + r;
-            correct += best == ds->y[row];
-        }
+        fn(ctx, P, s, rows);
     }
-    return n ? (double)correct / n : 0;
+}
+
+typedef struct posterior_sums {
+    int K;
+    const gx_dataset *ds;
+    const int64_t *idx;
+    int64_t correct;               /* rows whose argmax is their label */
+    double mean[GX_MAX_CLASSES];   /* sum of q(y|x) */
+    double entropy;                /* sum of H(q(y|x)) */
+    float *all;                    /* when not NULL: every row's q(y|x), [n, K] */
+} posterior_sums;
+
+static void count_correct(void *ctx, const float *P, int64_t start, int rows) {
+    posterior_sums *a = ctx;
+    for (int r = 0; r < rows; r++) {
+        const float *pr = P + (size_t)r * a->K;
+        int best = 0;
+        for (int k = 1; k < a->K; k++) if (pr[k] > pr[best]) best = k;
+        const int64_t row = a->idx ? a->idx[start + r] : start + r;
+        a->correct += best == a->ds->y[row];
+    }
+}
+
+static void add_posteriors(void *ctx, const float *P, int64_t start, int rows) {
+    posterior_sums *a = ctx;
+    for (int r = 0; r < rows; r++)
+        for (int k = 0; k < a->K; k++) {
+            const double p = P[(size_t)r * a->K + k];
+            a->mean[k] += p;
+            if (p > 0) a->entropy -= p * log(p);
+        }
+    if (a->all) memcpy(a->all + start * a->K, P, (size_t)rows * a->K * sizeof(float));
+}
+
+double gx_ssdgm_accuracy(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_dataset *ds,
+                         const int64_t *idx, int64_t n, float *buf) {
+    posterior_sums a = {.K = m->cfg.n_classes, .ds = ds, .idx = idx};
+    for_each_posterior(m, ws, d, ds, idx, n, buf, count_correct, &a);
+    return n ? (double)a.correct / n : 0;
 }
 
 /* Mean q(y|x) over rows idx of ds -> prob[K]. */
 static void mean_posterior(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_dataset *ds,
                            const int64_t *idx, int64_t n, float *buf, double *prob) {
-    int K = m->cfg.n_classes, chunk = ws->max_l + ws->max_u;
-    float *X = buf, *P = buf + (size_t)chunk * ds->d;
-    for (int k = 0; k < K; k++) prob[k] = 0;
-    for (int64_t s = 0; s < n; s += chunk) {
-        int rows = (int)(n - s < chunk ? n - s : chunk);
-        gather(X, ds, idx, s, rows);
-        gx_ssdgm_predict(m, ws, d, X, rows, P, NULL);
-        for (int r = 0; r < rows; r++)
-            for (int k = 0; k < K; k++) prob[k] += P[(size_t)r * K + k];
-    }
-    for (int k = 0; k < K; k++) prob[k] /= n;
+    posterior_sums a = {.K = m->cfg.n_classes};
+    for_each_posterior(m, ws, d, ds, idx, n, buf, add_posteriors, &a);
+    for (int k = 0; k < a.K; k++) prob[k] = a.mean[k] / n;
 }
 
 int gx_ssdgm_label_shift(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, int d, int class_balance,
@@ -97,14 +125,11 @@ int gx_ssdgm_label_shift(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, int d, int
     const int chunk = 500;
     if (gx_ssdgm_ws_alloc(&ws, m, chunk, 0, err)) return -1;
     float *P = gx_malloc((size_t)x->n_unl * K * sizeof(float), "posteriors", err);
-    float *X = gx_malloc((size_t)chunk * c->dom[d].n_in * sizeof(float), "rows", err);
+    float *buf = gx_malloc((size_t)chunk * (c->dom[d].n_in + K) * sizeof(float), "rows", err);
     int rounds = -1;
-    if (P && X) {
-        for (int64_t s = 0; s < x->n_unl; s += chunk) {
-            const int rows = (int)(x->n_unl - s < chunk ? x->n_unl - s : chunk);
-            gather(X, x->ds, x->unl, s, rows);
-            gx_ssdgm_predict(m, &ws, d, X, rows, P + s * K, NULL);
-        }
+    if (P && buf) {
+        posterior_sums a = {.K = K, .all = P};
+        for_each_posterior(m, &ws, d, x->ds, x->unl, x->n_unl, buf, add_posteriors, &a);
         rounds = gx_prior_shift_em(P, x->n_unl, K, train, prior, 1000, 1e-6);
         for (int k = 0; k < K; k++) {
             const double r = prior[k] / train[k];
@@ -112,7 +137,7 @@ int gx_ssdgm_label_shift(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, int d, int
         }
     }
     free(P);
-    free(X);
+    free(buf);
     gx_ssdgm_ws_free(&ws);
     return rounds;
 }
@@ -124,26 +149,14 @@ int gx_ssdgm_label_shift(gx_ssdgm *m, const gx_ssdgm_domain_data *dd, int d, int
  * the mean of H(q(y|x)), in nats. */
 static double info_max(gx_ssdgm *m, gx_ssdgm_ws *ws, int d, const gx_dataset *ds,
                        const int64_t *idx, int64_t n, float *buf) {
-    int K = m->cfg.n_classes, chunk = ws->max_l + ws->max_u;
-    float *X = buf, *P = buf + (size_t)chunk * ds->d;
-    double mean[GX_MAX_CLASSES] = {0}, ent = 0;
-    for (int64_t s = 0; s < n; s += chunk) {
-        int rows = (int)(n - s < chunk ? n - s : chunk);
-        gather(X, ds, idx, s, rows);
-        gx_ssdgm_predict(m, ws, d, X, rows, P, NULL);
-        for (int r = 0; r < rows; r++)
-            for (int k = 0; k < K; k++) {
-                const double p = P[(size_t)r * K + k];
-                mean[k] += p;
-                if (p > 0) ent -= p * log(p);
-            }
-    }
+    posterior_sums a = {.K = m->cfg.n_classes};
+    for_each_posterior(m, ws, d, ds, idx, n, buf, add_posteriors, &a);
     double h_mean = 0;
-    for (int k = 0; k < K; k++) {
-        const double p = mean[k] / n;
+    for (int k = 0; k < a.K; k++) {
+        const double p = a.mean[k] / n;
         if (p > 0) h_mean -= p * log(p);
     }
-    return h_mean - ent / n;
+    return h_mean - a.entropy / n;
 }
 
 /* dvt --latent-prior standard: the mixture held at N(0, I) (values here, gradients each step) */
