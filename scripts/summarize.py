@@ -61,13 +61,19 @@ def one_line(dirs):
           f"{tm / 60:.1f} min per run")
 
 
-def tree(root, classes):
+def seed_groups(root, name):
+    """{setting: [run folders]}: the seed*/ folders under root that hold `name`, by parent."""
     groups = {}
     for d, _, files in os.walk(root, followlinks=True):
-        if "metrics.json" in files and re.fullmatch(r"seed\d+", os.path.basename(d)):
+        if name in files and re.fullmatch(r"seed\d+", os.path.basename(d)):
             groups.setdefault(os.path.relpath(os.path.dirname(d), root), []).append(d)
     if not groups:
-        sys.exit(f"summarize: no seed*/metrics.json under {root}")
+        sys.exit(f"summarize: no seed*/{name} under {root}")
+    return groups
+
+
+def tree(root, classes):
+    groups = seed_groups(root, "metrics.json")
     head = ["setting", "runs", "accuracy (%)", "macro F1"] + [f"F1 {c}" for c in classes] + ["min/run"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
@@ -102,12 +108,7 @@ def last_val(d):
 
 
 def val_tree(root):
-    groups = {}
-    for d, _, files in os.walk(root, followlinks=True):
-        if "train_log.csv" in files and re.fullmatch(r"seed\d+", os.path.basename(d)):
-            groups.setdefault(os.path.relpath(os.path.dirname(d), root), []).append(d)
-    if not groups:
-        sys.exit(f"summarize: no seed*/train_log.csv under {root}")
+    groups = seed_groups(root, "train_log.csv")
     print("| setting | runs | last-epoch validation accuracy (%) | best epoch's (%) |")
     print("|---|---|---|---|")
     for g in sorted(groups):
@@ -128,12 +129,7 @@ def read_log(d):
 
 
 def selection_tree(root):
-    groups = {}
-    for d, _, files in os.walk(root, followlinks=True):
-        if "metrics.json" in files and re.fullmatch(r"seed\d+", os.path.basename(d)):
-            groups.setdefault(os.path.relpath(os.path.dirname(d), root), []).append(d)
-    if not groups:
-        sys.exit(f"summarize: no seed*/metrics.json under {root}")
+    groups = seed_groups(root, "metrics.json")
     print("| setting | runs | last epoch (%) | unsupervised choice (%) | best epoch, oracle (%) |")
     print("|---|---|---|---|---|")
     for g in sorted(groups):
