@@ -43,20 +43,8 @@ dann=(--preset dann --confidence-weight 1 "${levers[@]}")
 source_only=(--preset mlp --class-balance --epochs "$epochs" --cls-hidden 500 --augment-shift 2
              --augment-labelled --monitor-test --select last)
 
-list=$(mktemp)
-trap 'rm -f "$list"' EXIT
-add() { # add DIR ARGS...: one training run
-    local dir=$1; shift
-    [[ $dir =~ $only ]] || return 0
-    [ -f "$dir/metrics.json" ] && return 0
-    mkdir -p "$(dirname "$dir")"
-    printf '%q ' "$bin" train "$@" --threads "$threads" --quiet --no-figures --out "$dir" >> "$list"
-    printf '> %q 2>&1\n' "$dir.log" >> "$list"
-}
-seed_runs() { # seed_runs DIR ARGS...: the run for every seed
-    local dir=$1; shift
-    for s in $seeds; do add "$dir/seed$s" "$@" --seed "$s"; done
-}
+run_opts=(--no-figures)
+. "$(dirname "$0")/runs-lib.sh"
 setting() { # setting DIR DOMAINS...: every row on one setting
     local dir=$1; shift
     seed_runs "$dir/dvt" "${dvt[@]}" "$@"
@@ -108,14 +96,6 @@ seed_runs "$out/e1/dvt-standard" --preset dvt --alpha 1000 --kl-warmup 1 --confi
 # --latent-prior standard, self-training, DANN and source-only with the same class balancing, M2 on
 # the target alone; with std-from=eros:period (the period, in days in both surveys, keeps
 # EROS-1's scale) for every model that reads both surveys; and the generative levers.
-data=${GENXFER_DATA:-../shared/data}/stars
-eros_base="csv:$data/eros1/train.csv,label=type,id=Unnamed: 0,rename=1:EB+2:CEPH+3:RRL+4:LPV"
-eros_all="$eros_base,keep=magnitude_b+magnitude_r+period+asym_b+asym_r+log_p_not_variable+sigma_flux_b+sigma_flux_r,log10=period+sigma_flux_b+sigma_flux_r,name=eros"
-eros_shared="$eros_base,diff=color:magnitude_b-magnitude_r,keep=magnitude_r+color+period,log10=period,name=eros"
-macho_cols="header=no,columns=mag+color+period+amp"
-macho4="csv:$data/macho,$macho_cols,files=EB+CEPH+RRL+longperiod_lc,rename=longperiod_lc:LPV,log10=period+amp,name=macho"
-macho_shared="csv:$data/macho,$macho_cols,files=EB+CEPH+RRL+longperiod_lc,rename=longperiod_lc:LPV,keep=mag+color+period,log10=period,name=macho"
-macho8="csv:$data/macho,$macho_cols,rename=longperiod_lc:LPV+non_variables_1:non_variable+non_variables_2:non_variable+non_variables_3:non_variable,log10=period+amp,missing=drop,name=macho"
 net=(--enc 128,128 --dec 128,128 --z 10 --batch 64 --batch-unlabelled 64 --epochs 150
      --class-balance --select im --monitor-test)
 e3_dvt=(--preset dvt "${net[@]}" --kl-warmup 10 --prior reestimate)
@@ -180,9 +160,6 @@ e3_runs "$e3/eight/k5/m2-target" "${e3_m2[@]}" --domain "$tgt"
 e3_runs "$e3/eight/k5/dvt-generate" "${e3_dvt[@]}" --generate-weight 1 --domain "$eros_all" \
     --domain "$tgt"
 
-if [ "${DRY:-0}" = 1 ]; then cat "$list"; exit 0; fi
-n=$(wc -l < "$list")
-echo "run-controls: $n runs to do, $jobs at a time, $threads thread(s) each" >&2
-xargs -d '\n' -P "$jobs" -I{} bash -c '{}' < "$list" || echo "run-controls: some runs failed (see their .log)" >&2
+run_all run-controls
 python3 scripts/summarize.py --selection --tree "$out"
 python3 scripts/summarize.py --tree "$e3" --class CEPH --class EB --class RRL --class LPV

@@ -23,22 +23,9 @@ mlp_source=(--preset mlp --epochs 10)
 mlp_target=(--preset mlp --epochs 300)  # a few labelled rows per class: one step per epoch
 m2=(--preset m2 --lr 3e-4)
 
-list=$(mktemp)
-trap 'rm -f "$list"' EXIT
-add() { # add DIR ARGS...: one training run
-    local dir=$1; shift
-    [[ $dir =~ $only ]] || return 0
-    [ -f "$dir/metrics.json" ] && return 0
-    mkdir -p "$(dirname "$dir")"
-    printf '%q ' "$bin" train "$@" --threads "$threads" --quiet --out "$dir" >> "$list"
-    printf '> %q 2>&1\n' "$dir.log" >> "$list"
-}
-
+run_opts=()
+. "$(dirname "$0")/runs-lib.sh"
 # Settings in order of importance (a run stopped half-way can be completed later), seeds inside.
-seed_runs() { # seed_runs DIR ARGS...: the run for every seed
-    local dir=$1; shift
-    for s in $seeds; do add "$dir/seed$s" "$@" --seed "$s"; done
-}
 # MNIST -> USPS and USPS -> MNIST, no target labels (same space only)
 seed_runs "$out/m2u/source-only" "${mlp_source[@]}" --domain mnist:train --test "usps:test,$framed"
 seed_runs "$out/m2u/same/dvt/k0" "${dvt[@]}" --domain mnist:train \
@@ -98,8 +85,5 @@ lever_runs prior-reestimate "${dvt[@]}" --prior reestimate
 lever_runs no-cutout "${no_cutout[@]}"
 lever_runs no-augment-labelled "${no_aug_labelled[@]}"
 
-if [ "${DRY:-0}" = 1 ]; then cat "$list"; exit 0; fi
-n=$(wc -l < "$list")
-echo "run-e2: $n runs to do, $jobs at a time, $threads thread(s) each; logs beside each run folder" >&2
-xargs -d '\n' -P "$jobs" -I{} bash -c '{}' < "$list" || echo "run-e2: some runs failed (see their .log)" >&2
+run_all run-e2
 python3 scripts/summarize.py --tree "$out"

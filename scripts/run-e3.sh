@@ -13,36 +13,14 @@ jobs=${JOBS:-2}
 threads=${THREADS:-1}
 seeds=${SEEDS:-1 2 3 4 5}
 only=${ONLY:-.}
-data=${GENXFER_DATA:-../shared/data}/stars
-
-# EROS-1: the physically meaningful columns (no ids, patches or coordinates); heavy tails in log10;
-# classes named as MACHO's files name them (type 4, Mira, is MACHO's long-period variable).
-eros_base="csv:$data/eros1/train.csv,label=type,id=Unnamed: 0,rename=1:EB+2:CEPH+3:RRL+4:LPV"
-eros_all="$eros_base,keep=magnitude_b+magnitude_r+period+asym_b+asym_r+log_p_not_variable+sigma_flux_b+sigma_flux_r,log10=period+sigma_flux_b+sigma_flux_r,name=eros"
-# the features both surveys have, in the same order: magnitude, colour, log period
-eros_shared="$eros_base,diff=color:magnitude_b-magnitude_r,keep=magnitude_r+color+period,log10=period,name=eros"
-# MACHO: headerless (mean magnitude, B-R colour, period in days, an amplitude-like 4th column)
-macho_cols="header=no,columns=mag+color+period+amp"
-macho4="csv:$data/macho,$macho_cols,files=EB+CEPH+RRL+longperiod_lc,rename=longperiod_lc:LPV,log10=period+amp,name=macho"
-macho8="csv:$data/macho,$macho_cols,rename=longperiod_lc:LPV+non_variables_1:non_variable+non_variables_2:non_variable+non_variables_3:non_variable,log10=period+amp,missing=drop,name=macho"
-macho_shared="csv:$data/macho,$macho_cols,files=EB+CEPH+RRL+longperiod_lc,rename=longperiod_lc:LPV,keep=mag+color+period,log10=period,name=macho"
+run_opts=()
+. "$(dirname "$0")/runs-lib.sh"
 
 net=(--enc 128,128 --dec 128,128 --z 10 --batch 64 --batch-unlabelled 64)
 dvt=(--preset dvt "${net[@]}" --epochs 150 --kl-warmup 10 --class-balance --prior reestimate)
 mlp=(--preset mlp --enc 128,128 --batch 64 --epochs 300)   # target-only: k rows per class, one step an epoch
 mlp_source=(--preset mlp --enc 128,128 --batch 64 --epochs 30)
 m2=(--preset m2 "${net[@]}" --epochs 150 --kl-warmup 10 --class-balance --prior reestimate)
-
-list=$(mktemp)
-trap 'rm -f "$list"' EXIT
-add() { # add DIR ARGS...
-    local dir=$1; shift
-    [[ $dir =~ $only ]] || return 0
-    [ -f "$dir/metrics.json" ] && return 0
-    mkdir -p "$(dirname "$dir")"
-    printf '%q ' "$bin" train "$@" --threads "$threads" --quiet --out "$dir" >> "$list"
-    printf '> %q 2>&1\n' "$dir.log" >> "$list"
-}
 
 for s in $seeds; do
     for k in 1 5 10; do
@@ -65,8 +43,5 @@ for s in $seeds; do
     add "$out/eight/m2-target/k5/seed$s" "${m2[@]}" --seed "$s" --domain "$macho8,k=5,test=0.3"
 done
 
-if [ "${DRY:-0}" = 1 ]; then cat "$list"; exit 0; fi
-n=$(wc -l < "$list")
-echo "run-e3: $n runs to do, $jobs at a time, $threads thread(s) each; logs beside each run folder" >&2
-xargs -d '\n' -P "$jobs" -I{} bash -c '{}' < "$list" || echo "run-e3: some runs failed (see their .log)" >&2
+run_all run-e3
 python3 scripts/summarize.py --tree "$out" --class CEPH --class EB --class RRL --class LPV
