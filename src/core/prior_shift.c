@@ -7,7 +7,7 @@ int gx_prior_shift_em(const float *P, int64_t n, int K, const double *train_prio
     for (int k = 0; k < K; k++) prior[k] = train_prior[k];
     if (n <= 0) return 0;
     double next[256];
-    if (K > 256) return 0;
+    if (K > 256) return 0; /* (see the header: the callers' class counts are far below) */
     int round = 0;
     while (round < max_iter) {
         round++;

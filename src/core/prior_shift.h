@@ -9,7 +9,8 @@
 /* P [n, K]: q(y|x) of n rows, from a classifier trained with class prior train_prior [K] (all
  * > 0). Iterates prior <- mean_i normalise(q(.|x_i) * prior / train_prior) from prior = train_prior
  * until no class moves by more than tol (or max_iter rounds); writes the estimate to prior [K]
- * and returns the rounds taken. */
+ * and returns the rounds taken. K <= 256 (the models' GX_MAX_CLASSES is 64); beyond, nothing is
+ * estimated: prior = train_prior and 0 rounds. */
 int gx_prior_shift_em(const float *P, int64_t n, int K, const double *train_prior, double *prior,
                       int max_iter, double tol);
 
